@@ -1,0 +1,65 @@
+# lockfix — build the preload shim, its command, and the tests.
+#
+# The shim is compiled against sqlite3.h for types and constants only: it is never linked to
+# libsqlite3, because it must forward each call to whichever SQLite copy the caller uses.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+UNAME_S := $(shell uname -s)
+
+WARN     = -Wall -Wextra -Werror
+CFLAGS  ?= -O2
+CFLAGS  += -std=c11 -fPIC -fvisibility=hidden $(WARN) -g
+LDLIBS_SHIM = -ldl -lpthread
+
+BUILD = build
+
+SHIM_SRC = $(wildcard shim/*.c)
+SHIM_HDR = $(wildcard shim/*.h)
+# Pure-logic sources, unit-tested without SQLite or the dynamic loader.
+PURE_SRC = shim/rewrite.c shim/config.c shim/retry.c shim/glob.c
+
+ifeq ($(UNAME_S),Darwin)
+SHIM_LIB   = $(BUILD)/liblockfix.dylib
+SHIM_LDFLAGS = -dynamiclib
+else
+SHIM_LIB   = $(BUILD)/liblockfix.so
+SHIM_LDFLAGS = -shared -Wl,--version-script=shim/exports.map -Wl,-z,now
+endif
+
+LIBDIR = $(PREFIX)/lib/lockfix
+
+.PHONY: all test unit integration bench demo install clean check-exports deps
+
+all: $(SHIM_LIB) $(BUILD)/lockfix
+
+$(BUILD):
+	mkdir -p $(BUILD) $(BUILD)/tests
+
+$(SHIM_LIB): $(SHIM_SRC) $(SHIM_HDR) shim/exports.map | $(BUILD)
+	$(CC) $(CFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_SRC) $(LDLIBS_SHIM)
+
+# The command finds the library next to itself in the build tree, or at the path fixed at install.
+$(BUILD)/lockfix: $(wildcard cmd/*.c) $(wildcard cmd/*.h) | $(BUILD)
+	$(CC) $(CFLAGS) -fvisibility=default -DLOCKFIX_LIBDIR='"$(LIBDIR)"' -o $@ $(wildcard cmd/*.c) -ldl -lsqlite3 -lm
+
+check-exports: $(SHIM_LIB)
+	@extra=$$(nm -D --defined-only $(SHIM_LIB) | awk '{print $$3}' | grep -v '^sqlite3_' || true); \
+	if [ -n "$$extra" ]; then echo "unexpected exports: $$extra"; exit 1; fi; \
+	if ldd $(SHIM_LIB) | grep -q sqlite; then echo "$(SHIM_LIB) links libsqlite3"; exit 1; fi; \
+	echo "exports ok: only sqlite3_* names, no libsqlite3"
+
+-include tests/tests.mk
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(SHIM_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(BUILD)/lockfix $(DESTDIR)$(PREFIX)/bin/lockfix
+	[ ! -f docs/lockfix.1 ] || install -m 0644 docs/lockfix.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+deps:
+	scripts/install-deps
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,224 @@
+/*
+** Configuration: LOCKFIX_* environment variables, described once in a table.
+**
+** Each option has a name, a parser and a default. A bad value never stops the program: it gets
+** one warning naming the variable and the value, and the default stays. The environment is read
+** once, on the first SQLite call (not in a constructor: a process that never uses SQLite must not
+** even see a warning), and ignored in set-uid/set-gid programs, where it is the caller's, not
+** the program owner's.
+*/
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockfix.h"
+
+enum opt_type { OPT_BOOL, OPT_MS, OPT_COUNT, OPT_LOG, OPT_LEVEL, OPT_GLOBS };
+
+struct option {
+    const char *name;
+    enum opt_type type;
+    size_t offset; /* of the field in struct lf_config */
+    long max;      /* for numbers */
+};
+
+#define OPT(name, type, field, max) {name, type, offsetof(struct lf_config, field), max}
+static const struct option options[] = {
+    OPT("LOCKFIX_DISABLE", OPT_BOOL, disable, 0),
+    OPT("LOCKFIX_WAL", OPT_BOOL, wal, 0),
+    OPT("LOCKFIX_REWRITE", OPT_BOOL, rewrite, 0),
+    OPT("LOCKFIX_RETRY", OPT_BOOL, retry, 0),
+    OPT("LOCKFIX_DRY_RUN", OPT_BOOL, dry_run, 0),
+    OPT("LOCKFIX_TIMEOUT_MS", OPT_MS, timeout_ms, 24L * 3600 * 1000),
+    OPT("LOCKFIX_RETRY_BUDGET_MS", OPT_MS, retry_budget_ms, 24L * 3600 * 1000),
+    OPT("LOCKFIX_LOG_REPEAT", OPT_COUNT, log_repeat, 1000000),
+    OPT("LOCKFIX_LOG", OPT_LOG, log_dest, 0),
+    OPT("LOCKFIX_LOG_LEVEL", OPT_LEVEL, log_level, 0),
+    OPT("LOCKFIX_INCLUDE", OPT_GLOBS, include, 0),
+    OPT("LOCKFIX_EXCLUDE", OPT_GLOBS, exclude, 0),
+};
+
+void lf_config_defaults(struct lf_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->wal = 1;
+    cfg->rewrite = 1;
+    cfg->retry = 1;
+    cfg->timeout_ms = 5000;
+    cfg->retry_budget_ms = 30000;
+    cfg->log_repeat = 1;
+    cfg->log_dest = LF_LOG_STDERR;
+    cfg->log_level = LF_LEVEL_INFO;
+}
+
+static int ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *yes[] = {"1", "on", "yes", "true"}, *no[] = {"0", "off", "no", "false"};
+    for (size_t i = 0; i < 4; i++) {
+        if (ieq(v, yes[i])) {
+            *out = 1;
+            return 0;
+        }
+        if (ieq(v, no[i])) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int parse_number(const char *v, long max, int *out)
+{
+    if (*v < '0' || *v > '9')
+        return -1; /* no sign, no leading space */
+    errno = 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 0 || n > max)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+/* Parse one option's value into cfg; returns NULL if good, else why it is not. */
+static const char *parse_one(const struct option *o, const char *v, struct lf_config *cfg)
+{
+    void *field = (char *)cfg + o->offset;
+    switch (o->type) {
+    case OPT_BOOL:
+        return parse_bool(v, field) == 0 ? NULL : "expected 0/1, on/off, yes/no or true/false";
+    case OPT_MS:
+        return parse_number(v, o->max, field) == 0 ? NULL
+                                                   : "expected milliseconds, 0 to 86400000";
+    case OPT_COUNT:
+        return parse_number(v, o->max, field) == 0 ? NULL : "expected a count, 0 to 1000000";
+    case OPT_LOG:
+        if (ieq(v, "off") || ieq(v, "none") || ieq(v, "0")) {
+            cfg->log_dest = LF_LOG_OFF;
+        } else if (ieq(v, "stderr") || v[0] == '\0') {
+            cfg->log_dest = LF_LOG_STDERR;
+        } else if (v[0] == '/') {
+            if (strlen(v) >= sizeof cfg->log_path)
+                return "path too long";
+            cfg->log_dest = LF_LOG_FILE;
+            strcpy(cfg->log_path, v);
+        } else {
+            return "expected off, stderr or an absolute path";
+        }
+        return NULL;
+    case OPT_LEVEL:
+        if (ieq(v, "info"))
+            cfg->log_level = LF_LEVEL_INFO;
+        else if (ieq(v, "debug"))
+            cfg->log_level = LF_LEVEL_DEBUG;
+        else
+            return "expected info or debug";
+        return NULL;
+    case OPT_GLOBS:
+        if (strlen(v) >= LF_PATH_MAX)
+            return "list too long";
+        strcpy(field, v);
+        return NULL;
+    }
+    return "unknown option type";
+}
+
+int lf_config_parse(struct lf_config *cfg, lf_getenv_fn get, lf_warn_fn warn, void *ctx)
+{
+    int bad = 0;
+    lf_config_defaults(cfg);
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        const char *v = get(options[i].name, ctx);
+        if (v == NULL)
+            continue;
+        struct lf_config before = *cfg;
+        const char *why = parse_one(&options[i], v, cfg);
+        if (why != NULL) {
+            *cfg = before; /* keep the default */
+            bad++;
+            if (warn)
+                warn(options[i].name, v, why, ctx);
+        }
+    }
+    return bad;
+}
+
+int lf_config_selects(const struct lf_config *cfg, const char *path)
+{
+    if (cfg->include[0] != '\0' && !lf_glob_list_match(cfg->include, path))
+        return 0;
+    if (cfg->exclude[0] != '\0' && lf_glob_list_match(cfg->exclude, path))
+        return 0;
+    return 1;
+}
+
+static struct lf_config process_config;
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+int lf_disabled;
+
+static const char *env_get(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+/* Warnings are collected and logged after parsing: the log destination is itself an option. */
+struct warnings {
+    int n;
+    char line[8][LF_PATH_MAX + 160];
+};
+
+static void collect_warning(const char *var, const char *value, const char *why, void *ctx)
+{
+    struct warnings *w = ctx;
+    if (w->n >= 8)
+        return;
+    char *dst = w->line[w->n++];
+    size_t cap = sizeof w->line[0], k = 0;
+    const char *parts[] = {var, "=\"", value, "\" is invalid (", why, "); using the default"};
+    for (size_t p = 0; p < 6; p++)
+        for (const char *s = parts[p]; *s && k + 1 < cap; s++)
+            dst[k++] = (*s < 0x20 || *s == 0x7f) ? '?' : *s;
+    dst[k] = '\0';
+}
+
+static struct warnings pending;
+static atomic_int pending_count;
+
+static void config_load(void)
+{
+    if (lf_secure_exec()) {
+        lf_config_defaults(&process_config);
+    } else {
+        lf_config_parse(&process_config, env_get, collect_warning, &pending);
+    }
+    lf_disabled = process_config.disable;
+    atomic_store(&pending_count, pending.n);
+}
+
+const struct lf_config *lf_config(void)
+{
+    pthread_once(&config_once, config_load);
+    /* The warnings are logged outside the once-routine: logging reads the configuration. */
+    if (LF_UNLIKELY(atomic_load_explicit(&pending_count, memory_order_relaxed) != 0)) {
+        int n = atomic_exchange(&pending_count, 0);
+        for (int i = 0; i < n; i++)
+            lf_log("config: environment option %s", pending.line[i]);
+    }
+    return &process_config;
+}

@@ -1,0 +1,185 @@
+/*
+** What lockfix knows about each open connection: the database path (for logs and the
+** include/exclude globs), the busy timeout it asked for, whether the program installed its own
+** busy handler, and how often each event happened, so that a busy program logs an event the
+** first time(s) and a count when the connection closes or the process exits.
+**
+** A hash table keyed by the sqlite3* handle, under one mutex: it is used at open, close and on
+** the slow paths (prepare, busy), never on a successful sqlite3_step.
+*/
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockfix.h"
+
+#define LF_BUCKETS 1024
+
+struct lf_conn {
+    sqlite3 *db;
+    const struct lf_copy *copy;
+    struct lf_conn *next;
+    int enabled;
+    int own_handler;
+    int timeout_ms;
+    unsigned long count[LF_EV_COUNT];
+    char path[LF_PATH_MAX];
+};
+
+static struct lf_conn *buckets[LF_BUCKETS];
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *event_names[LF_EV_COUNT] = {"begin_rewritten", "timeout_raised", "retries",
+                                               "retry_ok", "gave_up"};
+
+static size_t bucket_of(const sqlite3 *db)
+{
+    uintptr_t x = (uintptr_t)db;
+    return (size_t)((x >> 4) ^ (x >> 14)) % LF_BUCKETS;
+}
+
+static struct lf_conn *find_locked(sqlite3 *db)
+{
+    for (struct lf_conn *c = buckets[bucket_of(db)]; c; c = c->next)
+        if (c->db == db)
+            return c;
+    return NULL;
+}
+
+struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char *path)
+{
+    struct lf_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->db = db;
+    c->copy = copy;
+    strncpy(c->path, path ? path : "", sizeof c->path - 1);
+    c->enabled = lf_config_selects(lf_config(), c->path);
+    c->timeout_ms = -1;
+    pthread_mutex_lock(&conn_lock);
+    struct lf_conn *old = find_locked(db);
+    if (old != NULL) { /* a handle reused after a close the shim did not see */
+        memcpy(old->path, c->path, sizeof c->path);
+        old->copy = copy;
+        old->enabled = c->enabled;
+        old->own_handler = 0;
+        old->timeout_ms = -1;
+        memset(old->count, 0, sizeof old->count);
+        free(c);
+        c = old;
+    } else {
+        size_t b = bucket_of(db);
+        c->next = buckets[b];
+        buckets[b] = c;
+    }
+    pthread_mutex_unlock(&conn_lock);
+    return c;
+}
+
+struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy)
+{
+    if (db == NULL)
+        return NULL;
+    pthread_mutex_lock(&conn_lock);
+    struct lf_conn *c = find_locked(db);
+    pthread_mutex_unlock(&conn_lock);
+    if (c != NULL)
+        return c;
+    /* Opened where the shim could not see it (before it was loaded, or inside a copy that calls
+    ** its own open directly): learn it now. */
+    const char *path = "";
+    if (copy->sqlite3_db_filename != NULL) {
+        lf_guard++;
+        path = copy->sqlite3_db_filename(db, "main");
+        lf_guard--;
+    }
+    return lf_conn_add(db, copy, path ? path : "");
+}
+
+static void report(const struct lf_conn *c, const char *when)
+{
+    char counts[256];
+    size_t k = 0;
+    int any_suppressed = 0;
+    int repeat = lf_config()->log_repeat;
+    counts[0] = '\0';
+    for (int e = 0; e < LF_EV_COUNT; e++) {
+        if (c->count[e] == 0)
+            continue;
+        if (c->count[e] > (unsigned long)repeat)
+            any_suppressed = 1;
+        int n = snprintf(counts + k, sizeof counts - k, " %s=%lu", event_names[e], c->count[e]);
+        if (n > 0 && (size_t)n < sizeof counts - k)
+            k += (size_t)n;
+    }
+    if (any_suppressed)
+        lf_log("summary db=%s at=%s%s", c->path[0] ? c->path : ":memory:", when, counts);
+}
+
+void lf_conn_remove(sqlite3 *db)
+{
+    pthread_mutex_lock(&conn_lock);
+    struct lf_conn **pp = &buckets[bucket_of(db)], *c = NULL;
+    for (; *pp; pp = &(*pp)->next) {
+        if ((*pp)->db == db) {
+            c = *pp;
+            *pp = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&conn_lock);
+    if (c != NULL) {
+        report(c, "close");
+        free(c);
+    }
+}
+
+void lf_conn_report_all(void)
+{
+    pthread_mutex_lock(&conn_lock);
+    for (size_t b = 0; b < LF_BUCKETS; b++)
+        for (struct lf_conn *c = buckets[b]; c; c = c->next)
+            report(c, "exit");
+    pthread_mutex_unlock(&conn_lock);
+}
+
+const char *lf_conn_path(const struct lf_conn *c)
+{
+    return c && c->path[0] ? c->path : ":memory:";
+}
+
+int lf_conn_enabled(const struct lf_conn *c)
+{
+    return c == NULL || c->enabled;
+}
+
+int lf_conn_own_handler(const struct lf_conn *c)
+{
+    return c != NULL && c->own_handler;
+}
+
+void lf_conn_set_own_handler(struct lf_conn *c, int on)
+{
+    if (c)
+        c->own_handler = on;
+}
+
+int lf_conn_timeout(const struct lf_conn *c)
+{
+    return c ? c->timeout_ms : -1;
+}
+
+void lf_conn_set_timeout(struct lf_conn *c, int ms)
+{
+    if (c)
+        c->timeout_ms = ms;
+}
+
+int lf_conn_event(struct lf_conn *c, enum lf_event ev)
+{
+    if (c == NULL)
+        return 1;
+    unsigned long n = __atomic_add_fetch(&c->count[ev], 1, __ATOMIC_RELAXED);
+    return n <= (unsigned long)lf_config()->log_repeat;
+}

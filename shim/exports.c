@@ -1,0 +1,79 @@
+/*
+** The exported sqlite3_* functions: thin trampolines, generated from the hook table.
+**
+** Each finds the SQLite copy its caller would have reached, then either forwards the call
+** unchanged (while the shim is running its own statements, when lockfix is disabled, or for a
+** copy too old to work with) or hands it to the internal function that applies the policy.
+** If no copy can be found the call fails with an SQLite error code and a log line; it never
+** jumps to NULL.
+*/
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "lockfix.h"
+
+#ifdef __APPLE__
+/* On macOS the hooks carry other names; darwin.c maps SQLite's names to them. */
+#define LF_EXPORT_NAME(name) lf_dy_##name
+#else
+#define LF_EXPORT_NAME(name) name
+#endif
+#define LF_EXPORT __attribute__((visibility("default")))
+
+#define LF_TRAMPOLINE(ret, name, params, on_missing, ...)                                          \
+    LF_EXPORT ret LF_EXPORT_NAME(name) params                                                      \
+    {                                                                                              \
+        const struct lf_copy *c = lf_copy_for(__builtin_return_address(0));                        \
+        if (LF_UNLIKELY(c == NULL || c->name == NULL))                                             \
+            return on_missing;                                                                     \
+        if (LF_UNLIKELY(lf_guard | lf_disabled | c->passthrough))                                  \
+            return c->name(__VA_ARGS__);                                                           \
+        return lf_impl_##name(c, __VA_ARGS__);                                                     \
+    }
+LF_HOOKS(LF_TRAMPOLINE)
+#undef LF_TRAMPOLINE
+
+/* Logged once per function: a call that found no SQLite to go to. */
+static void log_missing_once(const char *name)
+{
+    static unsigned char said[64];
+    unsigned h = 0;
+    for (const char *p = name; *p; p++)
+        h = h * 31 + (unsigned char)*p;
+    if (__atomic_exchange_n(&said[h % sizeof said], 1, __ATOMIC_RELAXED) == 0)
+        lf_log("no-sqlite fn=%s: no SQLite copy is reachable from the calling code; the call "
+               "fails with an error",
+               name);
+}
+
+int lf_missing(const char *name)
+{
+    log_missing_once(name);
+    return SQLITE_ERROR;
+}
+
+int lf_missing_open(const char *name, sqlite3 **ppDb)
+{
+    log_missing_once(name);
+    if (ppDb)
+        *ppDb = NULL;
+    return SQLITE_CANTOPEN;
+}
+
+int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt)
+{
+    log_missing_once(name);
+    if (ppStmt)
+        *ppStmt = NULL;
+    return SQLITE_ERROR;
+}
+
+/* At exit: the counts of events that were not all logged, for connections still open. */
+__attribute__((destructor)) static void lf_at_exit(void)
+{
+    if (!lf_any_call_seen() || lf_disabled)
+        return;
+    lf_guard++;
+    lf_conn_report_all();
+    lf_guard--;
+}

@@ -1,0 +1,220 @@
+/*
+** Internal interfaces shared by the shim's files. Nothing declared here is exported: the
+** library is built with -fvisibility=hidden and a version script that exports sqlite3_* only.
+*/
+#ifndef LOCKFIX_H
+#define LOCKFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hooks.h"
+
+#define LF_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LF_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- resolve.c: one SQLite copy, and how a caller finds its own --------------------------- */
+
+/* The real functions of one SQLite copy (one loaded object that defines sqlite3_*). */
+struct lf_copy {
+#define LF_SLOT_X(ret, name, params, on_missing, ...) ret(*name) params;
+#define LF_SLOT_H(ret, name, params) ret(*name) params;
+    LF_HOOKS(LF_SLOT_X)
+    LF_HELPERS(LF_SLOT_H)
+#undef LF_SLOT_X
+#undef LF_SLOT_H
+    const char *path; /* file the copy was loaded from, for logs */
+    int passthrough;  /* too old for the accessors the retry rule needs: forward only */
+    uintptr_t base;   /* load address of that object: identifies the copy */
+};
+
+/* The copy the code at return address `ra` would have called without the shim, or NULL. */
+const struct lf_copy *lf_copy_for(const void *ra);
+/* Every copy resolved so far (for exit-time checks); returns the count. */
+int lf_copies(const struct lf_copy **out, int max);
+/* Whether any hooked call has been seen (for the exit-time "unreachable" check). */
+int lf_any_call_seen(void);
+
+/* ---- guard: "inside the shim" on this thread ---------------------------------------------- */
+/* While set, re-entered hooks (SQLite calling its own API through the PLT while the shim is
+** running its own statements) pass straight through to the real function. */
+extern LF_TLS int lf_guard;
+
+/* ---- config.c ----------------------------------------------------------------------------- */
+enum lf_log_dest { LF_LOG_OFF, LF_LOG_STDERR, LF_LOG_FILE };
+enum lf_log_level { LF_LEVEL_INFO, LF_LEVEL_DEBUG };
+
+#define LF_MAX_GLOBS 16
+#define LF_PATH_MAX 1024
+
+struct lf_config {
+    int disable;          /* pass everything through, log nothing */
+    int wal;              /* switch writable file databases to WAL */
+    int rewrite;          /* BEGIN / BEGIN DEFERRED -> BEGIN IMMEDIATE */
+    int retry;            /* retry statements that got SQLITE_BUSY where safe */
+    int dry_run;          /* log what would be done, change nothing */
+    int timeout_ms;       /* busy-timeout floor; 0 disables the floor */
+    int retry_budget_ms;  /* total time one statement may spend in retries */
+    int log_repeat;       /* identical events logged per connection before only counting */
+    enum lf_log_dest log_dest;
+    enum lf_log_level log_level;
+    char log_path[LF_PATH_MAX];
+    char include[LF_PATH_MAX]; /* ':'-separated globs; empty = every database */
+    char exclude[LF_PATH_MAX]; /* ':'-separated globs */
+};
+
+/* A getenv-like lookup, so parsing can be tested without touching the environment. */
+typedef const char *(*lf_getenv_fn)(const char *name, void *ctx);
+/* Warning sink for bad values: one call per bad variable. */
+typedef void (*lf_warn_fn)(const char *var, const char *value, const char *why, void *ctx);
+
+void lf_config_defaults(struct lf_config *cfg);
+/* Fill cfg from the variables (defaults first); returns the number of invalid values. */
+int lf_config_parse(struct lf_config *cfg, lf_getenv_fn get, lf_warn_fn warn, void *ctx);
+/* The process configuration, parsed once on first use (environment ignored if AT_SECURE). */
+const struct lf_config *lf_config(void);
+/* Whether the database at `path` is selected by LOCKFIX_INCLUDE / LOCKFIX_EXCLUDE. */
+int lf_config_selects(const struct lf_config *cfg, const char *path);
+
+/* ---- glob.c ------------------------------------------------------------------------------- */
+/* fnmatch-like: '*' '?' '[...]'; '*' matches '/' too (so "*.db" matches any path ending .db). */
+int lf_glob_match(const char *pattern, size_t plen, const char *str);
+/* Whether any pattern of a ':'-separated list matches. */
+int lf_glob_list_match(const char *list, const char *str);
+
+/* ---- log.c -------------------------------------------------------------------------------- */
+/* Format one line "lockfix[pid]: ..." in a stack buffer and write it with one write().
+** Never allocates, never calls SQLite, drops the line if called recursively. */
+void lf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Debug-level lines (may contain SQL text): only with LOCKFIX_LOG_LEVEL=debug. */
+int lf_log_debug_enabled(void);
+/* Copy `sql` into dst (at most cap-1 bytes) with control characters replaced, for debug logs. */
+void lf_log_sql(char *dst, size_t cap, const char *sql);
+
+/* ---- rewrite.c: pure SQL analysis and rewriting ------------------------------------------- */
+/* A text being prepared: UTF-8 bytes (wide=0) or native-endian UTF-16 code units (wide=1).
+** n counts units and stops at the first NUL unit, as SQLite does. */
+struct lf_text {
+    const void *p;
+    size_t n;
+    int wide;
+};
+
+enum lf_stmt_kind {
+    LF_STMT_EMPTY,           /* only whitespace and comments */
+    LF_STMT_OTHER,           /* anything lockfix does not touch */
+    LF_STMT_BEGIN_DEFERRED,  /* BEGIN, BEGIN DEFERRED, BEGIN TRANSACTION [name] */
+    LF_STMT_BEGIN_IMMEDIATE, /* BEGIN IMMEDIATE / BEGIN EXCLUSIVE: already takes the write lock */
+    LF_STMT_COMMIT,          /* COMMIT / END [TRANSACTION] */
+    LF_STMT_ROLLBACK,        /* ROLLBACK [TRANSACTION] (not ROLLBACK TO) */
+    LF_STMT_PRAGMA_TIMEOUT,  /* PRAGMA [schema.]busy_timeout = N | (N) */
+};
+
+/* What one statement is, and the single edit lockfix would make to it. Offsets in units. */
+struct lf_stmt {
+    enum lf_stmt_kind kind;
+    size_t start;      /* first token */
+    size_t end;        /* just past the terminating ';', or text end */
+    long long value;   /* PRAGMA busy_timeout value, when kind is LF_STMT_PRAGMA_TIMEOUT */
+    size_t edit_at;    /* replace units [edit_at, edit_at+edit_len) ... */
+    size_t edit_len;
+    char edit_with[24]; /* ... by this ASCII text; edit_with[0]==0 means no edit */
+};
+
+/* Classify the statement starting at unit `from`; fills `st`; returns 0. `floor_ms` decides
+** whether a PRAGMA busy_timeout is raised (0: never). Pure. */
+int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rewrite_begin,
+                    struct lf_stmt *st);
+
+/* Result of rewriting a text for prepare: only the first statement is compiled by SQLite, so
+** only it is edited. The new text holds the original up to the end of that statement, edited. */
+struct lf_rewritten {
+    void *p;           /* malloc'd, NUL-terminated (in its unit width); NULL if nothing changed */
+    size_t n;          /* units, without the terminator */
+    struct lf_stmt st; /* the first non-empty statement and its edit */
+};
+/* Returns 1 and fills out when the first statement must change, 0 if not, -1 on no memory. */
+int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
+                     struct lf_rewritten *out);
+/* Map a unit offset in the rewritten text back to the caller's text. */
+size_t lf_rewrite_map_back(const struct lf_rewritten *rw, size_t offset);
+
+/* Rewrite every statement of a UTF-8 text (for sqlite3_exec). Returns a malloc'd string and
+** counts the edits, or NULL with *nbegin == *ntimeout == 0 when nothing changes (or no memory:
+** then *oom is set). `nstmts` receives the number of non-empty statements. */
+char *lf_rewrite_all(const char *sql, long floor_ms, int rewrite_begin, int *nbegin,
+                     int *ntimeout, int *nstmts, enum lf_stmt_kind *first_kind, int *oom);
+
+/* ---- retry.c: when a busy statement may be run again, and how long to wait ---------------- */
+struct lf_busy_ctx {
+    int rc;               /* what the call returned (extended code when known) */
+    int was_autocommit;   /* connection in autocommit mode before the call */
+    int was_running;      /* statement had returned a row since its last reset */
+    enum lf_stmt_kind kind;
+    int is_prepare;       /* the failed call was a prepare: nothing ran */
+};
+enum lf_retry_verdict {
+    LF_RETRY_YES,
+    LF_RETRY_NOT_BUSY,     /* not SQLITE_BUSY */
+    LF_RETRY_SNAPSHOT,     /* SQLITE_BUSY_SNAPSHOT: only a rollback helps */
+    LF_RETRY_IN_TXN,       /* inside an explicit transaction: program must roll back */
+    LF_RETRY_ROWS_RETURNED /* rows already went to the program */
+};
+enum lf_retry_verdict lf_retry_decide(const struct lf_busy_ctx *ctx);
+const char *lf_retry_verdict_name(enum lf_retry_verdict v);
+/* Sleep before attempt `attempt` (1-based): exponential from 1 ms to 100 ms, with jitter, never
+** past what is left of the budget. `seed` is per-thread state. Returns the chosen ms. Pure. */
+long lf_retry_backoff_ms(int attempt, long remaining_ms, unsigned *seed);
+const char *lf_rc_name(int rc);
+
+/* ---- platform.c --------------------------------------------------------------------------- */
+long long lf_now_ms(void);
+void lf_sleep_ms(long ms);
+int lf_secure_exec(void); /* set-uid/set-gid/capabilities: ignore the environment */
+/* Why WAL is unsafe on the filesystem holding `path`, or NULL if it is fine. */
+const char *lf_fs_wal_unsafe(const char *path, char *fsname, size_t cap);
+
+/* ---- conn.c: what lockfix knows about each connection ------------------------------------- */
+enum lf_event {
+    LF_EV_BEGIN_REWRITTEN,
+    LF_EV_TIMEOUT_RAISED,
+    LF_EV_RETRY,
+    LF_EV_RETRY_OK,
+    LF_EV_GAVE_UP,
+    LF_EV_COUNT
+};
+struct lf_conn; /* opaque */
+/* Register a connection after a successful open (path may be "" for memory/temp). */
+struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char *path);
+/* Find a connection; if unknown (opened where the shim could not see), register it. */
+struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy);
+void lf_conn_remove(sqlite3 *db); /* logs the summary of counted events */
+const char *lf_conn_path(const struct lf_conn *c);
+int lf_conn_enabled(const struct lf_conn *c); /* selected by include/exclude */
+int lf_conn_own_handler(const struct lf_conn *c);
+void lf_conn_set_own_handler(struct lf_conn *c, int on);
+int lf_conn_timeout(const struct lf_conn *c);
+void lf_conn_set_timeout(struct lf_conn *c, int ms);
+/* Count an event; returns 1 if it should be logged (the first log_repeat times). */
+int lf_conn_event(struct lf_conn *c, enum lf_event ev);
+void lf_conn_report_all(void); /* summaries of connections still open, at exit */
+
+/* ---- policies (open_policy.c, stmt.c) ----------------------------------------------------- */
+void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);
+
+/* lf_missing*: no real function for this caller: log once, fail with an SQLite error. */
+int lf_missing(const char *name);
+int lf_missing_open(const char *name, sqlite3 **ppDb);
+int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt);
+
+/* The internal function behind each hook: same parameters, preceded by the caller's copy. */
+#define LF_UNPAREN(...) __VA_ARGS__
+#define LF_IMPL_DECL(ret, name, params, on_missing, ...)                                           \
+    ret lf_impl_##name(const struct lf_copy *c, LF_UNPAREN params);
+LF_HOOKS(LF_IMPL_DECL)
+#undef LF_IMPL_DECL
+/* Set once the configuration is read: LOCKFIX_DISABLE=1 makes every hook a plain forwarder. */
+extern int lf_disabled;
+
+#endif

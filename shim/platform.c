@@ -1,0 +1,88 @@
+/*
+** Platform services: clocks, sleeping, the set-uid check and the filesystem test for WAL.
+** Linux here; macOS differences are kept in this file behind __APPLE__.
+*/
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __APPLE__
+#include <sys/mount.h>
+#include <sys/param.h>
+#else
+#include <sys/auxv.h>
+#include <sys/vfs.h>
+#endif
+
+#include "lockfix.h"
+
+long long lf_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void lf_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int lf_secure_exec(void)
+{
+#ifdef __APPLE__
+    return issetugid();
+#else
+    return getauxval(AT_SECURE) != 0;
+#endif
+}
+
+#ifndef __APPLE__
+/* Filesystems on which SQLite's WAL is unsafe: its shared-memory index (the -shm file, mapped
+** with mmap) and its locks are not coherent between hosts, or not implemented reliably. */
+static const struct {
+    unsigned long magic;
+    const char *name;
+} unsafe_fs[] = {
+    {0x6969, "nfs"},           {0x517B, "smb"},        {0xFF534D42, "cifs"},
+    {0xFE534D42, "smb2"},      {0x5346414F, "afs"},    {0x73757245, "coda"},
+    {0x01021997, "9p"},        {0x00C36400, "ceph"},   {0x01161970, "gfs2"},
+    {0x7461636F, "ocfs2"},     {0x0BD00BD0, "lustre"}, {0x786F4256, "vboxsf"},
+    {0x65735546, "fuse"},      {0x6B414653, "kafs"},   {0x47504653, "gpfs"},
+    {0x19830326, "fhgfs"},     {0xAAD7AAEA, "panfs"},  {0x013111A8, "ibrix"},
+};
+#endif
+
+const char *lf_fs_wal_unsafe(const char *path, char *fsname, size_t cap)
+{
+    if (cap > 0)
+        fsname[0] = '\0';
+#ifdef __APPLE__
+    struct statfs sf;
+    if (statfs(path, &sf) != 0)
+        return NULL; /* cannot tell: SQLite itself will fail the switch if it must */
+    strncpy(fsname, sf.f_fstypename, cap - 1);
+    fsname[cap - 1] = '\0';
+    static const char *unsafe[] = {"nfs", "smbfs", "afpfs", "webdav", "cifs", "macfuse", "osxfuse"};
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++)
+        if (strcmp(sf.f_fstypename, unsafe[i]) == 0)
+            return "network-fs";
+    return NULL;
+#else
+    struct statfs sf;
+    if (statfs(path, &sf) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof unsafe_fs / sizeof unsafe_fs[0]; i++) {
+        if ((unsigned long)sf.f_type == unsafe_fs[i].magic) {
+            strncpy(fsname, unsafe_fs[i].name, cap - 1);
+            fsname[cap - 1] = '\0';
+            return "network-fs";
+        }
+    }
+    return NULL;
+#endif
+}

@@ -1,0 +1,278 @@
+/*
+** Finding the real SQLite function for each caller.
+**
+** A process may hold several SQLite copies (a system libsqlite3, a bundled copy inside a node
+** module, libsqlcipher), some loaded in a local dlopen scope where dlsym(RTLD_NEXT) cannot see
+** them. A handle made by one copy must only ever reach that copy's code. So the shim does what
+** the dynamic linker did for the caller: it takes the return address of the hooked call, finds
+** the loaded object that contains it, and looks the symbol up in that object's scope — first the
+** global scope (skipping this library), then the object's own local scope, which holds the
+** libsqlite3 it was linked with. All functions of one copy come from the one object that defines
+** them, never mixed.
+**
+** Results are cached by the address range of the calling object's code, so the hot path is a
+** compare against the last range this thread hit. The calling object and the copy are kept
+** loaded (a dlopen reference) so a cached range can never come to mean another object.
+*/
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "lockfix.h"
+
+#define LF_MAX_RANGES 256
+#define LF_MAX_COPIES 16
+#define LF_ANCHOR "sqlite3_libversion_number" /* not hooked, so a lookup never finds us */
+
+struct lf_range {
+    uintptr_t lo, hi;
+    const struct lf_copy *copy; /* NULL: this code has no SQLite in reach */
+};
+
+static struct lf_range ranges[LF_MAX_RANGES];
+static atomic_uint nranges;
+static struct lf_copy copies[LF_MAX_COPIES];
+static atomic_int ncopies;
+static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct link_map *self_map;
+
+LF_TLS int lf_guard;
+static LF_TLS const struct lf_range *last_hit;
+
+/* The loaded object holding `addr` (its link_map identifies it while it stays loaded). */
+static struct link_map *object_of(const void *addr)
+{
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (addr == NULL || dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) == 0)
+        return NULL;
+    return lm;
+}
+
+static int is_self(const void *addr)
+{
+    if (self_map == NULL)
+        self_map = object_of((const void *)&lf_copy_for);
+    return object_of(addr) == self_map;
+}
+
+struct find_ctx {
+    uintptr_t ra;
+    uintptr_t lo, hi;
+    char name[LF_PATH_MAX];
+    int found, is_main;
+};
+
+/* dl_iterate_phdr callback: the executable segment that contains ctx->ra. */
+static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct find_ctx *ctx = arg;
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (ctx->ra >= lo && ctx->ra < hi) {
+            ctx->lo = lo;
+            ctx->hi = hi;
+            ctx->is_main = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
+            if (!ctx->is_main) {
+                strncpy(ctx->name, info->dlpi_name, sizeof ctx->name - 1);
+                ctx->name[sizeof ctx->name - 1] = '\0';
+            }
+            ctx->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The copy defined by the object `lm`, resolving it the first time. */
+static const struct lf_copy *copy_for_object(struct link_map *lm)
+{
+    int n = atomic_load_explicit(&ncopies, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (copies[i].base == (uintptr_t)lm)
+            return &copies[i];
+    if (n >= LF_MAX_COPIES)
+        return NULL;
+
+    /* The main program's own symbols are searched through the global handle; any other
+    ** object through its own handle, whose scope starts with the object itself. The handle is
+    ** kept: the copy stays loaded as long as the shim may call into it. */
+    int is_main = lm->l_name == NULL || lm->l_name[0] == '\0';
+    void *h = dlopen(is_main ? NULL : lm->l_name, RTLD_NOLOAD | RTLD_LAZY);
+    if (h == NULL)
+        return NULL;
+    struct lf_copy *c = &copies[n];
+    memset(c, 0, sizeof *c);
+#define LF_LOOKUP(field, symname)                                                                  \
+    do {                                                                                           \
+        void *p = dlsym(h, symname);                                                               \
+        if (p != NULL && object_of(p) == lm)                                                       \
+            memcpy(&c->field, &p, sizeof p);                                                       \
+    } while (0)
+#define LF_LOOKUP_X(ret, fname, params, on_missing, ...) LF_LOOKUP(fname, #fname);
+#define LF_LOOKUP_H(ret, fname, params) LF_LOOKUP(fname, #fname);
+    LF_HOOKS(LF_LOOKUP_X)
+    LF_HELPERS(LF_LOOKUP_H)
+#undef LF_LOOKUP_X
+#undef LF_LOOKUP_H
+#undef LF_LOOKUP
+    if (c->sqlite3_step == NULL || c->sqlite3_prepare_v2 == NULL) {
+        dlclose(h);
+        return NULL;
+    }
+    /* Accessors the step hook reads before every step (SQLite 3.7.10 and later have them). */
+    c->passthrough = c->sqlite3_stmt_busy == NULL || c->sqlite3_db_handle == NULL ||
+                     c->sqlite3_get_autocommit == NULL || c->sqlite3_reset == NULL ||
+                     c->sqlite3_finalize == NULL || c->sqlite3_busy_timeout == NULL;
+    c->base = (uintptr_t)lm;
+    c->path = is_main ? "(main program)" : lm->l_name;
+    atomic_store_explicit(&ncopies, n + 1, memory_order_release);
+    return c;
+}
+
+/* The copy that defines the anchor symbol as seen from handle `h`, if any. */
+static const struct lf_copy *copy_via(void *h)
+{
+    void *p = dlsym(h, LF_ANCHOR);
+    if (p == NULL || is_self(p))
+        return NULL;
+    struct link_map *lm = object_of(p);
+    return lm ? copy_for_object(lm) : NULL;
+}
+
+#define LF_MAX_OBJECTS 1024
+struct objects_ctx {
+    const char *name[LF_MAX_OBJECTS];
+    int n;
+};
+
+/* dl_iterate_phdr callback: the names of the loaded libraries (the loader is not re-entered
+** from inside the iteration; they are opened afterwards). */
+static int list_objects(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct objects_ctx *ctx = arg;
+    (void)size;
+    if (info->dlpi_name != NULL && info->dlpi_name[0] != '\0' && ctx->n < LF_MAX_OBJECTS)
+        ctx->name[ctx->n++] = info->dlpi_name;
+    return 0;
+}
+
+/* The only loaded object that defines SQLite itself, or NULL if there are none or several. */
+static struct link_map *only_definer(void)
+{
+    static struct objects_ctx objs; /* under resolve_lock */
+    struct link_map *found = NULL;
+    int count = 0;
+    objs.n = 0;
+    dl_iterate_phdr(list_objects, &objs);
+    for (int i = 0; i < objs.n; i++) {
+        void *h = dlopen(objs.name[i], RTLD_NOLOAD | RTLD_LAZY);
+        if (h == NULL)
+            continue;
+        void *p = dlsym(h, LF_ANCHOR);
+        struct link_map *lm = p ? object_of(p) : NULL, *hm = NULL;
+        if (lm != NULL && !is_self(p) && dlinfo(h, RTLD_DI_LINKMAP, &hm) == 0 && hm == lm &&
+            lm != found) {
+            count++;
+            found = lm;
+        }
+        dlclose(h);
+    }
+    return count == 1 ? found : NULL;
+}
+
+/* Resolve the copy for the code around `ra`, under resolve_lock. */
+static const struct lf_copy *resolve_slow(uintptr_t ra)
+{
+    struct find_ctx ctx = {.ra = ra};
+    dl_iterate_phdr(find_segment, &ctx);
+    if (!ctx.found)
+        return NULL; /* JIT or anonymous code: handled by the caller as "no copy" */
+
+    /* 1. The global scope, as the dynamic linker searched it for the caller (not our hook). */
+    const struct lf_copy *c = copy_via(RTLD_DEFAULT);
+    /* 2. The caller's local scope: the libsqlite3 it was linked with, or itself. */
+    if (c == NULL && !ctx.is_main) {
+        void *h = dlopen(ctx.name, RTLD_NOLOAD | RTLD_LAZY);
+        if (h != NULL) {
+            c = copy_via(h);
+            /* the reference is kept: the range cached below must keep meaning this object */
+        }
+    }
+    /* 3. Code with no SQLite in its scope calling through a pointer it was given (libffi, a
+    ** wrapper): if exactly one copy is loaded, that is the only one it can mean. */
+    if (c == NULL) {
+        struct link_map *only = only_definer();
+        if (only != NULL)
+            c = copy_for_object(only);
+    }
+
+    unsigned n = atomic_load_explicit(&nranges, memory_order_relaxed);
+    if (n < LF_MAX_RANGES) {
+        ranges[n].lo = ctx.lo;
+        ranges[n].hi = ctx.hi;
+        ranges[n].copy = c;
+        atomic_store_explicit(&nranges, n + 1, memory_order_release);
+        last_hit = &ranges[n];
+    }
+    return c;
+}
+
+/*
+** The copy the code at `ra` reaches. Hot path: the range this thread hit last, then a scan of
+** the few cached ranges; only a new calling object takes the lock and asks the loader.
+*/
+const struct lf_copy *lf_copy_for(const void *ra_ptr)
+{
+    uintptr_t ra = (uintptr_t)ra_ptr;
+    const struct lf_range *r = last_hit;
+    if (LF_LIKELY(r != NULL && ra >= r->lo && ra < r->hi))
+        return r->copy;
+    unsigned n = atomic_load_explicit(&nranges, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++) {
+        if (ra >= ranges[i].lo && ra < ranges[i].hi) {
+            last_hit = &ranges[i];
+            return ranges[i].copy;
+        }
+    }
+    /* The configuration is read before the first real call goes anywhere. */
+    (void)lf_config();
+    pthread_mutex_lock(&resolve_lock);
+    int saved_guard = lf_guard;
+    lf_guard = 1; /* the loader may run constructors that call SQLite */
+    const struct lf_copy *c = NULL;
+    int hit = 0;
+    n = atomic_load_explicit(&nranges, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++) {
+        if (ra >= ranges[i].lo && ra < ranges[i].hi) {
+            c = ranges[i].copy;
+            hit = 1;
+            break;
+        }
+    }
+    if (!hit)
+        c = resolve_slow(ra);
+    lf_guard = saved_guard;
+    pthread_mutex_unlock(&resolve_lock);
+    return c;
+}
+
+int lf_copies(const struct lf_copy **out, int max)
+{
+    int n = atomic_load_explicit(&ncopies, memory_order_acquire);
+    for (int i = 0; i < n && i < max; i++)
+        out[i] = &copies[i];
+    return n;
+}
+
+int lf_any_call_seen(void)
+{
+    return atomic_load_explicit(&nranges, memory_order_acquire) > 0;
+}

@@ -1,0 +1,360 @@
+/*
+** What lockfix does to statements: prepare (rewrite, retry a busy compile), step (retry where
+** safe) and exec (both, for every statement of the text).
+**
+** Each intervention happens once per statement whether or not SQLite's inner calls come back
+** through the hooks: Debian's libsqlite3 calls sqlite3_prepare_v2 and sqlite3_step from inside
+** sqlite3_exec through its PLT, static and -Bsymbolic builds do not. Rewriting is idempotent (a
+** rewritten BEGIN IMMEDIATE is left alone when the inner prepare sees it), and exec retries as a
+** whole only when no inner call was seen, the text is one statement, and no row was delivered.
+*/
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lockfix.h"
+
+/* Counts hooked prepare/step calls on this thread, so exec can tell whether its inner calls were
+** seen (and retried) by the hooks. */
+static LF_TLS unsigned long inner_calls;
+static LF_TLS unsigned backoff_seed;
+
+static unsigned *seed(void)
+{
+    if (backoff_seed == 0)
+        backoff_seed = (unsigned)getpid() * 2654435761u ^ (unsigned)(uintptr_t)&backoff_seed;
+    return &backoff_seed;
+}
+
+/* Log the first time(s) an event happens on a connection; count it always. */
+#define LOG_EVENT(conn, ev, ...)                                                                   \
+    do {                                                                                           \
+        if (lf_conn_event(conn, ev))                                                               \
+            lf_log(__VA_ARGS__);                                                                   \
+    } while (0)
+
+static void log_rewrite(struct lf_conn *conn, const struct lf_stmt *st, const char *via,
+                        int dry_run)
+{
+    const char *dry = dry_run ? " dry_run=1" : "";
+    if (st->kind == LF_STMT_PRAGMA_TIMEOUT)
+        LOG_EVENT(conn, LF_EV_TIMEOUT_RAISED, "timeout-raised db=%s from=%lld to=%s via=pragma%s",
+                  lf_conn_path(conn), st->value, st->edit_with, dry);
+    else
+        LOG_EVENT(conn, LF_EV_BEGIN_REWRITTEN, "begin-rewritten db=%s to=IMMEDIATE via=%s%s",
+                  lf_conn_path(conn), via, dry);
+}
+
+/* Busy-retry loop shared by every call that may be re-run. `again` re-runs it and returns the new
+** code; the loop stops when the code is no longer busy or the budget is spent. */
+typedef int (*again_fn)(void *ctx);
+
+static int retry_loop(struct lf_conn *conn, const char *what, int rc, again_fn again, void *ctx)
+{
+    const struct lf_config *cfg = lf_config();
+    long long start = lf_now_ms();
+    int attempt = 0;
+    while ((rc & 0xff) == SQLITE_BUSY && rc != SQLITE_BUSY_SNAPSHOT) {
+        long waited = (long)(lf_now_ms() - start);
+        long left = cfg->retry_budget_ms - waited;
+        if (left <= 0) {
+            LOG_EVENT(conn, LF_EV_GAVE_UP,
+                      "gave-up db=%s what=%s attempts=%d waited_ms=%ld code=%s", lf_conn_path(conn),
+                      what, attempt, waited, lf_rc_name(rc));
+            return rc;
+        }
+        attempt++;
+        LOG_EVENT(conn, LF_EV_RETRY, "retry db=%s what=%s attempt=%d waited_ms=%ld code=%s",
+                  lf_conn_path(conn), what, attempt, waited, lf_rc_name(rc));
+        lf_sleep_ms(lf_retry_backoff_ms(attempt, left, seed()));
+        rc = again(ctx);
+    }
+    if (attempt > 0)
+        LOG_EVENT(conn, LF_EV_RETRY_OK, "retry-ok db=%s what=%s attempts=%d waited_ms=%ld",
+                  lf_conn_path(conn), what, attempt, (long)(lf_now_ms() - start));
+    return rc;
+}
+
+/* ---- prepare ------------------------------------------------------------------------------ */
+
+struct prepare_call {
+    const struct lf_copy *c;
+    sqlite3 *db;
+    const void *sql;
+    int nbyte;
+    unsigned flags;
+    int wide, version;
+    sqlite3_stmt **ppStmt;
+    const void **pzTail;
+};
+
+static int prepare_real(void *arg)
+{
+    struct prepare_call *p = arg;
+    const struct lf_copy *c = p->c;
+    const char **t8 = (const char **)p->pzTail;
+    if (p->wide) {
+        switch (p->version) {
+        case 1:
+            return c->sqlite3_prepare16(p->db, p->sql, p->nbyte, p->ppStmt, p->pzTail);
+        case 2:
+            return c->sqlite3_prepare16_v2(p->db, p->sql, p->nbyte, p->ppStmt, p->pzTail);
+        default:
+            return c->sqlite3_prepare16_v3(p->db, p->sql, p->nbyte, p->flags, p->ppStmt, p->pzTail);
+        }
+    }
+    switch (p->version) {
+    case 1:
+        return c->sqlite3_prepare(p->db, p->sql, p->nbyte, p->ppStmt, t8);
+    case 2:
+        return c->sqlite3_prepare_v2(p->db, p->sql, p->nbyte, p->ppStmt, t8);
+    default:
+        return c->sqlite3_prepare_v3(p->db, p->sql, p->nbyte, p->flags, p->ppStmt, t8);
+    }
+}
+
+/* Units in the caller's text, as SQLite reads it: up to nByte bytes, stopping at a NUL. */
+static size_t text_units(const void *sql, int nbyte, int wide)
+{
+    size_t n = 0;
+    if (wide) {
+        const unsigned short *w = sql;
+        size_t max = nbyte < 0 ? (size_t)-1 : (size_t)nbyte / 2;
+        while (n < max && w[n] != 0)
+            n++;
+    } else {
+        size_t max = nbyte < 0 ? (size_t)-1 : (size_t)nbyte;
+        n = strnlen(sql, max);
+    }
+    return n;
+}
+
+static int prepare_common(struct prepare_call *p)
+{
+    const struct lf_copy *c = p->c;
+    inner_calls++;
+    if (p->db == NULL || p->sql == NULL || p->ppStmt == NULL)
+        return prepare_real(p);
+    struct lf_conn *conn = lf_conn_get(p->db, c);
+    if (!lf_conn_enabled(conn))
+        return prepare_real(p);
+    const struct lf_config *cfg = lf_config();
+
+    struct lf_text text = {p->sql, text_units(p->sql, p->nbyte, p->wide), p->wide};
+    struct lf_rewritten rw;
+    int changed = lf_rewrite_first(&text, cfg->timeout_ms, cfg->rewrite, &rw);
+    if (changed == 1) {
+        log_rewrite(conn, &rw.st, "prepare", cfg->dry_run);
+        if (cfg->dry_run) {
+            free(rw.p);
+            changed = 0;
+        }
+    }
+    struct prepare_call call = *p;
+    const void *tail = NULL;
+    if (changed == 1) {
+        call.sql = rw.p;
+        call.nbyte = (int)(rw.n * (p->wide ? 2 : 1));
+        call.pzTail = &tail;
+    }
+    int rc = prepare_real(&call);
+    if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !cfg->dry_run)
+        rc = retry_loop(conn, "prepare", rc, prepare_real, &call);
+    else if ((rc & 0xff) == SQLITE_BUSY && cfg->retry)
+        lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+    if (changed == 1) {
+        /* pzTail must point into the caller's own text, where SQLite would have put it. */
+        if (p->pzTail) {
+            size_t w = p->wide ? 2 : 1;
+            size_t off = tail ? (size_t)((const char *)tail - (const char *)rw.p) / w : rw.n;
+            *p->pzTail = (const char *)p->sql + lf_rewrite_map_back(&rw, off) * w;
+        }
+        free(rw.p);
+    }
+    return rc;
+}
+
+#define PREPARE_IMPL(fname, ctype, wide_, version_)                                               \
+    int lf_impl_##fname(const struct lf_copy *c, sqlite3 *db, const ctype *zSql, int nByte,         \
+                        sqlite3_stmt **ppStmt, const ctype **pzTail)                               \
+    {                                                                                              \
+        struct prepare_call p = {c, db, zSql, nByte, 0, wide_, version_, ppStmt,                   \
+                                 (const void **)pzTail};                                           \
+        return prepare_common(&p);                                                                 \
+    }
+PREPARE_IMPL(sqlite3_prepare, char, 0, 1)
+PREPARE_IMPL(sqlite3_prepare_v2, char, 0, 2)
+PREPARE_IMPL(sqlite3_prepare16, void, 1, 1)
+PREPARE_IMPL(sqlite3_prepare16_v2, void, 1, 2)
+#undef PREPARE_IMPL
+
+int lf_impl_sqlite3_prepare_v3(const struct lf_copy *c, sqlite3 *db, const char *zSql, int nByte,
+                               unsigned int prepFlags, sqlite3_stmt **ppStmt, const char **pzTail)
+{
+    struct prepare_call p = {c, db, zSql, nByte, prepFlags, 0, 3, ppStmt, (const void **)pzTail};
+    return prepare_common(&p);
+}
+
+int lf_impl_sqlite3_prepare16_v3(const struct lf_copy *c, sqlite3 *db, const void *zSql,
+                                 int nByte, unsigned int prepFlags, sqlite3_stmt **ppStmt,
+                                 const void **pzTail)
+{
+    struct prepare_call p = {c, db, zSql, nByte, prepFlags, 1, 3, ppStmt, pzTail};
+    return prepare_common(&p);
+}
+
+/* ---- step --------------------------------------------------------------------------------- */
+
+struct step_call {
+    const struct lf_copy *c;
+    sqlite3_stmt *stmt;
+};
+
+static int step_again(void *arg)
+{
+    struct step_call *s = arg;
+    /* A busy COMMIT stays mid-run and is continued by stepping; anything else starts over. */
+    if (!s->c->sqlite3_stmt_busy || !s->c->sqlite3_stmt_busy(s->stmt))
+        s->c->sqlite3_reset(s->stmt);
+    return s->c->sqlite3_step(s->stmt);
+}
+
+/* The slow path: a step met SQLITE_BUSY. Decide whether it may run again, and run it. */
+static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, int rc,
+                     int was_running, int was_autocommit)
+{
+    struct lf_conn *conn = lf_conn_get(db, c);
+    const struct lf_config *cfg = lf_config();
+    if (!lf_conn_enabled(conn) || !cfg->retry)
+        return rc;
+    struct lf_busy_ctx ctx = {rc, was_autocommit, was_running, LF_STMT_OTHER, 0};
+    if (c->sqlite3_extended_errcode)
+        ctx.rc = c->sqlite3_extended_errcode(db);
+    if ((ctx.rc & 0xff) != SQLITE_BUSY)
+        ctx.rc = rc;
+    const char *sql = c->sqlite3_sql ? c->sqlite3_sql(stmt) : NULL;
+    if (sql) {
+        struct lf_text t = {sql, strlen(sql), 0};
+        struct lf_stmt st;
+        lf_sql_classify(&t, 0, 0, 0, &st);
+        ctx.kind = st.kind;
+    }
+    enum lf_retry_verdict v = lf_retry_decide(&ctx);
+    if (v != LF_RETRY_YES) {
+        LOG_EVENT(conn, LF_EV_GAVE_UP, "gave-up db=%s what=step attempts=0 reason=%s code=%s",
+                  lf_conn_path(conn), lf_retry_verdict_name(v), lf_rc_name(ctx.rc));
+        return rc;
+    }
+    if (cfg->dry_run) {
+        lf_log("retry db=%s what=step attempt=1 dry_run=1", lf_conn_path(conn));
+        return rc;
+    }
+    struct step_call s = {c, stmt};
+    return retry_loop(conn, "step", rc, step_again, &s);
+}
+
+/*
+** The hot path. A step that does not meet SQLITE_BUSY costs three calls of SQLite's own accessors
+** more than without the shim: whether the statement is mid-run (rows already returned) and
+** whether the connection is in autocommit mode are only knowable before the step.
+*/
+int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
+{
+    inner_calls++;
+    if (LF_UNLIKELY(stmt == NULL))
+        return c->sqlite3_step(stmt);
+    int was_running = c->sqlite3_stmt_busy(stmt);
+    sqlite3 *db = NULL;
+    int was_autocommit = 0;
+    if (!was_running) {
+        db = c->sqlite3_db_handle(stmt);
+        was_autocommit = c->sqlite3_get_autocommit(db);
+    }
+    int rc = c->sqlite3_step(stmt);
+    if (LF_LIKELY((rc & 0xff) != SQLITE_BUSY))
+        return rc;
+    if (db == NULL)
+        db = c->sqlite3_db_handle(stmt);
+    return step_busy(c, stmt, db, rc, was_running, was_autocommit);
+}
+
+/* ---- exec --------------------------------------------------------------------------------- */
+
+struct exec_call {
+    const struct lf_copy *c;
+    sqlite3 *db;
+    const char *sql;
+    lf_exec_cb callback;
+    void *arg;
+    char **errmsg;
+    unsigned long rows; /* rows handed to the program's callback */
+};
+
+static int count_rows(void *arg, int n, char **values, char **names)
+{
+    struct exec_call *e = arg;
+    e->rows++;
+    return e->callback(e->arg, n, values, names);
+}
+
+static int exec_real(void *arg)
+{
+    struct exec_call *e = arg;
+    if (e->errmsg && *e->errmsg && e->c->sqlite3_free) {
+        e->c->sqlite3_free(*e->errmsg); /* the message of the attempt being retried */
+        *e->errmsg = NULL;
+    }
+    return e->c->sqlite3_exec(e->db, e->sql, e->callback ? count_rows : NULL, e, e->errmsg);
+}
+
+int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
+                         lf_exec_cb callback, void *arg, char **errmsg)
+{
+    if (db == NULL || sql == NULL)
+        return c->sqlite3_exec(db, sql, callback, arg, errmsg);
+    struct lf_conn *conn = lf_conn_get(db, c);
+    if (!lf_conn_enabled(conn))
+        return c->sqlite3_exec(db, sql, callback, arg, errmsg);
+    const struct lf_config *cfg = lf_config();
+
+    int nbegin, ntimeout, nstmts, oom;
+    enum lf_stmt_kind first;
+    char *rewritten = lf_rewrite_all(sql, cfg->timeout_ms, cfg->rewrite, &nbegin, &ntimeout,
+                                     &nstmts, &first, &oom);
+    if (rewritten != NULL) {
+        struct lf_stmt st = {.kind = LF_STMT_BEGIN_DEFERRED};
+        if (nbegin)
+            log_rewrite(conn, &st, "exec", cfg->dry_run);
+        if (ntimeout) {
+            /* find the value for the log line */
+            struct lf_text t = {sql, strlen(sql), 0};
+            for (size_t pos = 0; pos < t.n; pos = st.end) {
+                lf_sql_classify(&t, pos, cfg->timeout_ms, 1, &st);
+                if (st.kind == LF_STMT_PRAGMA_TIMEOUT && st.edit_with[0]) {
+                    log_rewrite(conn, &st, "exec", cfg->dry_run);
+                    break;
+                }
+            }
+        }
+        if (cfg->dry_run) {
+            free(rewritten);
+            rewritten = NULL;
+        }
+    }
+    struct exec_call e = {c, db, rewritten ? rewritten : sql, callback, arg, errmsg, 0};
+    int was_autocommit = c->sqlite3_get_autocommit(db);
+    unsigned long seen = inner_calls;
+    int rc = c->sqlite3_exec(db, e.sql, callback ? count_rows : NULL, &e, errmsg);
+    /* Retried here only where the hooks could not retry each statement themselves. */
+    if ((rc & 0xff) == SQLITE_BUSY && inner_calls == seen && cfg->retry && nstmts == 1 &&
+        e.rows == 0) {
+        struct lf_busy_ctx ctx = {rc, was_autocommit, 0, first, 0};
+        if (c->sqlite3_extended_errcode && (c->sqlite3_extended_errcode(db) & 0xff) == SQLITE_BUSY)
+            ctx.rc = c->sqlite3_extended_errcode(db);
+        if (lf_retry_decide(&ctx) == LF_RETRY_YES && !cfg->dry_run)
+            rc = retry_loop(conn, "exec", rc, exec_real, &e);
+    }
+    free(rewritten);
+    return rc;
+}
