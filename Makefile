@@ -50,7 +50,10 @@ check-exports: $(SHIM_LIB)
 	if ldd $(SHIM_LIB) | grep -q sqlite; then echo "$(SHIM_LIB) links libsqlite3"; exit 1; fi; \
 	echo "exports ok: only sqlite3_* names, no libsqlite3"
 
+# Each part of the project adds its targets in its own fragment; `test:` and `bench:` collect
+# their prerequisites from all of them.
 -include tests/tests.mk
+-include $(sort $(wildcard mk/*.mk))
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
