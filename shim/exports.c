@@ -8,6 +8,7 @@
 ** jumps to NULL.
 */
 #define _GNU_SOURCE
+#include <stdlib.h>
 #include <string.h>
 
 #include "lockfix.h"
@@ -69,11 +70,16 @@ int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt)
 }
 
 /* At exit: the counts of events that were not all logged, for connections still open. */
+/* At exit: the counts of events that were not all logged, for connections still open; or, if
+** no SQLite call ever came through the shim, whether a copy it could not reach is loaded. */
 __attribute__((destructor)) static void lf_at_exit(void)
 {
-    if (!lf_any_call_seen() || lf_disabled)
-        return;
     lf_guard++;
-    lf_conn_report_all();
+    if (lf_any_call_seen()) {
+        if (!lf_disabled)
+            lf_conn_report_all();
+    } else if (getenv("LOCKFIX_DISABLE") == NULL || lf_config()->disable == 0) {
+        lf_report_unreachable();
+    }
     lf_guard--;
 }

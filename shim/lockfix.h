@@ -200,6 +200,10 @@ void lf_conn_set_timeout(struct lf_conn *c, int ms);
 int lf_conn_event(struct lf_conn *c, enum lf_event ev);
 void lf_conn_report_all(void); /* summaries of connections still open, at exit */
 
+/* ---- unreachable.c ----------------------------------------------------------------------- */
+/* At exit, when no call came through: log each loaded SQLite copy lockfix could not reach. */
+void lf_report_unreachable(void);
+
 /* ---- policies (open_policy.c, stmt.c) ----------------------------------------------------- */
 void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);
 
