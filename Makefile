@@ -50,6 +50,12 @@ check-exports: $(SHIM_LIB)
 	if ldd $(SHIM_LIB) | grep -q sqlite; then echo "$(SHIM_LIB) links libsqlite3"; exit 1; fi; \
 	echo "exports ok: only sqlite3_* names, no libsqlite3"
 
+# On a fresh machine `make test` and `make demo` alone must do the whole set-up: missing packages
+# are installed first (scripts/install-deps prints what it installs, and nothing when all is there).
+test: deps
+demo: deps
+bench: deps
+
 # Each part of the project adds its targets in its own fragment; `test:` and `bench:` collect
 # their prerequisites from all of them.
 -include tests/tests.mk
