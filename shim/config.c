@@ -33,6 +33,8 @@ static const struct option options[] = {
     OPT("LOCKFIX_REWRITE", OPT_BOOL, rewrite, 0),
     OPT("LOCKFIX_RETRY", OPT_BOOL, retry, 0),
     OPT("LOCKFIX_DRY_RUN", OPT_BOOL, dry_run, 0),
+    OPT("LOCKFIX_QUEUE", OPT_BOOL, queue, 0),
+    OPT("LOCKFIX_QUEUE_LOG_MS", OPT_MS, queue_log_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_TIMEOUT_MS", OPT_MS, timeout_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_RETRY_BUDGET_MS", OPT_MS, retry_budget_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_LOG_REPEAT", OPT_COUNT, log_repeat, 1000000),
@@ -48,6 +50,8 @@ void lf_config_defaults(struct lf_config *cfg)
     cfg->wal = 1;
     cfg->rewrite = 1;
     cfg->retry = 1;
+    cfg->queue = 1;
+    cfg->queue_log_ms = 1000;
     cfg->timeout_ms = 5000;
     cfg->retry_budget_ms = 30000;
     cfg->log_repeat = 1;
@@ -170,6 +174,7 @@ int lf_config_selects(const struct lf_config *cfg, const char *path)
 static struct lf_config process_config;
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 int lf_disabled;
+int lf_queue_enabled;
 
 static const char *env_get(const char *name, void *ctx)
 {
@@ -208,6 +213,7 @@ static void config_load(void)
         lf_config_parse(&process_config, env_get, collect_warning, &pending);
     }
     lf_disabled = process_config.disable;
+    lf_queue_enabled = process_config.queue && !process_config.dry_run;
     atomic_store(&pending_count, pending.n);
 }
 

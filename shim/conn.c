@@ -23,6 +23,10 @@ struct lf_conn {
     int enabled;
     int own_handler;
     int timeout_ms;
+    struct lf_queue *queue; /* opened at the first write, NULL if it could not be */
+    int queue_tried;
+    int has_turn;
+    uint32_t ticket;
     unsigned long count[LF_EV_COUNT];
     char path[LF_PATH_MAX];
 };
@@ -66,6 +70,10 @@ struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char 
         old->own_handler = 0;
         old->timeout_ms = -1;
         memset(old->count, 0, sizeof old->count);
+        if (old->has_turn)
+            lf_queue_release(old->queue, old);
+        old->queue = NULL;
+        old->queue_tried = 0;
         free(c);
         c = old;
     } else {
@@ -130,6 +138,9 @@ void lf_conn_remove(sqlite3 *db)
     }
     pthread_mutex_unlock(&conn_lock);
     if (c != NULL) {
+        if (c->has_turn) /* closed inside a transaction: the turn goes to the next writer */
+            lf_queue_release(c->queue, c);
+        lf_queue_close(c->queue);
         report(c, "close");
         free(c);
     }
@@ -174,6 +185,36 @@ void lf_conn_set_timeout(struct lf_conn *c, int ms)
 {
     if (c)
         c->timeout_ms = ms;
+}
+
+struct lf_queue *lf_conn_queue(struct lf_conn *c)
+{
+    if (c == NULL || !c->enabled || c->path[0] == '\0')
+        return NULL;
+    if (!c->queue_tried) { /* lazily: a program that only reads never creates the queue file */
+        c->queue_tried = 1;
+        c->queue = lf_queue_open(c->path);
+    }
+    return c->queue;
+}
+
+void lf_conn_set_turn(struct lf_conn *c, uint32_t ticket)
+{
+    c->ticket = ticket;
+    c->has_turn = 1;
+}
+
+int lf_conn_turn(const struct lf_conn *c, uint32_t *ticket)
+{
+    if (c == NULL || !c->has_turn)
+        return 0;
+    *ticket = c->ticket;
+    return 1;
+}
+
+void lf_conn_clear_turn(struct lf_conn *c)
+{
+    c->has_turn = 0;
 }
 
 int lf_conn_event(struct lf_conn *c, enum lf_event ev)

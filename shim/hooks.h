@@ -56,6 +56,8 @@ typedef int (*lf_exec_cb)(void *, int, char **, char **);
       ms)                                                                                          \
     X(int, sqlite3_busy_handler, (sqlite3 * db, lf_busy_fn handler, void *arg),                    \
       lf_missing("sqlite3_busy_handler"), db, handler, arg)                                        \
+    X(int, sqlite3_reset, (sqlite3_stmt * stmt), lf_missing("sqlite3_reset"), stmt)                \
+    X(int, sqlite3_finalize, (sqlite3_stmt * stmt), lf_missing("sqlite3_finalize"), stmt)          \
     X(int, sqlite3_close, (sqlite3 * db), lf_missing("sqlite3_close"), db)                         \
     X(int, sqlite3_close_v2, (sqlite3 * db), lf_missing("sqlite3_close_v2"), db)
 
@@ -69,8 +71,6 @@ typedef int (*lf_exec_cb)(void *, int, char **, char **);
     H(int, sqlite3_stmt_busy, (sqlite3_stmt *))                                                    \
     H(int, sqlite3_stmt_readonly, (sqlite3_stmt *))                                                \
     H(const char *, sqlite3_sql, (sqlite3_stmt *))                                                 \
-    H(int, sqlite3_reset, (sqlite3_stmt *))                                                        \
-    H(int, sqlite3_finalize, (sqlite3_stmt *))                                                     \
     H(const unsigned char *, sqlite3_column_text, (sqlite3_stmt *, int))                           \
     H(const char *, sqlite3_db_filename, (sqlite3 *, const char *))                                \
     H(int, sqlite3_db_readonly, (sqlite3 *, const char *))                                         \

@@ -54,6 +54,8 @@ struct lf_config {
     int rewrite;          /* BEGIN / BEGIN DEFERRED -> BEGIN IMMEDIATE */
     int retry;            /* retry statements that got SQLITE_BUSY where safe */
     int dry_run;          /* log what would be done, change nothing */
+    int queue;            /* fair cross-process writer queue */
+    int queue_log_ms;     /* log a queue wait at least this long */
     int timeout_ms;       /* busy-timeout floor; 0 disables the floor */
     int retry_budget_ms;  /* total time one statement may spend in retries */
     int log_repeat;       /* identical events logged per connection before only counting */
@@ -203,6 +205,23 @@ void lf_conn_report_all(void); /* summaries of connections still open, at exit *
 /* ---- unreachable.c ----------------------------------------------------------------------- */
 /* At exit, when no call came through: log each loaded SQLite copy lockfix could not reach. */
 void lf_report_unreachable(void);
+
+/* ---- queue.c: the fair writer queue ------------------------------------------------------ */
+struct lf_queue;
+struct lf_queue *lf_queue_open(const char *dbpath);
+int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, long *waited_ms);
+void lf_queue_release(struct lf_queue *q, struct lf_conn *conn);
+void lf_queue_close(struct lf_queue *q);
+/* How many turns this process holds now: while 0, nothing needs releasing (the fast path). */
+extern _Atomic int lf_queue_turns_held;
+/* LOCKFIX_QUEUE, read once with the configuration (checked on the hot path). */
+extern int lf_queue_enabled;
+
+/* conn.c: the connection's queue and turn */
+struct lf_queue *lf_conn_queue(struct lf_conn *c);
+void lf_conn_set_turn(struct lf_conn *c, uint32_t ticket);
+int lf_conn_turn(const struct lf_conn *c, uint32_t *ticket);
+void lf_conn_clear_turn(struct lf_conn *c);
 
 /* ---- policies (open_policy.c, stmt.c) ----------------------------------------------------- */
 void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);

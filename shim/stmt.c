@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "lockfix.h"
@@ -254,10 +255,68 @@ static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, i
     return retry_loop(conn, "step", rc, step_again, &s);
 }
 
+/* ---- the writer queue's turn -------------------------------------------------------------- */
+
+/* Whether a statement about to start in autocommit mode begins writing: a writing statement, or
+** BEGIN IMMEDIATE/EXCLUSIVE (transaction statements count as read-only for SQLite). */
+static int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
+{
+    if (c->sqlite3_stmt_readonly == NULL || !c->sqlite3_stmt_readonly(stmt))
+        return 1;
+    const char *sql = c->sqlite3_sql ? c->sqlite3_sql(stmt) : NULL;
+    if (sql == NULL)
+        return 0;
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r')
+        sql++;
+    if (*sql != 'B' && *sql != 'b' && *sql != '-' && *sql != '/')
+        return 0; /* the common case, decided without tokenizing */
+    struct lf_text t = {sql, strlen(sql), 0};
+    struct lf_stmt st;
+    lf_sql_classify(&t, 0, 0, 0, &st);
+    return st.kind == LF_STMT_BEGIN_IMMEDIATE;
+}
+
+/* Before a statement starts in autocommit mode: wait for the turn if it is going to write. */
+static void take_turn(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
+{
+    if (!starts_write(c, stmt))
+        return;
+    struct lf_conn *conn = lf_conn_get(db, c);
+    uint32_t t;
+    if (!lf_conn_enabled(conn) || lf_conn_turn(conn, &t))
+        return;
+    struct lf_queue *q = lf_conn_queue(conn);
+    if (q == NULL)
+        return;
+    const struct lf_config *cfg = lf_config();
+    long waited = 0;
+    int got = lf_queue_acquire(q, conn, cfg->retry_budget_ms, &waited);
+    if (waited >= cfg->queue_log_ms)
+        lf_log("queue-wait db=%s waited_ms=%ld%s", lf_conn_path(conn), waited,
+               got ? "" : " (no turn: falling back to SQLite's locking)");
+}
+
+/* After a call that may have ended a write: back in autocommit, the turn goes on. */
+static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
+{
+    if (db == NULL)
+        return;
+    struct lf_conn *conn = lf_conn_get(db, c);
+    uint32_t t;
+    if (!lf_conn_turn(conn, &t))
+        return;
+    if (!c->sqlite3_get_autocommit(db))
+        return; /* inside its transaction */
+    if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
+        return; /* an autocommit write still handing out rows (RETURNING) */
+    lf_queue_release(lf_conn_queue(conn), conn);
+}
+
 /*
-** The hot path. A step that does not meet SQLITE_BUSY costs three calls of SQLite's own accessors
+** The hot path. A step that does not meet SQLITE_BUSY costs a few calls of SQLite's own accessors
 ** more than without the shim: whether the statement is mid-run (rows already returned) and
-** whether the connection is in autocommit mode are only knowable before the step.
+** whether the connection is in autocommit mode are only knowable before the step; a statement
+** starting in autocommit mode is also asked whether it writes, for the writer queue.
 */
 int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
@@ -270,13 +329,45 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     if (!was_running) {
         db = c->sqlite3_db_handle(stmt);
         was_autocommit = c->sqlite3_get_autocommit(db);
+        if (was_autocommit && lf_queue_enabled)
+            take_turn(c, stmt, db);
     }
     int rc = c->sqlite3_step(stmt);
+    if (LF_UNLIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)) {
+        if (db == NULL)
+            db = c->sqlite3_db_handle(stmt);
+        if ((rc & 0xff) != SQLITE_BUSY)
+            end_turn_if_done(c, db, stmt);
+    }
     if (LF_LIKELY((rc & 0xff) != SQLITE_BUSY))
         return rc;
     if (db == NULL)
         db = c->sqlite3_db_handle(stmt);
-    return step_busy(c, stmt, db, rc, was_running, was_autocommit);
+    rc = step_busy(c, stmt, db, rc, was_running, was_autocommit);
+    if (atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)
+        end_turn_if_done(c, db, stmt);
+    return rc;
+}
+
+/* reset and finalize end an autocommit write that was not stepped to its end. */
+int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
+{
+    int rc = c->sqlite3_reset(stmt);
+    if (LF_UNLIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0) &&
+        stmt != NULL)
+        end_turn_if_done(c, c->sqlite3_db_handle(stmt), NULL);
+    return rc;
+}
+
+int lf_impl_sqlite3_finalize(const struct lf_copy *c, sqlite3_stmt *stmt)
+{
+    if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0) ||
+        stmt == NULL)
+        return c->sqlite3_finalize(stmt);
+    sqlite3 *db = c->sqlite3_db_handle(stmt);
+    int rc = c->sqlite3_finalize(stmt);
+    end_turn_if_done(c, db, NULL);
+    return rc;
 }
 
 /* ---- exec --------------------------------------------------------------------------------- */
@@ -356,5 +447,7 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
             rc = retry_loop(conn, "exec", rc, exec_real, &e);
     }
     free(rewritten);
+    if (atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)
+        end_turn_if_done(c, db, NULL);
     return rc;
 }
