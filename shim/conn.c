@@ -193,7 +193,10 @@ struct lf_queue *lf_conn_queue(struct lf_conn *c)
         return NULL;
     if (!c->queue_tried) { /* lazily: a program that only reads never creates the queue file */
         c->queue_tried = 1;
-        c->queue = lf_queue_open(c->path);
+        char fs[32];
+        /* shared memory is not coherent between hosts on network filesystems: no queue there */
+        if (lf_fs_wal_unsafe(c->path, fs, sizeof fs) == NULL)
+            c->queue = lf_queue_open(c->path);
     }
     return c->queue;
 }
