@@ -32,7 +32,7 @@ LIBDIR = $(PREFIX)/lib/lockfix
 
 .PHONY: all test unit integration bench demo install clean check-exports deps
 
-all: $(SHIM_LIB) $(BUILD)/lockfix
+all: $(SHIM_LIB) $(if $(wildcard cmd/*.c),$(BUILD)/lockfix)
 
 $(BUILD):
 	mkdir -p $(BUILD) $(BUILD)/tests
