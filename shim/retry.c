@@ -19,10 +19,13 @@ enum lf_retry_verdict lf_retry_decide(const struct lf_busy_ctx *ctx)
         return LF_RETRY_SNAPSHOT;
     if (ctx->is_prepare)
         return LF_RETRY_YES; /* compiling needs the schema; nothing has run */
-    if (ctx->was_running)
-        return LF_RETRY_ROWS_RETURNED;
+    /* Before the rows check: a busy COMMIT stays mid-run (sqlite3_stmt_busy() is true), so a
+    ** COMMIT the program steps again arrives with was_running set, yet it returns no rows and
+    ** stepping it again just continues the commit. */
     if (ctx->kind == LF_STMT_COMMIT)
         return LF_RETRY_YES; /* the transaction stays active after a busy COMMIT */
+    if (ctx->was_running)
+        return LF_RETRY_ROWS_RETURNED;
     /* anything else, BEGIN included, only when the connection was not inside a transaction */
     return ctx->was_autocommit ? LF_RETRY_YES : LF_RETRY_IN_TXN;
 }
