@@ -7,9 +7,12 @@
 
 #include "lockfix.h"
 
-/* Match a set starting after '['; *len receives its length up to and including ']'. */
-static int match_set(const char *p, size_t plen, char c, size_t *len)
+/* Match a set starting after '['; *len receives its length up to and including ']'.
+** Bytes are compared unsigned: with plain (signed) char a range reaching past ASCII, such as
+** "[a-\xff]", was empty, so sets could not select UTF-8 file names. */
+static int match_set(const char *pat, size_t plen, char ch, size_t *len)
 {
+    const unsigned char *p = (const unsigned char *)pat, c = (unsigned char)ch;
     size_t i = 0;
     int negate = 0, matched = 0;
     if (i < plen && (p[i] == '!' || p[i] == '^')) {
