@@ -42,10 +42,11 @@ integration: all $(SHIM_LIB) $(RMW_C) $(INTEG_BINS)
 demo: all $(SHIM_LIB)
 	scripts/demo
 
-# `test` is unit + integration. Unit tests are another part's: tests/unit/unit.mk defines `unit`
-# (and may add to TEST_TARGETS); until it exists, `unit` says so instead of breaking `make test`.
+# `test` is unit + integration. Unit tests are another part's: `unit` is defined in
+# tests/unit/unit.mk or mk/unit.mk (which may add to TEST_TARGETS); until one of them exists,
+# `unit` says so instead of breaking `make test`.
 -include tests/unit/unit.mk
-ifeq ($(wildcard tests/unit/unit.mk),)
+ifeq ($(wildcard tests/unit/unit.mk mk/unit.mk),)
 .PHONY: unit
 unit:
 	@echo "unit: tests/unit/unit.mk not present yet; no unit tests to run"
