@@ -38,7 +38,8 @@ $(BUILD):
 	mkdir -p $(BUILD) $(BUILD)/tests
 
 $(SHIM_LIB): $(SHIM_SRC) $(SHIM_HDR) shim/exports.map | $(BUILD)
-	$(CC) $(CFLAGS) $(SHIM_LDFLAGS) -o $@ $(SHIM_SRC) $(LDLIBS_SHIM)
+	$(CC) $(CFLAGS) $(SHIM_LDFLAGS) -o $@.tmp $(SHIM_SRC) $(LDLIBS_SHIM)
+	mv -f $@.tmp $@    # a rename: a process loading the library never sees it half-written
 
 # The command finds the library next to itself in the build tree, or at the path fixed at install.
 $(BUILD)/lockfix: $(wildcard cmd/*.c) $(wildcard cmd/*.h) | $(BUILD)
