@@ -182,16 +182,19 @@ static const char *env_get(const char *name, void *ctx)
     return getenv(name);
 }
 
-/* Warnings are collected and logged after parsing: the log destination is itself an option. */
+/* Warnings are collected and logged after parsing: the log destination is itself an option.
+** Room for one per option: with a fixed 8, the 9th and later bad variables (12 options can be
+** invalid at once) were dropped without a word. */
+#define N_OPTIONS (sizeof options / sizeof options[0])
 struct warnings {
     int n;
-    char line[8][LF_PATH_MAX + 160];
+    char line[N_OPTIONS][LF_PATH_MAX + 160];
 };
 
 static void collect_warning(const char *var, const char *value, const char *why, void *ctx)
 {
     struct warnings *w = ctx;
-    if (w->n >= 8)
+    if ((size_t)w->n >= N_OPTIONS)
         return;
     char *dst = w->line[w->n++];
     size_t cap = sizeof w->line[0], k = 0;
