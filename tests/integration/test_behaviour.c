@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define LIMIT 60.0
 #define RUN_S 50
@@ -255,6 +256,70 @@ Test(behaviour, unwritable_log_path, .timeout = LIMIT)
               "no warning on stderr about the unwritable log");
     cr_assert(!h_exists("/nonexistent/dir"), "the shim created /nonexistent/dir");
     cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 3);
+    h_rmtree(dir);
+}
+
+/*
+ * The WAL switch at open needs a moment with no other connection in the file. When it cannot
+ * have it (another process is in the middle of a write), the program's open must still be as
+ * it would have been without the shim. The sqlite3 CLI checks sqlite3_errcode() right after
+ * opening, so a switch failure left behind as the connection's error state makes it quit with
+ * "unable to open database". A reader is allowed next to a rollback-journal writer, so without
+ * the shim this read works.
+ */
+Test(behaviour, failed_wal_switch_leaves_open_clean, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "busy.db");
+    char *log = h_join(dir, "lockfix.log");
+    char *flag = h_join(dir, "release");
+    h_init_db(dir, db);
+    static const char locker[] =
+        "import os, sqlite3, sys, time\n"
+        "con = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "con.execute('BEGIN IMMEDIATE')\n"
+        "con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
+        "print('locked', flush=True)\n"
+        "end = time.time() + 40\n"
+        "while not os.path.exists(sys.argv[2]) and time.time() < end:\n"
+        "    time.sleep(0.01)\n"
+        "con.execute('ROLLBACK')\n";
+    char *largv[] = { (char *)h_python(), "-c", (char *)locker, db, flag, NULL };
+    char *lout = h_join(dir, "locker.out"), *lerr = h_join(dir, "locker.err");
+    h_proc lp;
+    h_spawn(&lp, largv, false, NULL, NULL, lout, lerr);
+    /* Wait (bounded) until the locker holds its write lock. */
+    char *said = NULL;
+    for (int i = 0; i < 3000; i++) {
+        free(said);
+        said = h_slurp(lout);
+        if (said && strcmp(said, "locked\n") == 0)
+            break;
+        usleep(10000);
+    }
+    cr_assert(said && strcmp(said, "locked\n") == 0, "locker did not start: %s",
+              h_show(h_slurp(lerr)));
+
+    char *argv[] = { "sqlite3", db, "SELECT v FROM counter WHERE id=1", NULL };
+    char *out0, *err0, *out1, *err1;
+    int rc0 = h_run(dir, argv, false, NULL, NULL, &out0, &err0, RUN_S);
+    /* A short floor so the shim's own wait for the switch ends while the lock is still held. */
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=200", NULL };
+    int rc1 = h_run(dir, argv, true, env, NULL, &out1, &err1, RUN_S);
+
+    FILE *f = fopen(flag, "w");
+    cr_assert(f != NULL);
+    fclose(f);
+    h_wait_all(&lp, 1, RUN_S);
+    char *text = h_slurp(log);
+
+    cr_assert_eq(rc0, 0, "without the shim the read failed: %s", h_show(err0));
+    cr_assert_str_eq(out0, "0\n");
+    cr_assert_eq(rc1, 0, "sqlite3 CLI failed under the shim while another process was writing "
+                 "(exit %d); stderr: %s; log: %s", rc1, h_show(err1), h_show(text));
+    cr_assert_str_eq(out1, "0\n");
+    cr_assert_eq(lp.status, 0, "locker failed: %s", h_show(h_slurp(lerr)));
     h_rmtree(dir);
 }
 
