@@ -58,10 +58,13 @@ fi
 "$cli" "$db" <"$tmp/script.sql" >"$tmp/out" 2>"$tmp/err" || true
 
 ok=$(grep -cx "$marker" "$tmp/out" || true)
+# The CLI's own stdout is only the values read (integers) and the markers. Anything else (say a
+# preloaded library writing to stdout) is passed on, so a caller checking stdout still sees it.
+grep -vxE "$marker|-?[0-9]+" "$tmp/out" || true
 
 # Classify stderr. Lines that are not SQL error reports (the shim's log, warnings) go through.
 awk -v setup="$setup" -v per="$per" -v guard="$guard" -v n="$n" -v verbose="${RMW_VERBOSE:-}" '
-    match($0, /^(Runtime|Parse) error near line [0-9]+: /) {
+    match($0, /^((Runtime|Parse) error|Error:) near line [0-9]+: /) {
         hdr = substr($0, 1, RLENGTH)
         ln = hdr; sub(/^.*near line /, "", ln); sub(/:.*$/, "", ln); ln += 0
         off = (ln - 1 - setup) % per
