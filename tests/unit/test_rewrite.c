@@ -1,0 +1,763 @@
+/*
+** rewrite.c: statement classification and the BEGIN / PRAGMA busy_timeout rewrite, for UTF-8
+** and native UTF-16 texts, with the tail mapped back into the caller's text.
+**
+** Each case gives the caller's text, the rewritten text lockfix must hand to SQLite (or NULL:
+** unchanged), the kind, and what follows the tail: SQLite puts pzTail just past the first
+** statement's ';', or at the end of the text. Every case runs in both widths, with the text
+** exactly n units long and followed by garbage that must never be read.
+*/
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockfix.h"
+
+#define FLOOR 5000
+
+/* ---- UTF-8 <-> UTF-16 (native order) ---------------------------------------------------- */
+
+/* Decode UTF-8 (valid input only) into UTF-16 units; returns the unit count. */
+static size_t to16(const char *s, size_t len, unsigned short *out)
+{
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned cp;
+        if (p[0] < 0x80) {
+            cp = *p++;
+        } else if ((p[0] & 0xe0) == 0xc0) {
+            cp = (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
+            p += 2;
+        } else if ((p[0] & 0xf0) == 0xe0) {
+            cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+            p += 3;
+        } else {
+            cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 |
+                 (p[3] & 0x3fu);
+            p += 4;
+        }
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            out[n++] = (unsigned short)(0xd800 + (cp >> 10));
+            out[n++] = (unsigned short)(0xdc00 + (cp & 0x3ff));
+        } else {
+            out[n++] = (unsigned short)cp;
+        }
+    }
+    return n;
+}
+
+static size_t units16(const char *s)
+{
+    static unsigned short tmp[8192];
+    return to16(s, strlen(s), tmp);
+}
+
+/* A printable form of a UTF-16 text, for messages (non-ASCII as '?'). */
+static const char *show16(const unsigned short *u, size_t n)
+{
+    static char buf[4][1024];
+    static int k;
+    char *b = buf[k++ & 3];
+    size_t i = 0;
+    for (; i < n && i + 1 < sizeof buf[0]; i++)
+        b[i] = u[i] < 0x80 ? (char)u[i] : '?';
+    b[i] = '\0';
+    return b;
+}
+
+/* ---- the case table --------------------------------------------------------------------- */
+
+struct rcase {
+    const char *in;
+    const char *out; /* NULL: nothing to change */
+    enum lf_stmt_kind kind;
+    const char *rest; /* the caller's text after the tail */
+};
+
+#define D LF_STMT_BEGIN_DEFERRED
+#define I LF_STMT_BEGIN_IMMEDIATE
+#define O LF_STMT_OTHER
+#define C LF_STMT_COMMIT
+#define R LF_STMT_ROLLBACK
+#define P LF_STMT_PRAGMA_TIMEOUT
+#define E LF_STMT_EMPTY
+
+static const struct rcase cases[] = {
+    /* BEGIN forms, every case, rewritten */
+    {"BEGIN", "BEGIN IMMEDIATE", D, ""},
+    {"BEGIN;", "BEGIN IMMEDIATE;", D, ""},
+    {"begin", "begin IMMEDIATE", D, ""},
+    {"BeGiN", "BeGiN IMMEDIATE", D, ""},
+    {"BEGIN DEFERRED", "BEGIN IMMEDIATE", D, ""},
+    {"begin deferred;", "begin IMMEDIATE;", D, ""},
+    {"Begin Deferred ;", "Begin IMMEDIATE ;", D, ""},
+    {"BEGIN TRANSACTION", "BEGIN IMMEDIATE TRANSACTION", D, ""},
+    {"BEGIN TRANSACTION;", "BEGIN IMMEDIATE TRANSACTION;", D, ""},
+    {"begin transaction t1", "begin IMMEDIATE transaction t1", D, ""},
+    {"BEGIN TRANSACTION t1;", "BEGIN IMMEDIATE TRANSACTION t1;", D, ""},
+    {"BEGIN DEFERRED TRANSACTION", "BEGIN IMMEDIATE TRANSACTION", D, ""},
+    {"BEGIN DEFERRED TRANSACTION name", "BEGIN IMMEDIATE TRANSACTION name", D, ""},
+    {"begin deferred transaction \"my txn\";", "begin IMMEDIATE transaction \"my txn\";", D, ""},
+    {"BEGIN TRANSACTION [x y]", "BEGIN IMMEDIATE TRANSACTION [x y]", D, ""},
+    {"BEGIN TRANSACTION `x`", "BEGIN IMMEDIATE TRANSACTION `x`", D, ""},
+    {"BEGIN TRANSACTION 'x;y'", "BEGIN IMMEDIATE TRANSACTION 'x;y'", D, ""},
+    /* a keyword as the transaction's name: SQLite's parser takes it as an identifier */
+    {"BEGIN TRANSACTION IMMEDIATE", "BEGIN IMMEDIATE TRANSACTION IMMEDIATE", D, ""},
+    {"BEGIN TRANSACTION DEFERRED", "BEGIN IMMEDIATE TRANSACTION DEFERRED", D, ""},
+    {"BEGIN TRANSACTION \xc3\xa9t\xc3\xa9", "BEGIN IMMEDIATE TRANSACTION \xc3\xa9t\xc3\xa9", D, ""},
+    /* leading whitespace and comments */
+    {"  \t\r\n\f BEGIN", "  \t\r\n\f BEGIN IMMEDIATE", D, ""},
+    {"-- start\nBEGIN", "-- start\nBEGIN IMMEDIATE", D, ""},
+    {"--\nbegin;", "--\nbegin IMMEDIATE;", D, ""},
+    {"/* c */BEGIN", "/* c */BEGIN IMMEDIATE", D, ""},
+    {"/**/BEGIN/**/;", "/**/BEGIN IMMEDIATE/**/;", D, ""},
+    {"/* a */ -- b\n /* c\n d */ BEGIN -- e\n DEFERRED /* f */ ;",
+     "/* a */ -- b\n /* c\n d */ BEGIN -- e\n IMMEDIATE /* f */ ;", D, ""},
+    {"BEGIN -- trailing", "BEGIN IMMEDIATE -- trailing", D, ""},
+    {"BEGIN /* unterminated", "BEGIN IMMEDIATE /* unterminated", D, ""},
+    {"BEGIN\n", "BEGIN IMMEDIATE\n", D, ""},
+    {"BEGIN;\n", "BEGIN IMMEDIATE;", D, "\n"},
+    /* the first of several statements: only it is compiled, the tail is after its ';' */
+    {"BEGIN; SELECT 1;", "BEGIN IMMEDIATE;", D, " SELECT 1;"},
+    {"BEGIN;SELECT 'x'", "BEGIN IMMEDIATE;", D, "SELECT 'x'"},
+    {"BEGIN DEFERRED; BEGIN;", "BEGIN IMMEDIATE;", D, " BEGIN;"},
+    {"begin transaction;update t set a=1;commit;", "begin IMMEDIATE transaction;", D,
+     "update t set a=1;commit;"},
+    {"BEGIN; -- comment after", "BEGIN IMMEDIATE;", D, " -- comment after"},
+    {"BEGIN;;", "BEGIN IMMEDIATE;", D, ";"},
+    /* leading empty statements are skipped, as SQLite skips them */
+    {";; BEGIN", ";; BEGIN IMMEDIATE", D, ""},
+    {" ; ;BEGIN; COMMIT", " ; ;BEGIN IMMEDIATE;", D, " COMMIT"},
+    {"; /* x */ ; -- y\n BEGIN DEFERRED;", "; /* x */ ; -- y\n BEGIN IMMEDIATE;", D, ""},
+    {";; SELECT 1; BEGIN", NULL, O, " BEGIN"},
+    /* already taking the write lock: left alone */
+    {"BEGIN IMMEDIATE", NULL, I, ""},
+    {"begin immediate;", NULL, I, ""},
+    {"BEGIN EXCLUSIVE", NULL, I, ""},
+    {"begin exclusive transaction;", NULL, I, ""},
+    {"BEGIN IMMEDIATE TRANSACTION t; BEGIN", NULL, I, " BEGIN"},
+    /* not a BEGIN statement, or BEGIN only inside a literal, identifier or comment */
+    {"BEGINX", NULL, O, ""},
+    {"BEGIN_", NULL, O, ""},
+    {"BEGIN$", NULL, O, ""},
+    {"BEGIN\xc3\xa9", NULL, O, ""},
+    {"XBEGIN", NULL, O, ""},
+    {"SELECT 'BEGIN'", NULL, O, ""},
+    {"SELECT 'BEGIN;'; BEGIN", NULL, O, " BEGIN"},
+    {"SELECT 'it''s; BEGIN'; BEGIN", NULL, O, " BEGIN"},
+    {"/* BEGIN */ SELECT 1", NULL, O, ""},
+    {"-- BEGIN\nSELECT 1", NULL, O, ""},
+    {"-- BEGIN", NULL, E, ""},
+    {"/* BEGIN; */", NULL, E, ""},
+    {"\"BEGIN\"", NULL, O, ""},
+    {"[BEGIN]", NULL, O, ""},
+    {"`BEGIN`", NULL, O, ""},
+    {"\"be\"\"gin;\" ; BEGIN", NULL, O, " BEGIN"},
+    {"`a``;b`; BEGIN", NULL, O, " BEGIN"},
+    {"[a;b]; BEGIN", NULL, O, " BEGIN"},
+    {"SELECT 1 -- ; BEGIN\n; BEGIN", NULL, O, " BEGIN"},
+    {"SELECT 1 /* ; */; BEGIN", NULL, O, " BEGIN"},
+    {"EXPLAIN BEGIN", NULL, O, ""},
+    {"SELECT 1; BEGIN", NULL, O, " BEGIN"},
+    {"UPDATE t SET a = 'BEGIN' WHERE b = \"BEGIN\"", NULL, O, ""},
+    /* a trigger's body holds ';'s: its statement ends after END ; */
+    {"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END;", NULL, O, ""},
+    {"CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a=1; DELETE FROM u; END; BEGIN;",
+     NULL, O, " BEGIN;"},
+    {"create temp trigger tr before delete on t begin select raise(abort, 'x;y'); end ; begin",
+     NULL, O, " begin"},
+    {"CREATE TEMPORARY TRIGGER IF NOT EXISTS tr AFTER UPDATE ON t BEGIN\n"
+     "  UPDATE t SET a = CASE WHEN new.a THEN 1 END;\n  END;\nBEGIN",
+     NULL, O, "\nBEGIN"},
+    {"CREATE TABLE trigger(a); BEGIN", NULL, O, " BEGIN"},
+    /* syntax errors: left for SQLite to report */
+    {"BEGIN foo", NULL, O, ""},
+    {"BEGIN foo; BEGIN", NULL, O, " BEGIN"},
+    {"BEGIN DEFERRED foo", NULL, O, ""},
+    {"BEGIN DEFERRED DEFERRED", NULL, O, ""},
+    {"BEGIN TRANSACTION a b", NULL, O, ""},
+    {"BEGIN TRANSACTION 5", NULL, O, ""},
+    {"BEGIN TRANSACTION x.y", NULL, O, ""},
+    {"BEGIN \"DEFERRED\"", NULL, O, ""},
+    {"BEGIN [TRANSACTION]", NULL, O, ""},
+    {"BEGIN\"x\"", NULL, O, ""},
+    {"BEGIN (", NULL, O, ""},
+    /* COMMIT / END / ROLLBACK */
+    {"COMMIT", NULL, C, ""},
+    {"commit transaction;", NULL, C, ""},
+    {"END", NULL, C, ""},
+    {"end transaction; BEGIN", NULL, C, " BEGIN"},
+    {"ENDX", NULL, O, ""},
+    {"ROLLBACK", NULL, R, ""},
+    {"rollback transaction;", NULL, R, ""},
+    {"ROLLBACK TO sp", NULL, O, ""},
+    {"ROLLBACK TO SAVEPOINT sp; BEGIN", NULL, O, " BEGIN"},
+    {"rollback transaction to sp", NULL, O, ""},
+    /* PRAGMA busy_timeout below the floor: raised */
+    {"PRAGMA busy_timeout=100", "PRAGMA busy_timeout=5000", P, ""},
+    {"PRAGMA busy_timeout = 100;", "PRAGMA busy_timeout = 5000;", P, ""},
+    {"pragma main.busy_timeout(0)", "pragma main.busy_timeout(5000)", P, ""},
+    {"PRAGMA temp . busy_timeout ( 7 ) ;", "PRAGMA temp . busy_timeout ( 5000 ) ;", P, ""},
+    {"PRAGMA \"main\".busy_timeout=1", "PRAGMA \"main\".busy_timeout=5000", P, ""},
+    {"PRAGMA busy_timeout = -5", "PRAGMA busy_timeout = 5000", P, ""},
+    {"PRAGMA busy_timeout = - 5;", "PRAGMA busy_timeout = 5000;", P, ""},
+    {"PRAGMA BUSY_TIMEOUT(-3)", "PRAGMA BUSY_TIMEOUT(5000)", P, ""},
+    {"PRAGMA busy_timeout=+7", "PRAGMA busy_timeout=5000", P, ""},
+    {"PRAGMA busy_timeout=4999", "PRAGMA busy_timeout=5000", P, ""},
+    {"PRAGMA busy_timeout=0; BEGIN", "PRAGMA busy_timeout=5000;", P, " BEGIN"},
+    {"/* x */ PRAGMA busy_timeout=0 -- y", "/* x */ PRAGMA busy_timeout=5000 -- y", P, ""},
+    /* SQLite reads the value as a 32-bit int: past INT_MAX it applies 0 (checked against
+    ** SQLite 3.40: PRAGMA busy_timeout=2147483648 leaves busy_timeout at 0); leading zeros
+    ** are skipped, however many */
+    {"PRAGMA busy_timeout=99999999999", "PRAGMA busy_timeout=5000", P, ""},
+    {"PRAGMA busy_timeout=2147483648", "PRAGMA busy_timeout=5000", P, ""},
+    {"PRAGMA busy_timeout=99999999999999999999999999", "PRAGMA busy_timeout=5000", P, ""},
+    {"PRAGMA busy_timeout=0000000000000000000000100", "PRAGMA busy_timeout=5000", P, ""},
+    {"PRAGMA busy_timeout=-99999999999", "PRAGMA busy_timeout=5000", P, ""},
+    /* at or above the floor, or not the "= integer" form: untouched */
+    {"PRAGMA busy_timeout=5000", NULL, P, ""},
+    {"PRAGMA busy_timeout=10000", NULL, P, ""},
+    {"PRAGMA busy_timeout=2147483647", NULL, P, ""},
+    {"PRAGMA busy_timeout=0000000000000000000010000", NULL, P, ""},
+    {"PRAGMA busy_timeout", NULL, O, ""},
+    {"PRAGMA busy_timeout;", NULL, O, ""},
+    {"PRAGMA main.busy_timeout", NULL, O, ""},
+    {"PRAGMA busy_timeout='100'", NULL, O, ""},
+    {"PRAGMA busy_timeout=\"100\"", NULL, O, ""},
+    {"PRAGMA busy_timeout=1.5", NULL, O, ""},
+    {"PRAGMA busy_timeout=0x10", NULL, O, ""},
+    {"PRAGMA busy_timeout=1e3", NULL, O, ""},
+    {"PRAGMA busy_timeout=1 2", NULL, O, ""},
+    {"PRAGMA busy_timeout=(1)", NULL, O, ""},
+    {"PRAGMA busy_timeout(1", NULL, O, ""},
+    {"PRAGMA busy_timeout--1", NULL, O, ""},
+    {"PRAGMA busy_timeouts=1", NULL, O, ""},
+    {"PRAGMA journal_mode=WAL", NULL, O, ""},
+    {"PRAGMA", NULL, O, ""},
+    {"PRAGMA;BEGIN", NULL, O, "BEGIN"},
+    {"SELECT 'PRAGMA busy_timeout=1'", NULL, O, ""},
+    /* a malformed PRAGMA ends at its own ';': the next statement is not swallowed */
+    {"PRAGMA busy_timeout=;BEGIN;", NULL, O, "BEGIN;"},
+    {"PRAGMA busy_timeout(;BEGIN;", NULL, O, "BEGIN;"},
+    {"PRAGMA busy_timeout=-;BEGIN", NULL, O, "BEGIN"},
+    {"PRAGMA main.;BEGIN", NULL, O, "BEGIN"},
+    /* nothing to compile */
+    {"", NULL, E, ""},
+    {"   ", NULL, E, ""},
+    {";", NULL, E, ""},
+    {" ; ; ", NULL, E, ""},
+    {"-- only a comment", NULL, E, ""},
+};
+
+/* ---- running one case ------------------------------------------------------------------- */
+
+static const char GARBAGE[] = "x' \" [ ` /* TRANSACTION foo; BEGIN";
+
+/* Runs the case in one width; the caller's text is followed by GARBAGE in the same buffer. */
+static void check_case(const struct rcase *c, int wide)
+{
+    char what[600];
+    snprintf(what, sizeof what, "[%s] \"%s\"", wide ? "utf16" : "utf8", c->in);
+    static unsigned short buf16[8192], out16[8192];
+    static char buf8[8192];
+    size_t in_len = strlen(c->in);
+    struct lf_text t;
+    size_t n_in, n_out = 0, n_rest;
+    if (wide) {
+        n_in = to16(c->in, in_len, buf16);
+        to16(GARBAGE, sizeof GARBAGE, buf16 + n_in);
+        t = (struct lf_text){buf16, n_in, 1};
+        if (c->out)
+            n_out = to16(c->out, strlen(c->out), out16);
+        n_rest = units16(c->rest);
+    } else {
+        n_in = in_len;
+        memcpy(buf8, c->in, in_len);
+        memcpy(buf8 + in_len, GARBAGE, sizeof GARBAGE);
+        t = (struct lf_text){buf8, n_in, 0};
+        if (c->out)
+            n_out = strlen(c->out);
+        n_rest = strlen(c->rest);
+    }
+    cr_assert_geq(n_in, n_rest, "%s: bad case", what);
+    size_t tail = n_in - n_rest;
+
+    struct lf_rewritten rw;
+    memset(&rw, 0x5a, sizeof rw);
+    int r = lf_rewrite_first(&t, FLOOR, 1, &rw);
+    cr_expect_eq(rw.st.kind, c->kind, "%s: kind %d, want %d", what, rw.st.kind, c->kind);
+    cr_expect_eq(rw.st.end, tail, "%s: statement end %zu, want %zu", what, rw.st.end, tail);
+    if (c->out == NULL) {
+        cr_expect_eq(r, 0, "%s: rewritten although nothing should change", what);
+        cr_expect_null(rw.p, "%s", what);
+        cr_expect_eq(rw.st.edit_with[0], '\0', "%s: edit \"%s\"", what, rw.st.edit_with);
+        free(rw.p);
+        return;
+    }
+    cr_expect_eq(r, 1, "%s: not rewritten", what);
+    if (r != 1)
+        return;
+    cr_expect_eq(rw.n, n_out, "%s: %zu units, want %zu", what, rw.n, n_out);
+    if (wide) {
+        const unsigned short *p = rw.p;
+        cr_expect(rw.n == n_out && memcmp(p, out16, n_out * 2) == 0, "%s: got \"%s\"", what,
+                  show16(p, rw.n));
+        cr_expect_eq(p[rw.n], 0, "%s: not NUL-terminated", what);
+    } else {
+        const char *p = rw.p;
+        cr_expect(rw.n == n_out && memcmp(p, c->out, n_out) == 0, "%s: got \"%.*s\"", what,
+                  (int)rw.n, p);
+        cr_expect_eq(p[rw.n], '\0', "%s: not NUL-terminated", what);
+    }
+    /* SQLite's tail on the rewritten text is its end: mapped back, the caller's tail */
+    cr_expect_eq(lf_rewrite_map_back(&rw, rw.n), tail, "%s: tail maps to %zu, want %zu", what,
+                 lf_rewrite_map_back(&rw, rw.n), tail);
+    /* the edit lies inside the first statement */
+    cr_expect(rw.st.start <= rw.st.edit_at && rw.st.edit_at + rw.st.edit_len <= rw.st.end,
+              "%s: edit [%zu,+%zu) outside statement [%zu,%zu)", what, rw.st.edit_at,
+              rw.st.edit_len, rw.st.start, rw.st.end);
+    /* rewriting the rewritten text changes nothing more (an inner prepare under exec) */
+    struct lf_text again = {rw.p, rw.n, wide};
+    struct lf_rewritten rw2;
+    cr_expect_eq(lf_rewrite_first(&again, FLOOR, 1, &rw2), 0, "%s: rewritten twice", what);
+    free(rw2.p);
+    free(rw.p);
+}
+
+Test(rewrite_first, cases_utf8)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(&cases[i], 0);
+}
+
+Test(rewrite_first, cases_utf16)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(&cases[i], 1);
+}
+
+/* Tail offsets count units: characters outside the BMP take two UTF-16 units, and several
+** UTF-8 bytes. */
+Test(rewrite_first, tail_counts_units_in_both_widths)
+{
+    const char *in = "/* \xf0\x9f\x98\x80 \xc3\xa9 */ BEGIN TRANSACTION \xe2\x82\xac; SELECT '\xf0\x9f\x98\x80'";
+    unsigned short u[256];
+    size_t n16 = to16(in, strlen(in), u);
+    size_t end8 = (size_t)(strchr(in, ';') - in) + 1;
+    size_t end16 = 0;
+    while (u[end16] != ';')
+        end16++;
+    end16++;
+    struct lf_text t8 = {in, strlen(in), 0}, t16 = {u, n16, 1};
+    struct lf_rewritten a, b;
+    cr_assert_eq(lf_rewrite_first(&t8, FLOOR, 1, &a), 1);
+    cr_assert_eq(lf_rewrite_first(&t16, FLOOR, 1, &b), 1);
+    cr_expect_eq(lf_rewrite_map_back(&a, a.n), end8);
+    cr_expect_eq(lf_rewrite_map_back(&b, b.n), end16);
+    cr_expect_eq(end8 - end16, 2 + 1 + 2); /* 😀: 4 bytes, 2 units; é: 2/1; €: 3/1 */
+    free(a.p);
+    free(b.p);
+}
+
+/* UTF-16 units whose low byte is an ASCII letter are not letters. */
+Test(rewrite_first, utf16_units_are_compared_whole)
+{
+    /* "BEGIN" with 'N' replaced by U+014E (low byte 0x4E = 'N') */
+    unsigned short u[] = {'B', 'E', 'G', 'I', 0x014E};
+    struct lf_text t = {u, 5, 1};
+    struct lf_rewritten rw;
+    cr_expect_eq(lf_rewrite_first(&t, FLOOR, 1, &rw), 0);
+    cr_expect_eq(rw.st.kind, LF_STMT_OTHER);
+    /* a space whose low byte is ' ' (U+0120) is an identifier character, not a blank */
+    unsigned short v[] = {'B', 'E', 'G', 'I', 'N', 0x0120, 'x'};
+    struct lf_text t2 = {v, 7, 1};
+    cr_expect_eq(lf_rewrite_first(&t2, FLOOR, 1, &rw), 0);
+    cr_expect_eq(rw.st.kind, LF_STMT_OTHER);
+}
+
+Test(rewrite_first, switches)
+{
+    struct lf_rewritten rw;
+    struct lf_text b = {"BEGIN", 5, 0}, p = {"PRAGMA busy_timeout=1", 21, 0};
+    /* rewrite_begin=0: BEGIN recognised but left alone; the timeout floor still applies */
+    cr_expect_eq(lf_rewrite_first(&b, FLOOR, 0, &rw), 0);
+    cr_expect_eq(rw.st.kind, LF_STMT_BEGIN_DEFERRED);
+    cr_expect_eq(lf_rewrite_first(&p, FLOOR, 0, &rw), 1);
+    cr_expect_eq(strcmp(rw.p, "PRAGMA busy_timeout=5000"), 0);
+    free(rw.p);
+    /* floor 0: PRAGMA recognised (with its value) but left alone */
+    cr_expect_eq(lf_rewrite_first(&p, 0, 1, &rw), 0);
+    cr_expect_eq(rw.st.kind, LF_STMT_PRAGMA_TIMEOUT);
+    cr_expect_eq(rw.st.value, 1);
+    /* the floor's own digits */
+    long floors[] = {1, 9, 10, 86400000};
+    const char *want[] = {"PRAGMA busy_timeout=1", NULL, "PRAGMA busy_timeout=10",
+                          "PRAGMA busy_timeout=86400000"};
+    struct lf_text z = {"PRAGMA busy_timeout=0", 21, 0};
+    for (int i = 0; i < 4; i++) {
+        if (want[i] == NULL)
+            continue;
+        cr_expect_eq(lf_rewrite_first(&z, floors[i], 1, &rw), 1);
+        cr_expect_str_eq((char *)rw.p, want[i]);
+        free(rw.p);
+    }
+}
+
+/* ---- classify ----------------------------------------------------------------------------- */
+
+Test(classify, pragma_values)
+{
+    struct {
+        const char *sql;
+        long long value;
+    } v[] = {
+        {"PRAGMA busy_timeout=100", 100},   {"PRAGMA busy_timeout(0)", 0},
+        {"PRAGMA busy_timeout = -5", -5},   {"PRAGMA busy_timeout=+7", 7},
+        {"PRAGMA busy_timeout=10000", 10000}, {"PRAGMA busy_timeout=2147483647", 2147483647},
+        {"PRAGMA busy_timeout=007", 7},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct lf_text t = {v[i].sql, strlen(v[i].sql), 0};
+        struct lf_stmt st;
+        cr_expect_eq(lf_sql_classify(&t, 0, FLOOR, 1, &st), 0);
+        cr_expect_eq(st.kind, LF_STMT_PRAGMA_TIMEOUT, "%s", v[i].sql);
+        cr_expect_eq(st.value, v[i].value, "%s: %lld", v[i].sql, st.value);
+    }
+}
+
+/* What SQLite applies is what lockfix compares with the floor (and logs as from=). */
+Test(classify, pragma_value_is_what_sqlite_applies)
+{
+    const char *zero[] = {"PRAGMA busy_timeout=2147483648", "PRAGMA busy_timeout=99999999999",
+                          "PRAGMA busy_timeout=123456789012345678901234567890"};
+    for (size_t i = 0; i < 3; i++) {
+        struct lf_text t = {zero[i], strlen(zero[i]), 0};
+        struct lf_stmt st;
+        lf_sql_classify(&t, 0, FLOOR, 1, &st);
+        cr_expect_eq(st.kind, LF_STMT_PRAGMA_TIMEOUT, "%s", zero[i]);
+        cr_expect_eq(st.value, 0, "%s: %lld", zero[i], st.value);
+        cr_expect_str_eq(st.edit_with, "5000", "%s", zero[i]);
+    }
+}
+
+/* Walking a text statement by statement from each one's end visits each statement once. */
+Test(classify, walks_statements_from_an_offset)
+{
+    const char *sql = " BEGIN ; SELECT ';' ; -- x\n COMMIT;PRAGMA busy_timeout(1);;ROLLBACK";
+    enum lf_stmt_kind want[] = {LF_STMT_BEGIN_DEFERRED, LF_STMT_OTHER,
+                                LF_STMT_COMMIT,         LF_STMT_PRAGMA_TIMEOUT,
+                                LF_STMT_EMPTY,          LF_STMT_ROLLBACK};
+    struct lf_text t = {sql, strlen(sql), 0};
+    size_t pos = 0;
+    int k = 0;
+    while (pos < t.n) {
+        struct lf_stmt st;
+        lf_sql_classify(&t, pos, FLOOR, 1, &st);
+        cr_assert_lt(k, 6);
+        cr_expect_eq(st.kind, want[k], "statement %d at %zu: kind %d", k, pos, st.kind);
+        cr_assert_gt(st.end, pos, "no progress at %zu", pos);
+        cr_expect(st.start >= pos && st.start < st.end);
+        pos = st.end;
+        k++;
+    }
+    cr_expect_eq(k, 6);
+    cr_expect_eq(pos, t.n);
+}
+
+Test(classify, empty_texts)
+{
+    struct lf_stmt st;
+    struct lf_text t = {"", 0, 0};
+    lf_sql_classify(&t, 0, FLOOR, 1, &st);
+    cr_expect_eq(st.kind, LF_STMT_EMPTY);
+    cr_expect_eq(st.end, 0);
+    struct lf_text u = {"  ;x", 4, 0};
+    lf_sql_classify(&u, 0, FLOOR, 1, &st);
+    cr_expect_eq(st.kind, LF_STMT_EMPTY);
+    cr_expect_eq(st.end, 3);
+    lf_sql_classify(&u, 4, FLOOR, 1, &st); /* from the very end */
+    cr_expect_eq(st.kind, LF_STMT_EMPTY);
+    cr_expect_eq(st.end, 4);
+}
+
+/* ---- map back ----------------------------------------------------------------------------- */
+
+Test(map_back, insertion)
+{
+    /* "BEGIN;" -> "BEGIN IMMEDIATE;": 10 units inserted at 5 */
+    struct lf_text t = {"BEGIN; x", 8, 0};
+    struct lf_rewritten rw;
+    cr_assert_eq(lf_rewrite_first(&t, FLOOR, 1, &rw), 1);
+    cr_expect_eq(rw.st.edit_at, 5);
+    cr_expect_eq(rw.st.edit_len, 0);
+    for (size_t o = 0; o <= 5; o++)
+        cr_expect_eq(lf_rewrite_map_back(&rw, o), o);
+    for (size_t o = 6; o < 15; o++) /* inside the inserted text: just after the edit */
+        cr_expect_eq(lf_rewrite_map_back(&rw, o), 5);
+    cr_expect_eq(lf_rewrite_map_back(&rw, 15), 5);
+    cr_expect_eq(lf_rewrite_map_back(&rw, 16), 6);
+    free(rw.p);
+}
+
+Test(map_back, replacement)
+{
+    /* "PRAGMA busy_timeout=-5;" -> "PRAGMA busy_timeout=5000;": "-5" (2) -> "5000" (4) at 20 */
+    struct lf_text t = {"PRAGMA busy_timeout=-5;", 23, 0};
+    struct lf_rewritten rw;
+    cr_assert_eq(lf_rewrite_first(&t, FLOOR, 1, &rw), 1);
+    cr_expect_eq(rw.st.edit_at, 20);
+    cr_expect_eq(rw.st.edit_len, 2);
+    cr_expect_eq(rw.n, 25);
+    for (size_t o = 0; o <= 20; o++)
+        cr_expect_eq(lf_rewrite_map_back(&rw, o), o);
+    for (size_t o = 21; o < 24; o++)
+        cr_expect_eq(lf_rewrite_map_back(&rw, o), 22);
+    cr_expect_eq(lf_rewrite_map_back(&rw, 24), 22);
+    cr_expect_eq(lf_rewrite_map_back(&rw, 25), 23);
+    free(rw.p);
+    /* same length: "DEFERRED" -> "IMMEDIATE" is 8 -> 9 */
+    struct lf_text d = {"BEGIN DEFERRED;", 15, 0};
+    cr_assert_eq(lf_rewrite_first(&d, FLOOR, 1, &rw), 1);
+    cr_expect_eq(rw.n, 16);
+    cr_expect_eq(lf_rewrite_map_back(&rw, 16), 15);
+    cr_expect_eq(lf_rewrite_map_back(&rw, 6), 6);
+    cr_expect_eq(lf_rewrite_map_back(&rw, 10), 14);
+    free(rw.p);
+}
+
+/* Mapping back is monotonic and stays within the caller's statement, for every offset. */
+Test(map_back, monotonic_for_every_case)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].out == NULL)
+            continue;
+        struct lf_text t = {cases[i].in, strlen(cases[i].in), 0};
+        struct lf_rewritten rw;
+        cr_assert_eq(lf_rewrite_first(&t, FLOOR, 1, &rw), 1, "%s", cases[i].in);
+        size_t prev = 0;
+        for (size_t o = 0; o <= rw.n; o++) {
+            size_t m = lf_rewrite_map_back(&rw, o);
+            cr_expect_geq(m, prev, "%s: offset %zu", cases[i].in, o);
+            cr_expect_leq(m, rw.st.end, "%s: offset %zu", cases[i].in, o);
+            /* outside the edit, the units are the caller's */
+            if (o < rw.st.edit_at || o >= rw.st.edit_at + strlen(rw.st.edit_with))
+                if (o < rw.n)
+                    cr_expect_eq(((char *)rw.p)[o], cases[i].in[m], "%s: offset %zu",
+                                 cases[i].in, o);
+            prev = m;
+        }
+        free(rw.p);
+    }
+}
+
+/* ---- rewrite_all (sqlite3_exec) ------------------------------------------------------------ */
+
+struct all_result {
+    char *out;
+    int nbegin, ntimeout, nstmts, oom;
+    enum lf_stmt_kind first;
+};
+
+static struct all_result all(const char *sql, long floor, int rb)
+{
+    struct all_result r;
+    r.out = lf_rewrite_all(sql, floor, rb, &r.nbegin, &r.ntimeout, &r.nstmts, &r.first, &r.oom);
+    return r;
+}
+
+Test(rewrite_all, every_statement)
+{
+    struct all_result r = all("BEGIN; UPDATE t SET a='BEGIN'; COMMIT; begin deferred;", FLOOR, 1);
+    cr_assert_not_null(r.out);
+    cr_expect_str_eq(r.out, "BEGIN IMMEDIATE; UPDATE t SET a='BEGIN'; COMMIT; begin IMMEDIATE;");
+    cr_expect_eq(r.nbegin, 2);
+    cr_expect_eq(r.ntimeout, 0);
+    cr_expect_eq(r.nstmts, 4);
+    cr_expect_eq(r.first, LF_STMT_BEGIN_DEFERRED);
+    cr_expect_eq(r.oom, 0);
+    free(r.out);
+}
+
+Test(rewrite_all, begins_and_pragmas)
+{
+    struct all_result r = all("PRAGMA busy_timeout=10; ; BEGIN TRANSACTION; PRAGMA busy_timeout"
+                              "=20000;PRAGMA main.busy_timeout(-1);begin immediate;commit",
+                              FLOOR, 1);
+    cr_assert_not_null(r.out);
+    cr_expect_str_eq(r.out, "PRAGMA busy_timeout=5000; ; BEGIN IMMEDIATE TRANSACTION; PRAGMA "
+                            "busy_timeout=20000;PRAGMA main.busy_timeout(5000);begin immediate;"
+                            "commit");
+    cr_expect_eq(r.nbegin, 1);
+    cr_expect_eq(r.ntimeout, 2);
+    cr_expect_eq(r.nstmts, 6);
+    cr_expect_eq(r.first, LF_STMT_PRAGMA_TIMEOUT);
+    free(r.out);
+}
+
+Test(rewrite_all, nothing_to_change)
+{
+    struct all_result r = all("SELECT 'BEGIN'; /* BEGIN */ COMMIT; BEGIN IMMEDIATE", FLOOR, 1);
+    cr_expect_null(r.out);
+    cr_expect_eq(r.nbegin + r.ntimeout, 0);
+    cr_expect_eq(r.nstmts, 3);
+    cr_expect_eq(r.first, LF_STMT_OTHER);
+    cr_expect_eq(r.oom, 0);
+    r = all("", FLOOR, 1);
+    cr_expect_null(r.out);
+    cr_expect_eq(r.nstmts, 0);
+    cr_expect_eq(r.first, LF_STMT_EMPTY);
+    r = all(" ;; -- x", FLOOR, 1);
+    cr_expect_null(r.out);
+    cr_expect_eq(r.nstmts, 0);
+    r = all("BEGIN; PRAGMA busy_timeout=1", FLOOR, 0); /* BEGIN off, PRAGMA still raised */
+    cr_expect_str_eq(r.out, "BEGIN; PRAGMA busy_timeout=5000");
+    cr_expect_eq(r.nbegin, 0);
+    cr_expect_eq(r.ntimeout, 1);
+    cr_expect_eq(r.first, LF_STMT_BEGIN_DEFERRED);
+    free(r.out);
+    r = all("BEGIN; PRAGMA busy_timeout=1", 0, 0);
+    cr_expect_null(r.out);
+    cr_expect_eq(r.nstmts, 2);
+}
+
+/* A trigger is one statement, however many ';' its body holds. */
+Test(rewrite_all, trigger_is_one_statement)
+{
+    struct all_result r =
+        all("CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a=1; DELETE FROM u; END;",
+            FLOOR, 1);
+    cr_expect_null(r.out);
+    cr_expect_eq(r.nstmts, 1);
+    r = all("CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a=1; END; BEGIN;", FLOOR, 1);
+    cr_expect_str_eq(r.out, "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a=1; END; "
+                            "BEGIN IMMEDIATE;");
+    cr_expect_eq(r.nstmts, 2);
+    cr_expect_eq(r.nbegin, 1);
+    free(r.out);
+}
+
+/* A malformed statement ends at its own ';': the statements after it are still seen. */
+Test(rewrite_all, malformed_pragma_does_not_swallow_the_next_statement)
+{
+    struct all_result r = all("PRAGMA busy_timeout=;BEGIN;", FLOOR, 1);
+    cr_expect_str_eq(r.out, "PRAGMA busy_timeout=;BEGIN IMMEDIATE;");
+    cr_expect_eq(r.nstmts, 2);
+    cr_expect_eq(r.nbegin, 1);
+    free(r.out);
+}
+
+/* Under sqlite3_exec the shim rewrites the whole text, then SQLite prepares each statement of
+** it through the hooked prepare: that second look must change nothing (exactly once). */
+Test(rewrite_all, exactly_once_under_exec_reentry)
+{
+    const char *texts[] = {
+        "BEGIN; UPDATE t SET a='BEGIN'; COMMIT; begin deferred;",
+        "PRAGMA busy_timeout=0;BEGIN TRANSACTION x;END",
+        ";;BEGIN;;PRAGMA main.busy_timeout(-1);BEGIN DEFERRED TRANSACTION;",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct all_result r = all(texts[i], FLOOR, 1);
+        cr_assert_not_null(r.out, "%s", texts[i]);
+        struct all_result again = all(r.out, FLOOR, 1);
+        cr_expect_null(again.out, "%s: rewritten twice to %s", texts[i], again.out);
+        cr_expect_eq(again.nstmts, r.nstmts);
+        /* each statement, as the inner prepare sees it (from its start to the text's end) */
+        struct lf_text t = {r.out, strlen(r.out), 0};
+        for (size_t pos = 0; pos < t.n;) {
+            struct lf_text rest = {r.out + pos, t.n - pos, 0};
+            struct lf_rewritten rw;
+            cr_expect_eq(lf_rewrite_first(&rest, FLOOR, 1, &rw), 0, "%s at %zu", r.out, pos);
+            cr_assert_gt(rw.st.end, 0);
+            pos += rw.st.end;
+        }
+        free(r.out);
+    }
+}
+
+/* rewrite_all and rewrite_first agree on the first statement. */
+Test(rewrite_all, agrees_with_rewrite_first)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lf_text t = {cases[i].in, strlen(cases[i].in), 0};
+        struct lf_rewritten rw;
+        int r = lf_rewrite_first(&t, FLOOR, 1, &rw);
+        struct all_result a = all(cases[i].in, FLOOR, 1);
+        if (r == 1) {
+            cr_expect_not_null(a.out, "%s", cases[i].in);
+            if (a.out)
+                cr_expect_eq(strncmp(a.out, rw.p, rw.n), 0, "%s: %s vs %s", cases[i].in, a.out,
+                             (char *)rw.p);
+            free(rw.p);
+        } else if (a.out) {
+            /* unchanged first statement: the rewritten text starts with it verbatim */
+            cr_expect_eq(strncmp(a.out, cases[i].in, rw.st.end), 0, "%s", cases[i].in);
+        }
+        if (rw.st.kind != LF_STMT_EMPTY)
+            cr_expect_eq(a.first, rw.st.kind, "%s", cases[i].in);
+        free(a.out);
+    }
+}
+
+/* ---- generated texts: invariants in both widths ------------------------------------------- */
+
+static const char *pieces[] = {
+    "BEGIN", "begin", "DEFERRED", "IMMEDIATE", "TRANSACTION", "COMMIT", "END", "ROLLBACK", "TO",
+    "PRAGMA", "busy_timeout", "main", ".", "=", "(", ")", "-", "+", "0", "100", "99999999999",
+    "x", ";", ";", " ", " ", "\n", "--", "/*", "*/", "'", "\"", "`", "[", "]", "\xc3\xa9",
+    "CREATE", "TRIGGER", "TEMP", "1.5", "$",
+};
+
+Test(generated, invariants_hold_in_both_widths)
+{
+    unsigned seed = 4242;
+    static unsigned short u[4096];
+    for (int iter = 0; iter < 40000; iter++) {
+        char sql[1024] = "";
+        int npieces = 1 + rand_r(&seed) % 12;
+        for (int k = 0; k < npieces; k++) {
+            strcat(sql, pieces[rand_r(&seed) % (sizeof pieces / sizeof pieces[0])]);
+            if (rand_r(&seed) % 3 == 0)
+                strcat(sql, " ");
+        }
+        size_t n8 = strlen(sql), n16 = to16(sql, n8, u);
+        struct lf_text t8 = {sql, n8, 0}, t16 = {u, n16, 1};
+        struct lf_rewritten a, b;
+        int ra = lf_rewrite_first(&t8, FLOOR, 1, &a);
+        int rb = lf_rewrite_first(&t16, FLOOR, 1, &b);
+        cr_assert_eq(ra, rb, "\"%s\": utf8 %d utf16 %d", sql, ra, rb);
+        cr_assert_eq(a.st.kind, b.st.kind, "\"%s\"", sql);
+        cr_assert_leq(a.st.end, n8, "\"%s\"", sql);
+        /* same statement end, counted in each width's units */
+        cr_assert_eq(to16(sql, a.st.end, u + 2048), b.st.end, "\"%s\"", sql);
+        if (ra == 1) {
+            cr_assert(a.st.kind == LF_STMT_BEGIN_DEFERRED || a.st.kind == LF_STMT_PRAGMA_TIMEOUT,
+                      "\"%s\": edit on kind %d", sql, a.st.kind);
+            cr_assert_eq(lf_rewrite_map_back(&a, a.n), a.st.end, "\"%s\"", sql);
+            cr_assert_eq(lf_rewrite_map_back(&b, b.n), b.st.end, "\"%s\"", sql);
+            struct lf_text again = {a.p, a.n, 0};
+            struct lf_rewritten c;
+            cr_assert_eq(lf_rewrite_first(&again, FLOOR, 1, &c), 0, "\"%s\" -> \"%s\"", sql,
+                         (char *)a.p);
+            /* the rewritten texts are the same text in both widths */
+            static unsigned short w[4096];
+            size_t nw = to16(a.p, a.n, w);
+            cr_assert(nw == b.n && memcmp(w, b.p, nw * 2) == 0, "\"%s\"", sql);
+            free(a.p);
+            free(b.p);
+        }
+        /* exec: every statement visited, each counted once, and rewriting is exactly-once */
+        struct all_result r = all(sql, FLOOR, 1);
+        cr_assert_eq(r.oom, 0);
+        if (r.out) {
+            struct all_result again = all(r.out, FLOOR, 1);
+            cr_assert_null(again.out, "\"%s\" -> \"%s\" -> \"%s\"", sql, r.out, again.out);
+            cr_assert_eq(again.nstmts, r.nstmts, "\"%s\" -> \"%s\"", sql, r.out);
+            cr_assert_gt(r.nbegin + r.ntimeout, 0, "\"%s\"", sql);
+            cr_assert_leq(r.nbegin + r.ntimeout, r.nstmts, "\"%s\"", sql);
+            free(r.out);
+        }
+    }
+}
