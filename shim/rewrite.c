@@ -210,7 +210,10 @@ static void classify_pragma(const struct lf_text *t, struct token tk, long floor
         sign = num;
         num = next_token(t, num.at + num.len);
     }
-    struct token last = next_token(t, num.at + num.len);
+    /* Not past the statement's end: with a ';' or the end where the number should be
+    ** ("PRAGMA busy_timeout=;BEGIN"), `last` used to be the next statement's first token, and
+    ** the end computed from it swallowed that statement. */
+    struct token last = ends_statement(num) ? num : next_token(t, num.at + num.len);
     if (paren) {
         if (!is_punct(t, last, ')')) {
             st->end = statement_end(t, last);
