@@ -221,20 +221,31 @@ static void classify_pragma(const struct lf_text *t, struct token tk, long floor
         }
         last = next_token(t, last.at + last.len);
     }
-    if (num.type != T_NUMBER || num.len > 18 || !ends_statement(last)) {
+    if (num.type != T_NUMBER || !ends_statement(last)) {
         st->end = statement_end(t, last);
         return;
     }
+    /* The value SQLite applies, as its sqlite3Atoi() reads it: any number of leading zeros,
+    ** and a magnitude past the 32-bit range gives 0, which turns the busy handler off. (Such
+    ** values used to be compared with the floor as written, so "busy_timeout=2147483648" was
+    ** left alone, and 19 digits or more were not recognised at all.) */
     long long v = 0;
+    int too_big = 0;
     for (size_t k = 0; k < num.len; k++) {
         unsigned c = unit(t, num.at + k);
         if (!is_digit(c)) { /* 1.5, 0x10, 1e3: not the plain integer form */
             st->end = statement_end(t, last);
             return;
         }
-        v = v * 10 + (c - '0');
+        if (v > 2147483648LL)
+            too_big = 1; /* stop growing: it only needs to stay past the limit */
+        else
+            v = v * 10 + (c - '0');
     }
-    if (sign.type == T_PUNCT && is_punct(t, sign, '-'))
+    int negative = sign.type == T_PUNCT && is_punct(t, sign, '-');
+    if (too_big || v - negative > 2147483647LL)
+        v = 0;
+    else if (negative)
         v = -v;
     st->kind = LF_STMT_PRAGMA_TIMEOUT;
     st->value = v;
