@@ -267,6 +267,37 @@ static void classify_pragma(const struct lf_text *t, struct token tk, long floor
     }
 }
 
+/* [EXPLAIN] CREATE [TEMP|TEMPORARY] TRIGGER — tk is the statement's first token. */
+static int is_create_trigger(const struct lf_text *t, struct token tk)
+{
+    if (is_kw(t, tk, "EXPLAIN"))
+        tk = next_token(t, tk.at + tk.len);
+    if (!is_kw(t, tk, "CREATE"))
+        return 0;
+    tk = next_token(t, tk.at + tk.len);
+    if (is_kw(t, tk, "TEMP") || is_kw(t, tk, "TEMPORARY"))
+        tk = next_token(t, tk.at + tk.len);
+    return is_kw(t, tk, "TRIGGER");
+}
+
+/* A trigger's body holds statements with their own ';': the CREATE TRIGGER statement ends only
+** at "; END ;", as SQLite's parser (and sqlite3_complete) see it. Ending it at the body's first
+** ';' counted one trigger as several statements, and made exec see "END ..." as a COMMIT. */
+static size_t trigger_end(const struct lf_text *t, struct token tk)
+{
+    int state = 0; /* 1: just after a ';'; 2: after "; END" */
+    for (; tk.type != T_END; tk = next_token(t, tk.at + tk.len)) {
+        if (tk.type == T_SEMI) {
+            if (state == 2)
+                return tk.at + 1;
+            state = 1;
+        } else {
+            state = state == 1 && is_kw(t, tk, "END") ? 2 : 0;
+        }
+    }
+    return t->n; /* unterminated: SQLite will reject it */
+}
+
 int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rewrite_begin,
                     struct lf_stmt *st)
 {
@@ -297,6 +328,9 @@ int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rew
         st->end = statement_end(t, second);
     } else if (is_kw(t, first, "PRAGMA")) {
         classify_pragma(t, second, floor_ms, st);
+    } else if (is_create_trigger(t, first)) {
+        st->kind = LF_STMT_OTHER;
+        st->end = trigger_end(t, first);
     } else {
         st->kind = LF_STMT_OTHER;
         st->end = statement_end(t, second);

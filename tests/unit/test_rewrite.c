@@ -172,7 +172,10 @@ static const struct rcase cases[] = {
     {"CREATE TEMPORARY TRIGGER IF NOT EXISTS tr AFTER UPDATE ON t BEGIN\n"
      "  UPDATE t SET a = CASE WHEN new.a THEN 1 END;\n  END;\nBEGIN",
      NULL, O, "\nBEGIN"},
+    {"EXPLAIN CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END; BEGIN", NULL, O, " BEGIN"},
+    {"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END", NULL, O, ""},
     {"CREATE TABLE trigger(a); BEGIN", NULL, O, " BEGIN"},
+    {"CREATE TEMP TABLE t(a); BEGIN", NULL, O, " BEGIN"},
     /* syntax errors: left for SQLite to report */
     {"BEGIN foo", NULL, O, ""},
     {"BEGIN foo; BEGIN", NULL, O, " BEGIN"},
