@@ -24,7 +24,7 @@
 #define LF_TRAMPOLINE(ret, name, params, on_missing, ...)                                          \
     LF_EXPORT ret LF_EXPORT_NAME(name) params                                                      \
     {                                                                                              \
-        const struct lf_copy *c = lf_copy_for(__builtin_return_address(0));                        \
+        const struct lf_copy *c = lf_copy_fast(__builtin_return_address(0));                        \
         if (LF_UNLIKELY(c == NULL || c->name == NULL))                                             \
             return on_missing;                                                                     \
         if (LF_UNLIKELY(lf_guard | lf_disabled | c->passthrough))                                  \

@@ -31,6 +31,23 @@ struct lf_copy {
 
 /* The copy the code at return address `ra` would have called without the shim, or NULL. */
 const struct lf_copy *lf_copy_for(const void *ra);
+
+/* A calling object's code range and the copy it reaches (NULL: no SQLite in reach). */
+struct lf_range {
+    uintptr_t lo, hi;
+    const struct lf_copy *copy;
+};
+/* The range this thread hit last: the hot path is one compare against it, inlined into every
+** trampoline; lf_copy_for() does the rest. */
+extern LF_TLS const struct lf_range *lf_last_hit;
+static inline const struct lf_copy *lf_copy_fast(const void *ra_ptr)
+{
+    uintptr_t ra = (uintptr_t)ra_ptr;
+    const struct lf_range *r = lf_last_hit;
+    if (LF_LIKELY(r != NULL && ra - r->lo < r->hi - r->lo))
+        return r->copy;
+    return lf_copy_for(ra_ptr);
+}
 /* Every copy resolved so far (for exit-time checks); returns the count. */
 int lf_copies(const struct lf_copy **out, int max);
 /* Whether any hooked call has been seen (for the exit-time "unreachable" check). */

@@ -65,8 +65,7 @@ struct lf_queue {
     char path[LF_PATH_MAX];
     struct q_shared *sh;
     int refs;
-    struct lf_conn *holder; /* the connection of this process holding the turn, if any */
-    pthread_t holder_thread;
+    struct lf_conn *_Atomic holder; /* the connection of this process holding the turn, if any */
     struct lf_queue *next;
 };
 
@@ -205,12 +204,9 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
     *waited_ms = 0;
     if (q == NULL)
         return 0;
-    pthread_mutex_lock(&queue_lock);
     /* Two connections of this process to one database must not wait on each other: the second
     ** one contends through SQLite, as it would without the queue. */
-    int busy_here = q->holder != NULL;
-    pthread_mutex_unlock(&queue_lock);
-    if (busy_here)
+    if (atomic_load(&q->holder) != NULL)
         return 0;
 
     struct q_shared *sh = q->sh;
@@ -226,7 +222,10 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
     atomic_store(&slot->state, SLOT_WAITING);
     atomic_store(&slot->ticket, t); /* published: from here on it can be checked and skipped */
 
-    long long start = lf_now_ms(), unpublished_since = 0;
+    long long start = 0, unpublished_since = 0;
+    if (atomic_load(&sh->serving) == t)
+        goto turn; /* uncontended: no clock, no wait */
+    start = lf_now_ms();
     for (;;) {
         uint32_t seen = atomic_load(&slot->wake);
         uint32_t s = atomic_load(&sh->serving);
@@ -263,12 +262,18 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
             skip_dead(sh, s2, &unpublished_since);
         }
     }
-    atomic_store(&slot->state, SLOT_HOLDING);
     *waited_ms = (long)(lf_now_ms() - start);
-    pthread_mutex_lock(&queue_lock);
-    q->holder = conn;
-    q->holder_thread = pthread_self();
-    pthread_mutex_unlock(&queue_lock);
+turn:
+    atomic_store(&slot->state, SLOT_HOLDING);
+    struct lf_conn *none = NULL;
+    if (!atomic_compare_exchange_strong(&q->holder, &none, conn)) {
+        /* another connection of this process got a turn meanwhile: hand ours on */
+        atomic_store(&slot->state, SLOT_FREE);
+        uint32_t expect = t;
+        if (atomic_compare_exchange_strong(&sh->serving, &expect, t + 1))
+            wake_slot(sh, t + 1);
+        return 0;
+    }
     lf_conn_set_turn(conn, t);
     atomic_fetch_add(&lf_queue_turns_held, 1);
     return 1;
@@ -282,10 +287,8 @@ void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
         return;
     struct q_shared *sh = q->sh;
     atomic_store(&sh->slot[t % Q_RING].state, SLOT_FREE);
-    pthread_mutex_lock(&queue_lock);
-    if (q->holder == conn)
-        q->holder = NULL;
-    pthread_mutex_unlock(&queue_lock);
+    struct lf_conn *me = conn;
+    atomic_compare_exchange_strong(&q->holder, &me, NULL);
     lf_conn_clear_turn(conn);
     atomic_fetch_sub(&lf_queue_turns_held, 1);
     uint32_t expect = t;

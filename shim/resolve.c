@@ -27,11 +27,6 @@
 #define LF_MAX_COPIES 16
 #define LF_ANCHOR "sqlite3_libversion_number" /* not hooked, so a lookup never finds us */
 
-struct lf_range {
-    uintptr_t lo, hi;
-    const struct lf_copy *copy; /* NULL: this code has no SQLite in reach */
-};
-
 static struct lf_range ranges[LF_MAX_RANGES];
 static atomic_uint nranges;
 static struct lf_copy copies[LF_MAX_COPIES];
@@ -40,7 +35,7 @@ static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct link_map *self_map;
 
 LF_TLS int lf_guard;
-static LF_TLS const struct lf_range *last_hit;
+LF_TLS const struct lf_range *lf_last_hit;
 
 /* The loaded object holding `addr` (its link_map identifies it while it stays loaded). */
 static struct link_map *object_of(const void *addr)
@@ -220,7 +215,7 @@ static const struct lf_copy *resolve_slow(uintptr_t ra)
         ranges[n].hi = ctx.hi;
         ranges[n].copy = c;
         atomic_store_explicit(&nranges, n + 1, memory_order_release);
-        last_hit = &ranges[n];
+        lf_last_hit = &ranges[n];
     }
     return c;
 }
@@ -232,13 +227,10 @@ static const struct lf_copy *resolve_slow(uintptr_t ra)
 const struct lf_copy *lf_copy_for(const void *ra_ptr)
 {
     uintptr_t ra = (uintptr_t)ra_ptr;
-    const struct lf_range *r = last_hit;
-    if (LF_LIKELY(r != NULL && ra >= r->lo && ra < r->hi))
-        return r->copy;
     unsigned n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (unsigned i = 0; i < n; i++) {
         if (ra >= ranges[i].lo && ra < ranges[i].hi) {
-            last_hit = &ranges[i];
+            lf_last_hit = &ranges[i];
             return ranges[i].copy;
         }
     }

@@ -318,35 +318,45 @@ static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt 
 ** whether the connection is in autocommit mode are only knowable before the step; a statement
 ** starting in autocommit mode is also asked whether it writes, for the writer queue.
 */
+/* The step's rare paths, kept out of line so the common one stays short. */
+__attribute__((noinline)) static int step_after(const struct lf_copy *c, sqlite3_stmt *stmt,
+                                                 sqlite3 *db, int rc, int was_running,
+                                                 int was_autocommit)
+{
+    if (db == NULL)
+        db = c->sqlite3_db_handle(stmt);
+    if ((rc & 0xff) == SQLITE_BUSY)
+        rc = step_busy(c, stmt, db, rc, was_running, was_autocommit);
+    if (atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)
+        end_turn_if_done(c, db, stmt);
+    return rc;
+}
+
+__attribute__((noinline)) static int step_fresh(const struct lf_copy *c, sqlite3_stmt *stmt)
+{
+    sqlite3 *db = c->sqlite3_db_handle(stmt);
+    int was_autocommit = c->sqlite3_get_autocommit(db);
+    if (was_autocommit && lf_queue_enabled)
+        take_turn(c, stmt, db);
+    int rc = c->sqlite3_step(stmt);
+    if (LF_LIKELY((rc & 0xff) != SQLITE_BUSY) &&
+        LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0))
+        return rc;
+    return step_after(c, stmt, db, rc, 0, was_autocommit);
+}
+
 int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     inner_calls++;
     if (LF_UNLIKELY(stmt == NULL))
         return c->sqlite3_step(stmt);
-    int was_running = c->sqlite3_stmt_busy(stmt);
-    sqlite3 *db = NULL;
-    int was_autocommit = 0;
-    if (!was_running) {
-        db = c->sqlite3_db_handle(stmt);
-        was_autocommit = c->sqlite3_get_autocommit(db);
-        if (was_autocommit && lf_queue_enabled)
-            take_turn(c, stmt, db);
-    }
+    if (!c->sqlite3_stmt_busy(stmt))
+        return step_fresh(c, stmt); /* a statement starting: facts for retry and queue first */
     int rc = c->sqlite3_step(stmt);
-    if (LF_UNLIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)) {
-        if (db == NULL)
-            db = c->sqlite3_db_handle(stmt);
-        if ((rc & 0xff) != SQLITE_BUSY)
-            end_turn_if_done(c, db, stmt);
-    }
-    if (LF_LIKELY((rc & 0xff) != SQLITE_BUSY))
+    if (LF_LIKELY((rc & 0xff) != SQLITE_BUSY) &&
+        LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0))
         return rc;
-    if (db == NULL)
-        db = c->sqlite3_db_handle(stmt);
-    rc = step_busy(c, stmt, db, rc, was_running, was_autocommit);
-    if (atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)
-        end_turn_if_done(c, db, stmt);
-    return rc;
+    return step_after(c, stmt, NULL, rc, 1, 0);
 }
 
 /* reset and finalize end an autocommit write that was not stepped to its end. */
