@@ -8,7 +8,7 @@
 UNIT_DIR     = $(BUILD)/tests/unit
 UNIT_CFLAGS  = -std=gnu11 $(WARN) -O1 -g -Ishim -pthread
 UNIT_STUBS   = tests/unit/stubs.c
-UNIT_HDRS    = tests/unit/stubs.h $(SHIM_HDR)
+UNIT_HDRS    = $(wildcard tests/unit/*.h) $(SHIM_HDR)
 UNIT_SRC     = $(filter-out tests/unit/stubs.c tests/unit/test_rewrite_sqlite.c,$(wildcard tests/unit/*.c))
 UNIT_BINS    = $(patsubst tests/unit/%.c,$(UNIT_DIR)/%,$(UNIT_SRC))
 UNIT_SQLITE  = $(UNIT_DIR)/test_rewrite_sqlite
