@@ -1,6 +1,6 @@
 /*
-** Platform services: clocks, sleeping, the set-uid check and the filesystem test for WAL.
-** Linux here; macOS differences are kept in this file behind __APPLE__.
+** Platform services on Linux: clocks, sleeping, the set-uid check and the filesystem test for
+** WAL. Their macOS counterparts are in darwin.c; the Makefile builds one or the other.
 */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -8,13 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __APPLE__
-#include <sys/mount.h>
-#include <sys/param.h>
-#else
 #include <sys/auxv.h>
 #include <sys/vfs.h>
-#endif
 
 #include "lockfix.h"
 
@@ -34,14 +29,9 @@ void lf_sleep_ms(long ms)
 
 int lf_secure_exec(void)
 {
-#ifdef __APPLE__
-    return issetugid();
-#else
     return getauxval(AT_SECURE) != 0;
-#endif
 }
 
-#ifndef __APPLE__
 /* Filesystems on which SQLite's WAL is unsafe: its shared-memory index (the -shm file, mapped
 ** with mmap) and its locks are not coherent between hosts, or not implemented reliably. */
 static const struct {
@@ -55,24 +45,11 @@ static const struct {
     {0x65735546, "fuse"},      {0x6B414653, "kafs"},   {0x47504653, "gpfs"},
     {0x19830326, "fhgfs"},     {0xAAD7AAEA, "panfs"},  {0x013111A8, "ibrix"},
 };
-#endif
 
 const char *lf_fs_wal_unsafe(const char *path, char *fsname, size_t cap)
 {
     if (cap > 0)
         fsname[0] = '\0';
-#ifdef __APPLE__
-    struct statfs sf;
-    if (statfs(path, &sf) != 0)
-        return NULL; /* cannot tell: SQLite itself will fail the switch if it must */
-    strncpy(fsname, sf.f_fstypename, cap - 1);
-    fsname[cap - 1] = '\0';
-    static const char *unsafe[] = {"nfs", "smbfs", "afpfs", "webdav", "cifs", "macfuse", "osxfuse"};
-    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++)
-        if (strcmp(sf.f_fstypename, unsafe[i]) == 0)
-            return "network-fs";
-    return NULL;
-#else
     struct statfs sf;
     if (statfs(path, &sf) != 0)
         return NULL;
@@ -80,9 +57,9 @@ const char *lf_fs_wal_unsafe(const char *path, char *fsname, size_t cap)
         if ((unsigned long)sf.f_type == unsafe_fs[i].magic) {
             strncpy(fsname, unsafe_fs[i].name, cap - 1);
             fsname[cap - 1] = '\0';
-            return "network-fs";
+            /* FUSE may be local, but its mmap and locking depend on the daemon behind it */
+            return unsafe_fs[i].magic == 0x65735546 ? "fuse-fs" : "network-fs";
         }
     }
     return NULL;
-#endif
 }
