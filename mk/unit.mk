@@ -6,7 +6,9 @@
 # `unit-sqlite`: it cross-checks the rewriter against the real sqlite3_prepare*.
 
 UNIT_DIR     = $(BUILD)/tests/unit
-UNIT_CFLAGS  = -std=gnu11 $(WARN) -O1 -g -Ishim -pthread
+# UNIT_EXTRA adds flags, e.g. make -B unit UNIT_EXTRA=-fsanitize=address,undefined
+UNIT_EXTRA  ?=
+UNIT_CFLAGS  = -std=gnu11 $(WARN) -O1 -g -Ishim -pthread $(UNIT_EXTRA)
 UNIT_STUBS   = tests/unit/stubs.c
 UNIT_HDRS    = $(wildcard tests/unit/*.h) $(SHIM_HDR)
 UNIT_SRC     = $(filter-out tests/unit/stubs.c tests/unit/test_rewrite_sqlite.c,$(wildcard tests/unit/*.c))

@@ -117,6 +117,37 @@ Test(rewrite_first, cases_utf16)
         check_case(&cases[i], 1);
 }
 
+/* Each text in a heap block of exactly n units, no terminator: under -fsanitize=address any
+** read past n (the caller's nByte) is caught. Results as with the terminated copies. */
+Test(rewrite_first, reads_nothing_past_n)
+{
+    static unsigned short u[8192];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int wide = 0; wide <= 1; wide++) {
+            size_t n = wide ? to16(cases[i].in, strlen(cases[i].in), u) : strlen(cases[i].in);
+            size_t bytes = n * (wide ? 2 : 1);
+            void *p = malloc(bytes ? bytes : 1);
+            cr_assert_not_null(p);
+            memcpy(p, wide ? (const void *)u : (const void *)cases[i].in, bytes);
+            struct lf_text t = {p, n, wide};
+            struct lf_rewritten rw;
+            int r = lf_rewrite_first(&t, FLOOR, 1, &rw);
+            cr_expect_eq(r, cases[i].out != NULL, "\"%s\"", cases[i].in);
+            cr_expect_eq(rw.st.kind, cases[i].kind, "\"%s\"", cases[i].in);
+            free(rw.p);
+            if (!wide) {
+                char *copy = malloc(n + 1);
+                memcpy(copy, p, n);
+                copy[n] = '\0'; /* lf_rewrite_all takes a C string */
+                int nb, nt, ns, oom;
+                enum lf_stmt_kind fk;
+                free(lf_rewrite_all(copy, FLOOR, 1, &nb, &nt, &ns, &fk, &oom));
+                free(copy);
+            }
+            free(p);
+        }
+}
+
 /* Tail offsets count units: characters outside the BMP take two UTF-16 units, and several
 ** UTF-8 bytes. */
 Test(rewrite_first, tail_counts_units_in_both_widths)
