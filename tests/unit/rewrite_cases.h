@@ -62,6 +62,17 @@ static const struct rcase cases[] = {
     {"BEGIN /* unterminated", "BEGIN IMMEDIATE /* unterminated", D, ""},
     {"BEGIN\n", "BEGIN IMMEDIATE\n", D, ""},
     {"BEGIN;\n", "BEGIN IMMEDIATE;", D, "\n"},
+    /* U+FEFF (a byte-order mark) where a token starts is whitespace to SQLite's tokenizer
+    ** (EF BB BF in UTF-8; SQLite converts UTF-16 to UTF-8 first); inside a word it is part of
+    ** the word. Scripts saved with a BOM begin this way. */
+    {"\xef\xbb\xbf" "BEGIN", "\xef\xbb\xbf" "BEGIN IMMEDIATE", D, ""},
+    {"\xef\xbb\xbf" "BEGIN; SELECT 1", "\xef\xbb\xbf" "BEGIN IMMEDIATE;", D, " SELECT 1"},
+    {" \xef\xbb\xbf" "begin \xef\xbb\xbf" "deferred;", " \xef\xbb\xbf" "begin \xef\xbb\xbf" "IMMEDIATE;", D, ""},
+    {"PRAGMA busy_timeout=\xef\xbb\xbf" "5", "PRAGMA busy_timeout=\xef\xbb\xbf" "5000", P, ""},
+    {"BEGIN\xef\xbb\xbf", NULL, O, ""},
+    {"BEGIN\xef\xbb\xbf;BEGIN", NULL, O, "BEGIN"},
+    {"\xef\xbb\xbf", NULL, E, ""},
+    {"\xef\xbb\xbf;\xef\xbb\xbf", NULL, E, ""},
     /* the first of several statements: only it is compiled, the tail is after its ';' */
     {"BEGIN; SELECT 1;", "BEGIN IMMEDIATE;", D, " SELECT 1;"},
     {"BEGIN;SELECT 'x'", "BEGIN IMMEDIATE;", D, "SELECT 'x'"},

@@ -112,6 +112,8 @@ struct outcome {
     size_t tail_orig, tail_shim; /* in units from the caller's text start */
     int readonly_orig, readonly_shim;
     struct lf_stmt st;
+    int wide;
+    unsigned first_unit;
 };
 
 /* Prepare the caller's text directly, and as the shim would: both tails in units. */
@@ -119,6 +121,8 @@ static struct outcome replay(int wide, int version, const void *sql, int nbyte, 
 {
     struct outcome o = {0};
     size_t w = wide ? 2 : 1;
+    o.wide = wide;
+    o.first_unit = wide ? ((const unsigned short *)sql)[0] : ((const unsigned char *)sql)[0];
     sqlite3_stmt *s0, *s1;
     const void *tail0 = NULL, *tail1 = NULL;
 
@@ -161,6 +165,14 @@ static struct outcome replay(int wide, int version, const void *sql, int nbyte, 
     return o;
 }
 
+/* SQLite drops a leading U+FEFF when it converts a UTF-16 text, then counts the tail's
+** characters from the converted text but applies the count to the original: the tail it
+** returns is one unit early. The shim's tail agrees with it (checked), the statement end cannot. */
+static int sqlite_tail_skewed(const struct outcome *o)
+{
+    return o->wide && o->first_unit == 0xFEFF;
+}
+
 static void check_outcome(const struct outcome *o, const char *what)
 {
     cr_expect_eq(o->rc_shim == SQLITE_OK, o->rc_orig == SQLITE_OK,
@@ -170,7 +182,8 @@ static void check_outcome(const struct outcome *o, const char *what)
     cr_expect_eq(o->tail_shim, o->tail_orig, "%s: tail at %zu, SQLite puts it at %zu", what,
                  o->tail_shim, o->tail_orig);
     /* the classifier's statement end is SQLite's tail, for every kind */
-    cr_expect_eq(o->st.end, o->tail_orig, "%s: statement end %zu, SQLite's tail %zu", what,
+    if (!sqlite_tail_skewed(o))
+        cr_expect_eq(o->st.end, o->tail_orig, "%s: statement end %zu, SQLite's tail %zu", what,
                  o->st.end, o->tail_orig);
     if (o->rewritten && o->st.kind == LF_STMT_BEGIN_DEFERRED) {
         cr_expect_eq(o->readonly_orig, 1, "%s: the original is not a deferred BEGIN", what);
@@ -263,7 +276,7 @@ static const char *pieces[] = {
     "BEGIN", "begin", "DEFERRED", "IMMEDIATE", "EXCLUSIVE", "TRANSACTION", "COMMIT", "END",
     "ROLLBACK", "TO", "PRAGMA", "busy_timeout", "main", ".", "=", "(", ")", "-", "0", "100",
     "x", ";", ";", " ", " ", "\n", "-- c\n", "/* c */", "'s'", "\"q\"", "[b]", "`g`", "SELECT",
-    "1", ",", "\xc3\xa9", "CREATE", "TRIGGER", "ON", "t", "AFTER", "INSERT", "SAVEPOINT",
+    "1", ",", "\xc3\xa9", "\xef\xbb\xbf", "CREATE", "TRIGGER", "ON", "t", "AFTER", "INSERT", "SAVEPOINT",
 };
 
 static void gen(char *sql, size_t cap, unsigned *seed, int npieces)
