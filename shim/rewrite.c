@@ -46,13 +46,29 @@ static int is_digit(unsigned c)
     return c >= '0' && c <= '9';
 }
 
+/* Units of a byte-order mark (U+FEFF) at i, or 0. Where a token would start SQLite's tokenizer
+** takes it as a space (UTF-16 texts are converted to UTF-8 first, so the same holds for them),
+** so a script saved with a BOM, "\xEF\xBB\xBFBEGIN;", is a deferred BEGIN that was missed. Inside
+** a word it is part of the word, as any non-ASCII character. */
+static size_t bom_at(const struct lf_text *t, size_t i)
+{
+    if (t->wide)
+        return unit(t, i) == 0xFEFF;
+    return i + 2 < t->n && unit(t, i) == 0xEF && unit(t, i + 1) == 0xBB && unit(t, i + 2) == 0xBF
+               ? 3
+               : 0;
+}
+
 /* Index of the next token at or after i: whitespace and comments skipped. */
 static size_t skip_blank(const struct lf_text *t, size_t i)
 {
     while (i < t->n) {
         unsigned c = unit(t, i);
+        size_t bom;
         if (is_space(c)) {
             i++;
+        } else if ((bom = bom_at(t, i)) != 0) {
+            i += bom;
         } else if (c == '-' && i + 1 < t->n && unit(t, i + 1) == '-') {
             while (i < t->n && unit(t, i) != '\n')
                 i++;
