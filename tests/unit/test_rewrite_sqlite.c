@@ -167,7 +167,9 @@ static struct outcome replay(int wide, int version, const void *sql, int nbyte, 
 
 /* SQLite drops a leading U+FEFF when it converts a UTF-16 text, then counts the tail's
 ** characters from the converted text but applies the count to the original: the tail it
-** returns is one unit early. The shim's tail agrees with it (checked), the statement end cannot. */
+** returns is one unit early (for "\uFEFFBEGIN" it points at the 'N'). The shim's tail is the
+** same when it falls after the edit; when SQLite's early tail falls inside the inserted
+** " IMMEDIATE", map_back gives the true end instead, one unit later. */
 static int sqlite_tail_skewed(const struct outcome *o)
 {
     return o->wide && o->first_unit == 0xFEFF;
@@ -179,8 +181,12 @@ static void check_outcome(const struct outcome *o, const char *what)
                  "%s: original rc %d, rewritten rc %d", what, o->rc_orig, o->rc_shim);
     if (o->rc_orig != SQLITE_OK)
         return;
-    cr_expect_eq(o->tail_shim, o->tail_orig, "%s: tail at %zu, SQLite puts it at %zu", what,
-                 o->tail_shim, o->tail_orig);
+    if (sqlite_tail_skewed(o)) /* SQLite's one-unit-early tail, or the true end of the text */
+        cr_expect(o->tail_shim == o->tail_orig || o->tail_shim == o->tail_orig + 1,
+                  "%s: tail at %zu, SQLite puts it at %zu", what, o->tail_shim, o->tail_orig);
+    else
+        cr_expect_eq(o->tail_shim, o->tail_orig, "%s: tail at %zu, SQLite puts it at %zu", what,
+                     o->tail_shim, o->tail_orig);
     /* the classifier's statement end is SQLite's tail, for every kind */
     if (!sqlite_tail_skewed(o))
         cr_expect_eq(o->st.end, o->tail_orig, "%s: statement end %zu, SQLite's tail %zu", what,
