@@ -73,6 +73,13 @@ static const struct rcase cases[] = {
     {"BEGIN\xef\xbb\xbf;BEGIN", NULL, O, "BEGIN"},
     {"\xef\xbb\xbf", NULL, E, ""},
     {"\xef\xbb\xbf;\xef\xbb\xbf", NULL, E, ""},
+    /* '\v' is whitespace to SQLite only inside a run that another blank started */
+    {"BEGIN\t\v", "BEGIN IMMEDIATE\t\v", D, ""},
+    {"\n\v\vbegin\r\v;", "\n\v\vbegin IMMEDIATE\r\v;", D, ""},
+    {"BEGIN\v", NULL, O, ""},
+    {"\vBEGIN", NULL, O, ""},
+    {"/**/\vBEGIN", NULL, O, ""},
+    {"\r\n\v;\r", NULL, E, ""},
     /* the first of several statements: only it is compiled, the tail is after its ';' */
     {"BEGIN; SELECT 1;", "BEGIN IMMEDIATE;", D, " SELECT 1;"},
     {"BEGIN;SELECT 'x'", "BEGIN IMMEDIATE;", D, "SELECT 'x'"},
