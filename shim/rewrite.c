@@ -66,7 +66,10 @@ static size_t skip_blank(const struct lf_text *t, size_t i)
         unsigned c = unit(t, i);
         size_t bom;
         if (is_space(c)) {
-            i++;
+            /* SQLite's whitespace run, once started, goes on through '\v' too (it continues
+            ** with sqlite3Isspace), though a '\v' cannot start one: "BEGIN\t\v" is a BEGIN. */
+            for (i++; i < t->n && (is_space(unit(t, i)) || unit(t, i) == '\v'); i++)
+                ;
         } else if ((bom = bom_at(t, i)) != 0) {
             i += bom;
         } else if (c == '-' && i + 1 < t->n && unit(t, i + 1) == '-') {
