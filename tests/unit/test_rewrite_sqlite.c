@@ -379,6 +379,56 @@ Test(sqlite_cross, generated_texts_agree_with_sqlite)
     cr_expect_gt(begins, 1000);
 }
 
+/* Character-level texts: single characters of every class the tokenizers care about, plus a
+** few keywords, so that any difference between lockfix's tokenizer and SQLite's shows up as a
+** different statement end, a rewrite SQLite disagrees with, or a deferred BEGIN missed. */
+Test(sqlite_cross, char_level_texts_agree_with_sqlite, .timeout = 120)
+{
+    static const char *alpha[] = {
+        "B", "E", "G", "I", "N", "BEGIN", "begin", " ", ";", "'", "\"", "`", "[", "]", "-",
+        "/", "*", "\n", "\t", "\r", "\f", "\v", "\xef\xbb\xbf", "\xef\xbb", "\xc3\xa9", "D",
+        "EFERRED", "TRANSACTION", "x", "0", "1", "=", "(", ")", ".", "PRAGMA ", "busy_timeout",
+        "$", "?", ":", "#", "@", "x'", "e5", "\\", "END", "COMMIT", "ROLLBACK", " TO ", "SELECT ",
+        "CREATE TRIGGER r AFTER INSERT ON t BEGIN SELECT 1;",
+    };
+    unsigned seed = 31337;
+    int compiled = 0;
+    for (int iter = 0; iter < 150000; iter++) {
+        char sql[512] = "";
+        int k = 1 + rand_r(&seed) % 14;
+        for (int j = 0; j < k; j++)
+            strcat(sql, alpha[rand_r(&seed) % (sizeof alpha / sizeof alpha[0])]);
+        int wide = iter % 4 == 0;
+        char what[700];
+        snprintf(what, sizeof what, "[chars %s] \"%s\"", wide ? "utf16" : "utf8", sql);
+        static unsigned short u[1024];
+        const void *text = sql;
+        if (wide) {
+            size_t n = to16(sql, strlen(sql), u);
+            u[n] = 0;
+            text = u;
+        }
+        struct outcome o = replay(wide, V2, text, -1, what);
+        check_outcome(&o, what);
+        if (o.rc_orig != SQLITE_OK)
+            continue;
+        compiled++;
+        sqlite3_stmt *s0;
+        if (sqlite3_prepare_v2(db, sql, -1, &s0, NULL) == SQLITE_OK && s0 &&
+            sqlite3_stmt_readonly(s0) && !first_word_is(sql, "SAVEPOINT")) {
+            back_to_autocommit();
+            while (sqlite3_step(s0) == SQLITE_ROW)
+                ;
+            if (!sqlite3_get_autocommit(db))
+                cr_expect(o.rewritten && o.st.kind == LF_STMT_BEGIN_DEFERRED,
+                          "%s: SQLite ran a deferred BEGIN that was not rewritten", what);
+            back_to_autocommit();
+        }
+        sqlite3_finalize(s0);
+    }
+    cr_expect_gt(compiled, 2000);
+}
+
 /* PRAGMA busy_timeout in every plain integer form: whenever SQLite would apply a value below
 ** the floor, lockfix rewrites it, the rewritten text applies the floor, and the value lockfix
 ** reports is the one SQLite applies. */
