@@ -1,0 +1,117 @@
+/*
+** The lockfix command: declarations shared by its files.
+**
+** One file per subcommand (run.c, env.c, doctor*.c, check.c, stats.c), the option table they
+** share (options.c), a small ELF reader (elf.c), the dynamic linker's search path (ldpath.c),
+** process/lock inspection (holders.c), platform differences (platform.c) and plain helpers
+** (util.c). Nothing here is a library API: it is the command's own plumbing.
+*/
+#ifndef LOCKFIX_CMD_H
+#define LOCKFIX_CMD_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifndef LOCKFIX_VERSION
+#define LOCKFIX_VERSION "0.1.0"
+#endif
+#ifndef LOCKFIX_LIBDIR
+#define LOCKFIX_LIBDIR "/usr/local/lib/lockfix"
+#endif
+
+/* Exit codes. The run wrapper follows env(1)/nice(1) so they never look like the command's own. */
+enum {
+    EXIT_OK = 0,
+    EXIT_PROBLEM = 1, /* doctor: problems found; check: not reachable */
+    EXIT_USAGE = 2,   /* bad arguments, or the database/program cannot be opened */
+    EXIT_RUN_FAILED = 125,
+    EXIT_CANNOT_EXEC = 126,
+    EXIT_NOT_FOUND = 127,
+};
+
+/* ---- subcommands ------------------------------------------------------------------------ */
+int cmd_run(int argc, char **argv);    /* lockfix [options] [--] COMMAND ARGS */
+int cmd_env(int argc, char **argv);    /* lockfix env [options] */
+int cmd_doctor(int argc, char **argv); /* lockfix doctor DB */
+int cmd_check(int argc, char **argv);  /* lockfix check PROGRAM */
+int cmd_stats(int argc, char **argv);  /* lockfix stats [LOG...] */
+void usage_run(FILE *out);
+void usage_env(FILE *out);
+void usage_doctor(FILE *out);
+void usage_check(FILE *out);
+void usage_stats(FILE *out);
+
+/* ---- options.c: command-line options that become LOCKFIX_* variables -------------------- */
+#define SHIM_VARS_MAX 32
+struct shim_env {
+    int n;
+    const char *name[SHIM_VARS_MAX];
+    char *value[SHIM_VARS_MAX];
+};
+/* If argv[*i] is a shim option, consume it (and its value), record the variable and return 1;
+** return 0 if it is not one; return -1 after printing an error for a bad value. */
+int shim_option(int argc, char **argv, int *i, struct shim_env *env);
+/* Print the option list for --help. */
+void shim_options_help(FILE *out);
+/* Apply the recorded variables to this process's environment (setenv). */
+void shim_env_apply(const struct shim_env *env);
+
+/* ---- platform.c ------------------------------------------------------------------------- */
+extern const char *const PRELOAD_VAR;  /* LD_PRELOAD, or DYLD_INSERT_LIBRARIES on macOS */
+extern const char *const SHIM_FILE;    /* liblockfix.so / liblockfix.dylib */
+/* Absolute path of this executable, into buf; returns buf or NULL. */
+char *self_exe(char *buf, size_t cap);
+/* Filesystem type name of the filesystem holding `path`, and whether SQLite's WAL is unsafe
+** there (network or FUSE filesystems). Returns 0, or -1 if statfs fails. */
+int fs_type(const char *path, char *name, size_t cap, unsigned long *magic, int *wal_unsafe);
+
+/* ---- util.c ----------------------------------------------------------------------------- */
+/* A growable string; every function keeps it NUL-terminated and exits on no memory. */
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+void buf_add(struct buf *b, const char *s);
+void buf_addn(struct buf *b, const char *s, size_t n);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_json_str(struct buf *b, const char *s); /* appends "s" with JSON escapes */
+void buf_free(struct buf *b);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* "lockfix: ..." */
+
+int parse_ms(const char *s, long max, long *out); /* non-negative decimal, no junk */
+int has_prefix(const char *s, const char *prefix);
+const char *base_name(const char *path);
+char *dir_name(const char *path); /* malloc'd */
+char *abs_path(const char *path); /* malloc'd, not resolving links; NULL if getcwd fails */
+/* Find `name` on PATH the way execvp would; malloc'd path or NULL. Names with '/' are returned
+** as they are if they exist. */
+char *path_lookup(const char *name);
+char *read_file_text(const char *path, size_t max, size_t *len); /* malloc'd, NUL-terminated */
+/* Single-quote for POSIX shells. */
+void buf_shell_quote(struct buf *b, const char *s);
+
+/* The shim library this command loads: next to the executable, else the install LIBDIR.
+** Returns a static path or NULL, and fills `tried` with what was looked at. */
+const char *shim_library(struct buf *tried);
+/* The new value of the preload variable: `current` (may be NULL) with `lib` appended, unless
+** the same file is already in it. An entry naming another liblockfix is replaced (two shims
+** stacked would hook every call twice). Sets *replaced to the entry that was replaced, if any.
+** malloc'd. */
+char *preload_value(const char *current, const char *lib, char **replaced);
+/* The preload value without any liblockfix entry (for children the command itself starts). */
+char *preload_without_shim(const char *current);
+
+/* Run argv with stdin from /dev/null, stdout captured (at most cap-1 bytes), stderr to
+** /dev/null, killed after timeout_ms. `stdin_text` (may be NULL) is written to its stdin
+** instead. Returns the exit status, or -1 if it could not run or timed out. */
+int run_capture(char *const argv[], const char *stdin_text, char *out, size_t cap, int timeout_ms);
+
+#endif

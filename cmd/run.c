@@ -1,0 +1,123 @@
+/*
+** `lockfix [options] [--] COMMAND [ARGS...]`: run COMMAND with the shim preloaded.
+**
+** The command is exec'd, not supervised: its pid, signals, exit status, stdin and stdout are its
+** own, which is what lets lockfix stand in front of an MCP server speaking JSON-RPC on stdout.
+** Nothing here ever writes to stdout.
+*/
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lockfix.h"
+
+/* The --help text of the wrapper; also `lockfix help run`. */
+void usage_run(FILE *out)
+{
+    fprintf(out,
+            "usage: lockfix [OPTIONS] [--] COMMAND [ARGS...]\n"
+            "\n"
+            "Run COMMAND with liblockfix preloaded (%s), so that its SQLite\n"
+            "connections wait for locks instead of failing with \"database is locked\".\n"
+            "The library is appended to what %s already holds, never twice, and\n"
+            "COMMAND replaces lockfix (exec): its exit status, signals, stdin and stdout\n"
+            "stay its own. The shim logs to stderr (never stdout) unless --log says\n"
+            "otherwise.\n"
+            "\n"
+            "Options (each sets a LOCKFIX_* variable; see lockfix(1)):\n",
+            PRELOAD_VAR, PRELOAD_VAR);
+    shim_options_help(out);
+    fprintf(out,
+            "  -h, --help               this help\n"
+            "\n"
+            "A first argument named env, doctor, check, stats or help is a subcommand; to\n"
+            "run a program with one of those names, put -- before it. Exit status: that of\n"
+            "COMMAND, or 125 (lockfix failed), 126 (COMMAND not executable), 127 (COMMAND\n"
+            "not found).\n");
+}
+
+/* ld.so splits the preload list at spaces and colons: a library path containing either would be
+** read as two bogus entries, so refuse it with a clear message instead. */
+static int preloadable(const char *lib)
+{
+#ifdef __APPLE__
+    return strchr(lib, ':') == NULL;
+#else
+    return strpbrk(lib, ": ") == NULL;
+#endif
+}
+
+/* Put the shim into the preload variable of this process, to be inherited by the command.
+** Returns 0, or an exit code. */
+static int add_shim_to_environment(void)
+{
+    struct buf tried = {0};
+    const char *lib = shim_library(&tried);
+    if (lib == NULL) {
+        warnx_("cannot find %s (looked at: %s); reinstall lockfix or run it from its build "
+               "directory",
+               SHIM_FILE, tried.p ? tried.p : "nothing");
+        buf_free(&tried);
+        return EXIT_RUN_FAILED;
+    }
+    buf_free(&tried);
+    if (!preloadable(lib)) {
+        warnx_("the library path '%s' contains a space or ':', which %s cannot hold; install "
+               "lockfix under a plain path",
+               lib, PRELOAD_VAR);
+        return EXIT_RUN_FAILED;
+    }
+    char *replaced = NULL;
+    char *value = preload_value(getenv(PRELOAD_VAR), lib, &replaced);
+    if (replaced != NULL) {
+        warnx_("note: %s already held %s; using %s in its place", PRELOAD_VAR, replaced, lib);
+        free(replaced);
+    }
+    setenv(PRELOAD_VAR, value, 1);
+    free(value);
+    return 0;
+}
+
+/* Options up to the first non-option (or --), then exec: nothing of lockfix stays running. */
+int cmd_run(int argc, char **argv)
+{
+    struct shim_env env = {0};
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || a[1] == '\0')
+            break; /* the command */
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage_run(stdout);
+            return EXIT_OK;
+        }
+        int r = shim_option(argc, argv, &i, &env);
+        if (r < 0)
+            return EXIT_RUN_FAILED;
+        if (r == 0) {
+            warnx_("unknown option '%s' (lockfix --help lists them; put -- before a command "
+                   "that starts with '-')",
+                   a);
+            return EXIT_RUN_FAILED;
+        }
+    }
+    if (i >= argc) {
+        warnx_("no command to run (usage: lockfix [OPTIONS] [--] COMMAND [ARGS...])");
+        return EXIT_RUN_FAILED;
+    }
+    int rc = add_shim_to_environment();
+    if (rc != 0)
+        return rc;
+    shim_env_apply(&env);
+    execvp(argv[i], argv + i);
+    int err = errno;
+    warnx_("%s: %s", argv[i], strerror(err));
+    return err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+}
