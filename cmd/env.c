@@ -24,6 +24,8 @@ void usage_env(FILE *out)
             "                    eval \"$(lockfix env)\"; keeps the shell's own %s\n"
             "  --format systemd  Environment= lines for a unit drop-in ([Service] section)\n"
             "  --format docker   ENV lines for a Dockerfile\n"
+            "  --standin         also LD_LIBRARY_PATH with lockfix's stand-in libsqlite3.so.0\n"
+            "                    first (reaches PHP; see lockfix(1))\n"
             "  --unset           (sh) lines that undo it: lockfix out of %s,\n"
             "                    LOCKFIX_* unset\n"
             "\n"
@@ -85,6 +87,23 @@ static void emit_unset(struct buf *b)
         "LOCKFIX_DRY_RUN",      "LOCKFIX_INCLUDE",   "LOCKFIX_EXCLUDE",    "LOCKFIX_DISABLE",
         "LOCKFIX_QUEUE",        "LOCKFIX_QUEUE_LOG_MS",
     };
+    /* The stand-in directory, if `env --standin` put it first, comes out again. */
+    const char *dir = standin_dir();
+    const char *llp = getenv("LD_LIBRARY_PATH");
+    if (dir != NULL && llp != NULL && has_prefix(llp, dir)) {
+        const char *after = llp + strlen(dir);
+        if (*after == ':' || *after == '\0') {
+            if (*after == ':')
+                after++;
+            if (*after) {
+                buf_add(b, "export LD_LIBRARY_PATH=");
+                buf_shell_quote(b, after);
+                buf_add(b, "\n");
+            } else {
+                buf_add(b, "unset LD_LIBRARY_PATH\n");
+            }
+        }
+    }
     char *rest = preload_without_shim(getenv(PRELOAD_VAR));
     if (rest[0] != '\0') {
         buf_printf(b, "export %s=", PRELOAD_VAR);
@@ -103,12 +122,16 @@ int cmd_env(int argc, char **argv)
 {
     struct shim_env env = {0};
     enum env_format f = FMT_SH;
-    int unset = 0;
+    int unset = 0, standin = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage_env(stdout);
             return EXIT_OK;
+        }
+        if (strcmp(a, "--standin") == 0) {
+            standin = 1;
+            continue;
         }
         if (strcmp(a, "--unset") == 0) {
             unset = 1;
@@ -157,6 +180,16 @@ int cmd_env(int argc, char **argv)
         char *value = preload_value(f == FMT_SH ? getenv(PRELOAD_VAR) : NULL, lib, NULL);
         emit(&out, f, PRELOAD_VAR, value);
         free(value);
+        if (standin) {
+            const char *dir = standin_dir();
+            if (dir == NULL) {
+                warnx_("env: --standin: the stand-in libsqlite3.so.0 was not built (make standin)");
+                return EXIT_RUN_FAILED;
+            }
+            value = library_path_value(f == FMT_SH ? getenv("LD_LIBRARY_PATH") : NULL, dir);
+            emit(&out, f, "LD_LIBRARY_PATH", value);
+            free(value);
+        }
         for (int i = 0; i < env.n; i++)
             emit(&out, f, env.name[i], env.value[i]);
     }

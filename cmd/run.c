@@ -31,6 +31,10 @@ void usage_run(FILE *out)
             PRELOAD_VAR, PRELOAD_VAR);
     shim_options_help(out);
     fprintf(out,
+            "      --standin            also put lockfix's stand-in libsqlite3.so.0 first in\n"
+            "                           LD_LIBRARY_PATH, to reach programs that bind past\n"
+            "                           LD_PRELOAD (automatic when COMMAND is php*)\n"
+            "      --no-standin         never do that\n"
             "  -h, --help               this help\n"
             "\n"
             "A first argument named env, doctor, check, stats or help is a subcommand; to\n"
@@ -81,10 +85,31 @@ static int add_shim_to_environment(void)
     return 0;
 }
 
+/* PHP's extensions bind past LD_PRELOAD (RTLD_DEEPBIND) but still look libsqlite3.so.0 up
+** through LD_LIBRARY_PATH, where the stand-in puts the shim in front of the real library. Only
+** done when asked or for PHP: other programs may ship their own libsqlite3.so.0 on purpose.
+** Returns 0, or an exit code when the stand-in was asked for and is missing. */
+static int add_standin_to_environment(int required)
+{
+    const char *dir = standin_dir();
+    if (dir == NULL) {
+        if (required) {
+            warnx_("--standin: the stand-in libsqlite3.so.0 was not built (make standin)");
+            return EXIT_RUN_FAILED;
+        }
+        return 0;
+    }
+    char *value = library_path_value(getenv("LD_LIBRARY_PATH"), dir);
+    setenv("LD_LIBRARY_PATH", value, 1);
+    free(value);
+    return 0;
+}
+
 /* Options up to the first non-option (or --), then exec: nothing of lockfix stays running. */
 int cmd_run(int argc, char **argv)
 {
     struct shim_env env = {0};
+    int standin = -1; /* -1: automatic (PHP only) */
     int i = 1;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -97,6 +122,10 @@ int cmd_run(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage_run(stdout);
             return EXIT_OK;
+        }
+        if (strcmp(a, "--standin") == 0 || strcmp(a, "--no-standin") == 0) {
+            standin = a[2] == 's';
+            continue;
         }
         int r = shim_option(argc, argv, &i, &env);
         if (r < 0)
@@ -115,6 +144,11 @@ int cmd_run(int argc, char **argv)
     int rc = add_shim_to_environment();
     if (rc != 0)
         return rc;
+    if (standin == 1 || (standin == -1 && is_php_command(argv[i]))) {
+        rc = add_standin_to_environment(standin == 1);
+        if (rc != 0)
+            return rc;
+    }
     shim_env_apply(&env);
     execvp(argv[i], argv + i);
     int err = errno;

@@ -408,6 +408,50 @@ const char *shim_library(struct buf *tried)
     return NULL;
 }
 
+const char *standin_dir(void)
+{
+#ifdef __APPLE__
+    return NULL;
+#else
+    static char dir[PATH_MAX];
+    const char *lib = shim_library(NULL);
+    if (lib == NULL)
+        return NULL;
+    char *d = dir_name(lib);
+    snprintf(dir, sizeof dir, "%s/standin", d);
+    free(d);
+    char *so = xasprintf("%s/libsqlite3.so.0", dir);
+    int ok = access(so, R_OK) == 0;
+    free(so);
+    return ok ? dir : NULL;
+#endif
+}
+
+/* The stand-in must come first: the dynamic linker takes the first libsqlite3.so.0 it finds. */
+char *library_path_value(const char *current, const char *dir)
+{
+    struct buf out = {0};
+    buf_add(&out, dir);
+    for (const char *p = current ? current : ""; *p;) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        if (n > 0 && !(n == strlen(dir) && strncmp(p, dir, n) == 0)) {
+            buf_add(&out, ":");
+            buf_addn(&out, p, n);
+        }
+        if (colon == NULL)
+            break;
+        p = colon + 1;
+    }
+    return out.p;
+}
+
+/* php, php8.2, php-fpm8.2, php-cgi: the names PHP's command-line and FastCGI binaries go by. */
+int is_php_command(const char *cmd)
+{
+    return has_prefix(base_name(cmd), "php");
+}
+
 /* Monotonic milliseconds for the helper-process deadline. */
 static long long now_ms(void)
 {
