@@ -16,6 +16,7 @@ static void usage_main(FILE *out)
     fprintf(out,
             "usage: lockfix [OPTIONS] [--] COMMAND [ARGS...]  run COMMAND with lockfix\n"
             "       lockfix env [OPTIONS]                     print the export lines instead\n"
+            "       lockfix doctor [--json] [--fix] DB        diagnose a database\n"
             "       lockfix check [--json] PROGRAM            can lockfix reach its SQLite?\n"
             "       lockfix help SUBCOMMAND | --version\n"
             "\n"
@@ -47,12 +48,14 @@ static int help(const char *sub)
         usage_main(stdout);
     } else if (strcmp(sub, "env") == 0) {
         usage_env(stdout);
+    } else if (strcmp(sub, "doctor") == 0) {
+        usage_doctor(stdout);
     } else if (strcmp(sub, "check") == 0) {
         usage_check(stdout);
     } else if (strcmp(sub, "run") == 0) {
         usage_run(stdout);
     } else {
-        warnx_("help: no subcommand '%s' (env, check, run)", sub);
+        warnx_("help: no subcommand '%s' (env, doctor, check, run)", sub);
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -74,6 +77,8 @@ int main(int argc, char **argv)
         return version();
     if (strcmp(a, "env") == 0)
         return cmd_env(argc - 1, argv + 1);
+    if (strcmp(a, "doctor") == 0)
+        return cmd_doctor(argc - 1, argv + 1);
     if (strcmp(a, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
     return cmd_run(argc, argv);

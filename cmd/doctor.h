@@ -1,0 +1,122 @@
+/*
+** `lockfix doctor`: the state gathered about one database, and the findings drawn from it.
+** doctor.c runs the command (options, output, --fix), doctor_checks.c looks at the files and asks
+** SQLite, holders.c finds the processes that have the database open and the locks they hold.
+*/
+#ifndef LOCKFIX_CMD_DOCTOR_H
+#define LOCKFIX_CMD_DOCTOR_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+enum severity { SEV_OK, SEV_INFO, SEV_WARN, SEV_ERROR };
+
+struct finding {
+    const char *check; /* short id: journal_mode, filesystem, holders, ... */
+    enum severity sev;
+    char *message;
+    char *fix; /* one line, or NULL when there is nothing to do */
+};
+
+/* Which of the database's files a process has open. */
+enum { F_DB = 1, F_WAL = 2, F_SHM = 4, F_JOURNAL = 8 };
+
+/* The SQLite locks one process holds, read from /proc/locks or probed with F_GETLK. */
+struct lockstate {
+    int shared;      /* db SHARED range, read: reading (rollback) or connected (WAL) */
+    int reserved;    /* db RESERVED byte: inside a write transaction (rollback journal) */
+    int pending;     /* db PENDING byte, write: waiting for readers to leave, to commit */
+    int exclusive;   /* db SHARED range, write: writing the database file (commit) */
+    int wal_write;   /* -shm WAL_WRITE_LOCK: inside a write transaction (WAL) */
+    int wal_ckpt;    /* -shm checkpoint lock: checkpoint running */
+    int wal_recover; /* -shm recovery lock */
+    int wal_readers; /* bitmask of -shm read-mark locks held shared: read transaction (WAL) */
+    int wal_dms;     /* -shm "dead man switch" byte: connection open in WAL mode */
+};
+
+struct holder {
+    pid_t pid;
+    char comm[64];
+    char *cmdline;
+    int files; /* F_DB | F_WAL | ... */
+    struct lockstate lk;
+};
+
+struct side_file {
+    int exists;
+    struct stat st;
+};
+
+/* The shared-memory index of a WAL database (-shm), read without locks: a snapshot. */
+struct shm_info {
+    int valid;
+    uint32_t mx_frame;  /* last valid frame in the WAL */
+    uint32_t n_backfill; /* frames already copied into the database */
+    uint32_t read_mark[5];
+    uint32_t page_size;
+};
+
+/* lockfix's own writer queue, `<db>-lockfix` (shim/queue.c), read without mapping it. */
+struct queue_info {
+    int exists, valid;
+    uint32_t next, serving;
+    int holder_pid, holder_alive, waiting;
+};
+
+struct diag {
+    const char *db_arg;
+    char *db;  /* absolute path */
+    struct stat st;
+    /* database header */
+    int header_ok, empty;
+    unsigned page_size;
+    int wal_header; /* file format bytes 18/19 == 2: WAL is persistent in the file */
+    uint32_t writer_version, change_counter, npages;
+    /* side files and filesystem */
+    struct side_file wal, shm, journal;
+    int journal_hot; /* -journal has a valid header: a rollback is pending */
+    char fsname[64];
+    unsigned long fsmagic;
+    int wal_unsafe, fs_known;
+    /* processes */
+    int nholders;
+    struct holder *holders;
+    int holders_partial; /* some /proc/PID/fd could not be read (not root) */
+    int locks_source;    /* 0 none, 1 /proc/locks, 2 F_GETLK probes */
+    struct shm_info shm_info;
+    struct queue_info queue;
+    /* from SQLite */
+    char mode[16];
+    int opened, immutable, readonly_rollback;
+    int busy_timeout, cache_size, sql_page_size, freelist;
+    char lib_version[32];
+    char *integrity; /* "ok" or the first messages */
+    int integrity_rc;
+    int checkpoint_rc, ckpt_busy, ckpt_log, ckpt_done; /* with --checkpoint/--fix */
+    int checkpoint_tried;
+    /* findings */
+    int nfind;
+    struct finding *find;
+};
+
+struct doctor_opts {
+    int json, full, fix, yes, checkpoint;
+    long timeout_ms;
+};
+
+/* holders.c */
+void find_holders(struct diag *d);
+void read_locks(struct diag *d);
+/* How a holder's locks read in words ("inside a write transaction"), or "" if none. */
+const char *holder_state(const struct holder *h, int wal, char *buf, size_t cap);
+
+/* doctor_checks.c */
+/* Gather everything about d->db and draw the findings. Returns 0, or EXIT_USAGE if the file
+** cannot be diagnosed at all (missing, not SQLite); the message is printed. */
+int diagnose(struct diag *d, const struct doctor_opts *o);
+void diag_free(struct diag *d);
+void add_finding(struct diag *d, const char *check, enum severity sev, char *message, char *fix);
+const char *severity_name(enum severity s);
+
+#endif
