@@ -18,6 +18,7 @@ static void usage_main(FILE *out)
             "       lockfix env [OPTIONS]                     print the export lines instead\n"
             "       lockfix doctor [--json] [--fix] DB        diagnose a database\n"
             "       lockfix check [--json] PROGRAM            can lockfix reach its SQLite?\n"
+            "       lockfix stats [--json] [LOG...]           summarise a lockfix log\n"
             "       lockfix help SUBCOMMAND | --version\n"
             "\n"
             "lockfix makes programs that use SQLite wait for locks instead of failing with\n"
@@ -52,10 +53,12 @@ static int help(const char *sub)
         usage_doctor(stdout);
     } else if (strcmp(sub, "check") == 0) {
         usage_check(stdout);
+    } else if (strcmp(sub, "stats") == 0) {
+        usage_stats(stdout);
     } else if (strcmp(sub, "run") == 0) {
         usage_run(stdout);
     } else {
-        warnx_("help: no subcommand '%s' (env, doctor, check, run)", sub);
+        warnx_("help: no subcommand '%s' (env, doctor, check, stats, run)", sub);
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -81,5 +84,7 @@ int main(int argc, char **argv)
         return cmd_doctor(argc - 1, argv + 1);
     if (strcmp(a, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(a, "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
     return cmd_run(argc, argv);
 }
