@@ -125,7 +125,9 @@ static void report(const struct lf_conn *c, const char *when)
         lf_log("summary db=%s at=%s%s", c->path[0] ? c->path : ":memory:", when, counts);
 }
 
-void lf_conn_remove(sqlite3 *db)
+/* Take the record out of the table (before the real close: once closed, another thread's open
+** may get the same address, and its record must not be the one removed). */
+struct lf_conn *lf_conn_detach(sqlite3 *db)
 {
     pthread_mutex_lock(&conn_lock);
     struct lf_conn **pp = &buckets[bucket_of(db)], *c = NULL;
@@ -137,13 +139,31 @@ void lf_conn_remove(sqlite3 *db)
         }
     }
     pthread_mutex_unlock(&conn_lock);
-    if (c != NULL) {
-        if (c->has_turn) /* closed inside a transaction: the turn goes to the next writer */
-            lf_queue_release(c->queue, c);
-        lf_queue_close(c->queue);
-        report(c, "close");
-        free(c);
-    }
+    return c;
+}
+
+/* Put back a record whose close failed (SQLITE_BUSY: the connection stays open). */
+void lf_conn_reattach(struct lf_conn *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&conn_lock);
+    size_t b = bucket_of(c->db);
+    c->next = buckets[b];
+    buckets[b] = c;
+    pthread_mutex_unlock(&conn_lock);
+}
+
+/* The connection is closed: its turn goes on, its counts are reported, the record is freed. */
+void lf_conn_closed(struct lf_conn *c)
+{
+    if (c == NULL)
+        return;
+    if (c->has_turn) /* closed inside a transaction: the turn goes to the next writer */
+        lf_queue_release(c->queue, c);
+    lf_queue_close(c->queue);
+    report(c, "close");
+    free(c);
 }
 
 void lf_conn_report_all(void)

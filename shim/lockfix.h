@@ -141,6 +141,10 @@ struct lf_stmt {
     char edit_with[24]; /* ... by this ASCII text; edit_with[0]==0 means no edit */
 };
 
+/* Units in a caller's text as SQLite reads it: up to nByte bytes (an odd count rounded up to
+** whole UTF-16 units, as SQLite does), stopping at a NUL unit. Pure. */
+size_t lf_text_units(const void *sql, int nbyte, int wide);
+
 /* Classify the statement starting at unit `from`; fills `st`; returns 0. `floor_ms` decides
 ** whether a PRAGMA busy_timeout is raised (0: never). Pure. */
 int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rewrite_begin,
@@ -156,6 +160,9 @@ struct lf_rewritten {
 /* Returns 1 and fills out when the first statement must change, 0 if not, -1 on no memory. */
 int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
                      struct lf_rewritten *out);
+/* The kind of the first non-empty statement of a UTF-8 text (as sqlite3_sql() returns it, with
+** any leading empty statements and comments). Pure. */
+enum lf_stmt_kind lf_sql_first_kind(const char *sql);
 /* Map a unit offset in the rewritten text back to the caller's text. */
 size_t lf_rewrite_map_back(const struct lf_rewritten *rw, size_t offset);
 
@@ -208,7 +215,9 @@ struct lf_conn; /* opaque */
 struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char *path);
 /* Find a connection; if unknown (opened where the shim could not see), register it. */
 struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy);
-void lf_conn_remove(sqlite3 *db); /* logs the summary of counted events */
+struct lf_conn *lf_conn_detach(sqlite3 *db);
+void lf_conn_reattach(struct lf_conn *c);
+void lf_conn_closed(struct lf_conn *c);
 const char *lf_conn_path(const struct lf_conn *c);
 int lf_conn_enabled(const struct lf_conn *c); /* selected by include/exclude */
 int lf_conn_own_handler(const struct lf_conn *c);

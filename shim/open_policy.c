@@ -87,42 +87,66 @@ static const char *wal_obstacle(const struct lf_copy *c, sqlite3 *db, const char
     return NULL;
 }
 
-/* Switch to WAL, retrying a busy switch within the floor's time. */
-static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
-                       const struct lf_config *cfg)
+/* How long an open may be held up by the WAL switch. Another process busy writing can hold the
+** lock the switch needs for seconds; the open must not wait that long for a change that the next
+** open (of this or any other process) will try again. */
+#define LF_WAL_SWITCH_MS 250
+
+/* After the shim's own statements, leave the connection's error state as a clean open leaves
+** it: a program (the sqlite3 CLI does) may check sqlite3_errcode() right after a successful open
+** and would take a failed switch for a failed open. A successful prepare resets it. */
+static void clear_error_state(const struct lf_copy *c, sqlite3 *db)
 {
-    char mode[32];
+    if (c->sqlite3_errcode == NULL || c->sqlite3_errcode(db) == SQLITE_OK)
+        return;
+    sqlite3_stmt *st = NULL;
+    if (c->sqlite3_prepare_v2(db, "SELECT 1", -1, &st, NULL) == SQLITE_OK && st != NULL)
+        c->sqlite3_finalize(st);
+}
+
+/* Switch to WAL under a short busy timeout, then put the connection's timeout back. */
+static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
+                       const struct lf_config *cfg, int timeout_after)
+{
+    char mode[32], now[32];
+    long budget = cfg->retry_budget_ms < LF_WAL_SWITCH_MS ? cfg->retry_budget_ms : LF_WAL_SWITCH_MS;
+    c->sqlite3_busy_timeout(db, (int)(budget / 2 > 0 ? budget / 2 : 1));
     int rc = run_own(c, db, "PRAGMA journal_mode", mode, sizeof mode);
     if (rc != SQLITE_OK) {
-        lf_log("wal-failed db=%s step=read-mode code=%s", path, lf_rc_name(rc));
-        return;
-    }
-    if (strcasecmp(mode, "wal") == 0)
-        return; /* already: nothing to do, nothing to say */
-    if (cfg->dry_run) {
+        lf_log("wal-failed db=%s step=read-mode code=%s (the open goes on; a later open tries "
+               "again)",
+               path, lf_rc_name(rc));
+    } else if (strcasecmp(mode, "wal") == 0) {
+        /* already: nothing to do, nothing to say */
+    } else if (cfg->dry_run) {
         lf_log("wal-switched db=%s from=%s dry_run=1", path, mode);
-        return;
+    } else {
+        long long start = lf_now_ms();
+        unsigned seed = (unsigned)getpid();
+        for (int attempt = 1;; attempt++) {
+            rc = run_own(c, db, "PRAGMA journal_mode=WAL", now, sizeof now);
+            long waited = (long)(lf_now_ms() - start);
+            if ((rc & 0xff) != SQLITE_BUSY || waited >= budget)
+                break;
+            lf_sleep_ms(lf_retry_backoff_ms(attempt, budget - waited, &seed));
+        }
+        if (rc != SQLITE_OK)
+            lf_log("wal-failed db=%s from=%s code=%s (the open goes on in %s mode; a later open "
+                   "tries again)",
+                   path, mode, lf_rc_name(rc), mode);
+        else if (strcasecmp(now, "wal") == 0)
+            lf_log("wal-switched db=%s from=%s", path, mode);
+        else
+            lf_log("wal-skipped db=%s reason=unsupported mode=%s (SQLite kept it: no shared "
+                   "memory in this VFS, or a transaction is open)",
+                   path, now);
     }
-    long long start = lf_now_ms();
-    long budget = cfg->retry_budget_ms < cfg->timeout_ms ? cfg->retry_budget_ms : cfg->timeout_ms;
-    unsigned seed = (unsigned)getpid();
-    char now[32];
-    for (int attempt = 1;; attempt++) {
-        rc = run_own(c, db, "PRAGMA journal_mode=WAL", now, sizeof now);
-        long waited = (long)(lf_now_ms() - start);
-        if ((rc & 0xff) != SQLITE_BUSY || waited >= budget)
-            break;
-        lf_sleep_ms(lf_retry_backoff_ms(attempt, budget - waited, &seed));
-    }
-    if (rc != SQLITE_OK)
-        lf_log("wal-failed db=%s from=%s code=%s (the open goes on in %s mode)", path, mode,
-               lf_rc_name(rc), mode);
-    else if (strcasecmp(now, "wal") == 0)
-        lf_log("wal-switched db=%s from=%s", path, mode);
+    /* the timeout the connection had: the floor, or SQLite's default of none */
+    if (timeout_after > 0)
+        c->sqlite3_busy_timeout(db, timeout_after);
     else
-        lf_log("wal-skipped db=%s reason=unsupported mode=%s (SQLite kept it: no shared memory "
-               "in this VFS, or a transaction is open)",
-               path, now);
+        c->sqlite3_busy_handler(db, NULL, NULL);
+    clear_error_state(c, db);
 }
 
 void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags)
@@ -153,7 +177,7 @@ void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename,
         lf_log("wal-skipped db=%s reason=%s%s%s", shown, why, detail[0] ? " fs=" : "", detail);
         return;
     }
-    switch_wal(c, db, shown, cfg);
+    switch_wal(c, db, shown, cfg, lf_conn_timeout(conn));
 }
 
 /* Opens: the real open, then the policy, with re-entered hooks passed through meanwhile. */
@@ -246,22 +270,30 @@ int lf_impl_sqlite3_busy_handler(const struct lf_copy *c, sqlite3 *db, lf_busy_f
     return c->sqlite3_busy_handler(db, handler, arg);
 }
 
+/* The record is taken out before the real close: afterwards the address may already belong to
+** a connection another thread opened. A close that fails (SQLITE_BUSY, statements still open)
+** leaves the connection open, and its record goes back. */
+static int close_common(const struct lf_copy *c, sqlite3 *db, int (*real_close)(sqlite3 *))
+{
+    struct lf_conn *conn = db ? lf_conn_detach(db) : NULL;
+    lf_guard++;
+    int rc = real_close(db);
+    lf_guard--;
+    if (rc == SQLITE_OK)
+        lf_conn_closed(conn);
+    else
+        lf_conn_reattach(conn);
+    (void)c;
+    return rc;
+}
+
 int lf_impl_sqlite3_close(const struct lf_copy *c, sqlite3 *db)
 {
-    lf_guard++;
-    int rc = c->sqlite3_close(db);
-    lf_guard--;
-    if (rc == SQLITE_OK && db != NULL)
-        lf_conn_remove(db);
-    return rc;
+    return close_common(c, db, c->sqlite3_close);
 }
 
 int lf_impl_sqlite3_close_v2(const struct lf_copy *c, sqlite3 *db)
 {
-    lf_guard++;
-    int rc = c->sqlite3_close_v2(db);
-    lf_guard--;
-    if (rc == SQLITE_OK && db != NULL)
-        lf_conn_remove(db); /* a zombie connection cannot be used by the program any more */
-    return rc;
+    /* close_v2 always succeeds: a zombie connection cannot be used by the program any more */
+    return close_common(c, db, c->sqlite3_close_v2);
 }

@@ -24,7 +24,7 @@
 #include "lockfix.h"
 
 #define LF_MAX_RANGES 256
-#define LF_MAX_COPIES 16
+#define LF_MAX_COPIES 64
 #define LF_ANCHOR "sqlite3_libversion_number" /* not hooked, so a lookup never finds us */
 
 static struct lf_range ranges[LF_MAX_RANGES];
@@ -209,8 +209,9 @@ static const struct lf_copy *resolve_slow(uintptr_t ra)
             c = copy_for_object(only);
     }
 
+    /* "No SQLite in reach" is not cached: the caller's SQLite may simply not be loaded yet. */
     unsigned n = atomic_load_explicit(&nranges, memory_order_relaxed);
-    if (n < LF_MAX_RANGES) {
+    if (c != NULL && n < LF_MAX_RANGES) {
         ranges[n].lo = ctx.lo;
         ranges[n].hi = ctx.hi;
         ranges[n].copy = c;
@@ -238,7 +239,7 @@ const struct lf_copy *lf_copy_for(const void *ra_ptr)
     (void)lf_config();
     pthread_mutex_lock(&resolve_lock);
     int saved_guard = lf_guard;
-    lf_guard = 1; /* the loader may run constructors that call SQLite */
+    lf_guard = 1; /* nothing the shim calls while resolving is the program's business */
     const struct lf_copy *c = NULL;
     int hit = 0;
     n = atomic_load_explicit(&nranges, memory_order_acquire);

@@ -11,6 +11,7 @@
 ** above is left for SQLite to judge. Texts are UTF-8 bytes or UTF-16 code units in native order;
 ** every offset here counts units.
 */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <stdlib.h>
 #include <string.h>
 
@@ -317,6 +318,21 @@ static size_t trigger_end(const struct lf_text *t, struct token tk)
     return t->n; /* unterminated: SQLite will reject it */
 }
 
+size_t lf_text_units(const void *sql, int nbyte, int wide)
+{
+    size_t n = 0;
+    if (wide) {
+        const unsigned short *w = sql;
+        size_t max = nbyte < 0 ? (size_t)-1 : ((size_t)nbyte + 1) / 2;
+        while (n < max && w[n] != 0)
+            n++;
+    } else {
+        size_t max = nbyte < 0 ? (size_t)-1 : (size_t)nbyte;
+        n = strnlen(sql, max);
+    }
+    return n;
+}
+
 int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rewrite_begin,
                     struct lf_stmt *st)
 {
@@ -400,6 +416,18 @@ int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
     out->p = p;
     out->n = n;
     return 1;
+}
+
+enum lf_stmt_kind lf_sql_first_kind(const char *sql)
+{
+    struct lf_text t = {sql, strlen(sql), 0};
+    struct lf_stmt st;
+    size_t pos = 0;
+    do {
+        lf_sql_classify(&t, pos, 0, 0, &st);
+        pos = st.end;
+    } while (st.kind == LF_STMT_EMPTY && pos < t.n);
+    return st.kind;
 }
 
 size_t lf_rewrite_map_back(const struct lf_rewritten *rw, size_t offset)

@@ -20,6 +20,9 @@
 ** seen (and retried) by the hooks. */
 static LF_TLS unsigned long inner_calls;
 static LF_TLS unsigned backoff_seed;
+/* Set while the program's sqlite3_exec runs: its text was already examined (and logged) whole,
+** so the prepares SQLite makes inside it for each statement must not log the same rewrite. */
+static LF_TLS int in_exec;
 
 static unsigned *seed(void)
 {
@@ -115,22 +118,6 @@ static int prepare_real(void *arg)
     }
 }
 
-/* Units in the caller's text, as SQLite reads it: up to nByte bytes, stopping at a NUL. */
-static size_t text_units(const void *sql, int nbyte, int wide)
-{
-    size_t n = 0;
-    if (wide) {
-        const unsigned short *w = sql;
-        size_t max = nbyte < 0 ? (size_t)-1 : (size_t)nbyte / 2;
-        while (n < max && w[n] != 0)
-            n++;
-    } else {
-        size_t max = nbyte < 0 ? (size_t)-1 : (size_t)nbyte;
-        n = strnlen(sql, max);
-    }
-    return n;
-}
-
 static int prepare_common(struct prepare_call *p)
 {
     const struct lf_copy *c = p->c;
@@ -142,11 +129,12 @@ static int prepare_common(struct prepare_call *p)
         return prepare_real(p);
     const struct lf_config *cfg = lf_config();
 
-    struct lf_text text = {p->sql, text_units(p->sql, p->nbyte, p->wide), p->wide};
+    struct lf_text text = {p->sql, lf_text_units(p->sql, p->nbyte, p->wide), p->wide};
     struct lf_rewritten rw;
     int changed = lf_rewrite_first(&text, cfg->timeout_ms, cfg->rewrite, &rw);
     if (changed == 1) {
-        log_rewrite(conn, &rw.st, "prepare", cfg->dry_run);
+        if (!in_exec)
+            log_rewrite(conn, &rw.st, "prepare", cfg->dry_run);
         if (cfg->dry_run) {
             free(rw.p);
             changed = 0;
@@ -235,12 +223,8 @@ static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, i
     if ((ctx.rc & 0xff) != SQLITE_BUSY)
         ctx.rc = rc;
     const char *sql = c->sqlite3_sql ? c->sqlite3_sql(stmt) : NULL;
-    if (sql) {
-        struct lf_text t = {sql, strlen(sql), 0};
-        struct lf_stmt st;
-        lf_sql_classify(&t, 0, 0, 0, &st);
-        ctx.kind = st.kind;
-    }
+    if (sql)
+        ctx.kind = lf_sql_first_kind(sql);
     enum lf_retry_verdict v = lf_retry_decide(&ctx);
     if (v != LF_RETRY_YES) {
         LOG_EVENT(conn, LF_EV_GAVE_UP, "gave-up db=%s what=step attempts=0 reason=%s code=%s",
@@ -266,14 +250,14 @@ static int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
     const char *sql = c->sqlite3_sql ? c->sqlite3_sql(stmt) : NULL;
     if (sql == NULL)
         return 0;
-    while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r')
-        sql++;
-    if (*sql != 'B' && *sql != 'b' && *sql != '-' && *sql != '/')
-        return 0; /* the common case, decided without tokenizing */
-    struct lf_text t = {sql, strlen(sql), 0};
-    struct lf_stmt st;
-    lf_sql_classify(&t, 0, 0, 0, &st);
-    return st.kind == LF_STMT_BEGIN_IMMEDIATE;
+    /* The common case is decided without tokenizing: a statement that starts with a letter
+    ** other than B (SELECT, PRAGMA, …) is not a BEGIN. Anything else (blanks, comments, empty
+    ** statements, a byte-order mark) goes to the tokenizer. */
+    unsigned char first = (unsigned char)sql[0];
+    if (((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z')) && first != 'B' &&
+        first != 'b')
+        return 0;
+    return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE;
 }
 
 /* Before a statement starts in autocommit mode: wait for the turn if it is going to write. */
@@ -406,7 +390,10 @@ static int exec_real(void *arg)
         e->c->sqlite3_free(*e->errmsg); /* the message of the attempt being retried */
         *e->errmsg = NULL;
     }
-    return e->c->sqlite3_exec(e->db, e->sql, e->callback ? count_rows : NULL, e, e->errmsg);
+    in_exec++;
+    int rc = e->c->sqlite3_exec(e->db, e->sql, e->callback ? count_rows : NULL, e, e->errmsg);
+    in_exec--;
+    return rc;
 }
 
 int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
@@ -425,7 +412,7 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
                                      &nstmts, &first, &oom);
     if (rewritten != NULL) {
         struct lf_stmt st = {.kind = LF_STMT_BEGIN_DEFERRED};
-        if (nbegin)
+        for (int i = 0; i < nbegin; i++) /* logged once, counted for each */
             log_rewrite(conn, &st, "exec", cfg->dry_run);
         if (ntimeout) {
             /* find the value for the log line */
@@ -446,7 +433,9 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
     struct exec_call e = {c, db, rewritten ? rewritten : sql, callback, arg, errmsg, 0};
     int was_autocommit = c->sqlite3_get_autocommit(db);
     unsigned long seen = inner_calls;
+    in_exec++;
     int rc = c->sqlite3_exec(db, e.sql, callback ? count_rows : NULL, &e, errmsg);
+    in_exec--;
     /* Retried here only where the hooks could not retry each statement themselves. */
     if ((rc & 0xff) == SQLITE_BUSY && inner_calls == seen && cfg->retry && nstmts == 1 &&
         e.rows == 0) {

@@ -90,21 +90,6 @@ static int real_prepare(int wide, int version, const void *sql, int nbyte, sqlit
 
 /* Units in the caller's text as the shim counts them (a copy of stmt.c's text_units): up to
 ** nByte bytes, stopping at a NUL unit. */
-static size_t shim_units(const void *sql, int nbyte, int wide)
-{
-    size_t n = 0;
-    if (wide) {
-        const unsigned short *w = sql;
-        size_t max = nbyte < 0 ? (size_t)-1 : (size_t)nbyte / 2;
-        while (n < max && w[n] != 0)
-            n++;
-    } else {
-        size_t max = nbyte < 0 ? (size_t)-1 : (size_t)nbyte;
-        n = strnlen(sql, max);
-    }
-    return n;
-}
-
 /* ---- the replay ---------------------------------------------------------------------------- */
 
 struct outcome {
@@ -131,7 +116,7 @@ static struct outcome replay(int wide, int version, const void *sql, int nbyte, 
     o.tail_orig = (size_t)((const char *)tail0 - (const char *)sql) / w;
     o.readonly_orig = s0 ? sqlite3_stmt_readonly(s0) : -1;
 
-    struct lf_text text = {sql, shim_units(sql, nbyte, wide), wide};
+    struct lf_text text = {sql, lf_text_units(sql, nbyte, wide), wide};
     struct lf_rewritten rw;
     int r = lf_rewrite_first(&text, FLOOR, 1, &rw);
     cr_assert_neq(r, -1, "%s: out of memory", what);
@@ -477,11 +462,9 @@ Test(sqlite_cross, generated_busy_timeout_pragmas)
     cr_expect_gt(raised, 500);
 }
 
-/* Known gap, kept visible: stmt.c's text_units() reads nByte/2 units for UTF-16, while SQLite
-** rounds an odd nByte up (it tests z[sz] || z[sz+1] for sz < nByte). With an odd nByte the shim
-** rewrites one unit less than SQLite compiles, and the tail can land before the ';'. Disabled
-** until stmt.c changes: replaying shim_units() here would only repeat the copy. */
-Test(sqlite_cross, utf16_odd_nbyte, .disabled = true)
+/* SQLite rounds an odd UTF-16 nByte up (it tests z[sz] || z[sz+1] for sz < nByte); the shim
+** must read the same units, or the tail lands before the ';'. */
+Test(sqlite_cross, utf16_odd_nbyte)
 {
     unsigned short u[32];
     size_t n = to16("BEGIN;SELECT 1", 14, u);
