@@ -227,7 +227,7 @@ const struct lf_config *lf_config(void)
     if (LF_UNLIKELY(atomic_load_explicit(&pending_count, memory_order_relaxed) != 0)) {
         int n = atomic_exchange(&pending_count, 0);
         for (int i = 0; i < n; i++)
-            lf_log("config: environment option %s", pending.line[i]);
+            lf_log("config %s", pending.line[i]); /* event "config", then VAR="value" */
     }
     return &process_config;
 }

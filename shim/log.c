@@ -53,7 +53,7 @@ static void log_open(void)
     }
     char line[LF_LINE_MAX];
     int n = snprintf(line, sizeof line,
-                     "lockfix[%d]: config: cannot open LOCKFIX_LOG file \"%s\" (%s); logging to "
+                     "lockfix[%d]: config LOCKFIX_LOG=\"%s\" cannot be opened (%s); logging to "
                      "stderr\n",
                      (int)getpid(), cfg->log_path, strerror(errno));
     if (n > 0)
