@@ -1,0 +1,50 @@
+# Tests of the lockfix command (tests/cmd): included by the top-level Makefile, which defines
+# BUILD, SHIM_LIB, CC, WARN and `all`.
+#
+#   make cmd-test   build the command, the shim and the test fixtures, then run test_cmd, which
+#                   runs build/lockfix as a subprocess against real databases and processes
+#
+# Fixtures: a do-nothing preload library (the wrapper must keep the user's LD_PRELOAD), a binary
+# with hidden sqlite3_* functions and SQLite's strings (not SQLite: no amalgamation here, see
+# tests/cmd/hidden_sqlite.c), its stripped twin, and, when libsqlite3.a is installed, a program
+# with a real static SQLite.
+
+CMD_TEST_DIR   = $(BUILD)/tests/cmd
+CMD_TEST_BIN   = $(BUILD)/tests/test_cmd
+CMD_TEST_CFLAGS = -std=gnu11 $(WARN) -O1 -g
+CMD_SQLITE_A  := $(shell p=$$($(CC) -print-file-name=libsqlite3.a); [ -f "$$p" ] && echo "$$p")
+CMD_FIXTURES   = $(CMD_TEST_DIR)/dummy-preload.so $(CMD_TEST_DIR)/hidden-sqlite \
+                 $(CMD_TEST_DIR)/hidden-sqlite-stripped
+ifneq ($(CMD_SQLITE_A),)
+CMD_FIXTURES  += $(CMD_TEST_DIR)/static-sqlite
+endif
+
+.PHONY: cmd-test
+
+$(CMD_TEST_BIN): tests/cmd/test_cmd.c
+	@mkdir -p $(@D)
+	$(CC) $(CMD_TEST_CFLAGS) -o $@ $< -lcriterion
+
+$(CMD_TEST_DIR)/dummy-preload.so: tests/cmd/dummy_preload.c
+	@mkdir -p $(@D)
+	$(CC) $(CMD_TEST_CFLAGS) -shared -fPIC -o $@ $<
+
+$(CMD_TEST_DIR)/hidden-sqlite: tests/cmd/hidden_sqlite.c
+	@mkdir -p $(@D)
+	$(CC) $(CMD_TEST_CFLAGS) -o $@ $<
+
+# -s: stripped at link time (no .symtab), so only the byte patterns are left to find.
+$(CMD_TEST_DIR)/hidden-sqlite-stripped: tests/cmd/hidden_sqlite.c
+	@mkdir -p $(@D)
+	$(CC) $(CMD_TEST_CFLAGS) -s -o $@ $<
+
+$(CMD_TEST_DIR)/static-sqlite: tests/cmd/static_sqlite.c
+	@mkdir -p $(@D)
+	$(CC) $(CMD_TEST_CFLAGS) -o $@ $< $(CMD_SQLITE_A) -lm -lpthread -ldl
+
+# Run from the repository root; paths are passed absolute so the tests may change directory.
+cmd-test: all $(CMD_TEST_BIN) $(CMD_FIXTURES)
+	LOCKFIX_TEST_CMD=$(abspath $(BUILD)/lockfix) LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) \
+	LOCKFIX_TEST_FIXTURES=$(abspath $(CMD_TEST_DIR)) $(CMD_TEST_BIN) --short-filename
+
+test: cmd-test

@@ -1,0 +1,981 @@
+/*
+ * Tests of the lockfix command: build/lockfix runs as a subprocess against real databases, real
+ * python3 processes and real binaries.
+ *
+ *   run     the wrapper keeps an existing LD_PRELOAD (a do-nothing library built for the test),
+ *           never adds the shim twice, passes the exit status, signals and pid through (exec),
+ *           leaves stdout byte for byte to the command, maps options to LOCKFIX_* variables
+ *   env     export lines that a shell can eval; systemd and Docker quoting
+ *   doctor  a stale -journal (a python3 process killed mid-transaction), a hot one, a DELETE-mode
+ *           database, an open holder (a python3 process inside BEGIN IMMEDIATE, started and
+ *           waited for until it says "ready", killed after), a healthy WAL database (exit 0),
+ *           and that diagnosis leaves the files as they were; --fix
+ *   check   /usr/bin/sqlite3 and python3 (reachable), a real static SQLite (libsqlite3.a) and a
+ *           hidden-symbol stand-in (unreachable), a #! script
+ *   stats   logs of a real contention run (8 python3 processes, BEGIN; SELECT; UPDATE; COMMIT
+ *           under the shim), checked against counts taken from the log lines here
+ *
+ * Paths come from LOCKFIX_TEST_CMD, LOCKFIX_TEST_SHIM and LOCKFIX_TEST_FIXTURES (mk/cmd.mk sets
+ * them); run from the repository root, the defaults under build/ work too.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+/* An absolute path from an environment variable or a default relative to the repository. */
+static const char *path_from(const char *var, const char *fallback, char *buf, size_t cap)
+{
+    const char *v = getenv(var);
+    if (v && *v)
+        return v;
+    if (fallback[0] == '/' || getcwd(buf, cap) == NULL)
+        return fallback;
+    strncat(buf, "/", cap - strlen(buf) - 1);
+    strncat(buf, fallback, cap - strlen(buf) - 1);
+    return buf;
+}
+
+static const char *lockfix_bin(void)
+{
+    static char buf[PATH_MAX];
+    return path_from("LOCKFIX_TEST_CMD", "build/lockfix", buf, sizeof buf);
+}
+
+static const char *shim_lib(void)
+{
+    static char buf[PATH_MAX];
+    return path_from("LOCKFIX_TEST_SHIM", "build/liblockfix.so", buf, sizeof buf);
+}
+
+/* A fixture built by mk/cmd.mk, or NULL if it is not there. */
+static const char *fixture(const char *name)
+{
+    static char buf[PATH_MAX], out[4][PATH_MAX];
+    static int k;
+    const char *dir = path_from("LOCKFIX_TEST_FIXTURES", "build/tests/cmd", buf, sizeof buf);
+    char *p = out[k++ % 4];
+    snprintf(p, PATH_MAX, "%s/%s", dir, name);
+    return access(p, F_OK) == 0 ? p : NULL;
+}
+
+/* Debian's python3 (one process, no pyenv shim in between), else whatever PATH has. */
+static const char *python(void)
+{
+    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    char *s = NULL;
+    cr_assert(vasprintf(&s, f, ap) >= 0);
+    va_end(ap);
+    return s;
+}
+
+static char *tmpdir(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *t = fmt("%s/lockfix-cmd-XXXXXX", base);
+    cr_assert_not_null(mkdtemp(t), "mkdtemp: %s", strerror(errno));
+    return t;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void rmtree(const char *dir)
+{
+    if (!getenv("LOCKFIX_TEST_KEEP"))
+        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    fclose(m);
+    return buf;
+}
+
+static void spit(const char *path, const char *text, int mode)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    fclose(f);
+    chmod(path, (mode_t)mode);
+}
+
+/* A finished child: exit code (128+signal if killed), its pid, what it wrote. */
+struct result {
+    int code;
+    pid_t pid;
+    char *out, *err;
+    size_t out_len;
+};
+
+/* The environment every child starts from: no preload, no LOCKFIX_* of the caller's. */
+static void clean_env(void)
+{
+    unsetenv("LD_PRELOAD");
+    unsetenv("LD_LIBRARY_PATH");
+    extern char **environ;
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; *e; e++) {
+            if (strncmp(*e, "LOCKFIX_", 8) == 0) {
+                char name[128];
+                snprintf(name, sizeof name, "%.*s", (int)strcspn(*e, "="), *e);
+                unsetenv(name);
+                again = 1;
+                break;
+            }
+        }
+    }
+}
+
+/* Run argv (PATH lookup) in `dir` with extra "K=V" variables; stdin from `in` (or /dev/null).
+ * Output goes through files in `dir`, so a chatty child cannot block on a pipe. The child is
+ * killed after 60 s: a hang guard, not a timing assertion. */
+static struct result run_in(const char *dir, char *const argv[], const char *const env[],
+                            const char *in)
+{
+    static int seq;
+    char *out_path = fmt("%s/.out-%d-%d", dir, (int)getpid(), seq);
+    char *err_path = fmt("%s/.err-%d-%d", dir, (int)getpid(), seq);
+    char *in_path = fmt("%s/.in-%d-%d", dir, (int)getpid(), seq++);
+    if (in)
+        spit(in_path, in, 0600);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        clean_env();
+        for (int i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
+        int fd_in = open(in ? in_path : "/dev/null", O_RDONLY);
+        int fd_out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fd_err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd_in, 0);
+        dup2(fd_out, 1);
+        dup2(fd_err, 2);
+        if (chdir(dir) != 0)
+            _exit(121);
+        execvp(argv[0], argv);
+        _exit(122);
+    }
+    int status = 0;
+    for (int waited = 0;; waited += 10) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (waited > 60000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            cr_assert_fail("%s did not finish within 60 s", argv[0]);
+        }
+        usleep(10000);
+    }
+    struct result r;
+    r.pid = pid;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    struct stat st;
+    r.out_len = stat(out_path, &st) == 0 ? (size_t)st.st_size : 0;
+    unlink(out_path);
+    unlink(err_path);
+    unlink(in_path);
+    free(out_path);
+    free(err_path);
+    free(in_path);
+    return r;
+}
+
+static void result_free(struct result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* Start a helper that prints "ready" once it is in position, and wait for that line. */
+static pid_t start_until_ready(char *const argv[])
+{
+    int p[2];
+    cr_assert(pipe(p) == 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        clean_env();
+        close(p[0]);
+        dup2(p[1], 1);
+        execvp(argv[0], argv);
+        _exit(122);
+    }
+    close(p[1]);
+    char buf[256];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(p[0], buf + len, sizeof buf - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        if (strstr(buf, "ready\n"))
+            break;
+    }
+    close(p[0]);
+    buf[len] = '\0';
+    if (!strstr(buf, "ready\n")) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cr_assert_fail("helper did not get ready (said: %s)", buf);
+    }
+    return pid;
+}
+
+static void stop(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Run python3 -c CODE ARGS... without the shim; asserts it succeeded. */
+static void py(const char *dir, const char *code, const char *a1, const char *a2)
+{
+    char *argv[] = {(char *)python(), "-c", (char *)code, (char *)a1, (char *)a2, NULL};
+    struct result r = run_in(dir, argv, NULL, NULL);
+    cr_assert_eq(r.code, 0, "python3 failed (%d): %s", r.code, r.err);
+    result_free(&r);
+}
+
+static const char *PY_CREATE = "import sqlite3, sys\n"
+                               "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                               "c.execute('PRAGMA journal_mode=' + sys.argv[2])\n"
+                               "c.execute('CREATE TABLE counter(id INTEGER PRIMARY KEY, v INT)')\n"
+                               "c.execute('INSERT INTO counter VALUES(1, 0)')\n"
+                               "c.close()\n";
+
+/* A database in the given journal mode, closed cleanly. */
+static char *make_db(const char *dir, const char *name, const char *mode)
+{
+    char *db = fmt("%s/%s", dir, name);
+    py(dir, PY_CREATE, db, mode);
+    return db;
+}
+
+static int exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* `"check":"NAME","severity":"SEV"` appears in doctor's JSON. */
+static int has_finding(const char *json, const char *check, const char *sev)
+{
+    char *needle = fmt("\"check\":\"%s\",\"severity\":\"%s\"", check, sev);
+    int found = strstr(json, needle) != NULL;
+    free(needle);
+    return found;
+}
+
+/* ---- run: the wrapper ---------------------------------------------------------------------- */
+
+TestSuite(run, .timeout = 60);
+
+Test(run, passes_the_exit_status_through)
+{
+    char *dir = tmpdir();
+    char *argv[] = {(char *)lockfix_bin(), "--", "sh", "-c", "exit 7", NULL};
+    struct result r = run_in(dir, argv, NULL, NULL);
+    cr_expect_eq(r.code, 7, "exit status %d, stderr: %s", r.code, r.err);
+    result_free(&r);
+    rmtree(dir);
+}
+
+Test(run, execs_so_pid_and_signals_are_the_commands)
+{
+    char *dir = tmpdir();
+    char *argv[] = {(char *)lockfix_bin(), "sh", "-c", "echo $$; kill -TERM $$", NULL};
+    struct result r = run_in(dir, argv, NULL, NULL);
+    cr_expect_eq(r.code, 128 + SIGTERM, "status %d", r.code);
+    cr_expect_eq(atoi(r.out), (int)r.pid, "the command ran as pid %s, lockfix as %d", r.out,
+                 (int)r.pid);
+    result_free(&r);
+    rmtree(dir);
+}
+
+/* What an MCP server writes on stdout must arrive unchanged; lockfix's log goes to stderr. */
+Test(run, leaves_stdout_to_the_command)
+{
+    char *dir = tmpdir();
+    char *db = make_db(dir, "mcp.db", "delete");
+    const char *code = "import sqlite3, sys\n"
+                       "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                       "c.execute('BEGIN'); c.execute('UPDATE counter SET v = v + 1')\n"
+                       "c.execute('COMMIT')\n"
+                       "sys.stdout.buffer.write(b'{\"jsonrpc\":\"2.0\",\"id\":1}\\n\\x00tail')\n";
+    char *argv[] = {(char *)lockfix_bin(), "--", (char *)python(), "-c", (char *)code, db, NULL};
+    struct result r = run_in(dir, argv, NULL, NULL);
+    cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+    static const char want[] = "{\"jsonrpc\":\"2.0\",\"id\":1}\n\0tail";
+    cr_expect_eq(r.out_len, sizeof want - 1, "stdout is %zu bytes", r.out_len);
+    cr_expect(memcmp(r.out, want, sizeof want - 1) == 0, "stdout changed: %s", r.out);
+    cr_expect(strstr(r.err, "lockfix[") != NULL, "the shim logged nothing to stderr: %s", r.err);
+    cr_expect(strstr(r.err, "begin-rewritten") != NULL, "BEGIN not rewritten: %s", r.err);
+    result_free(&r);
+    rmtree(dir);
+}
+
+Test(run, keeps_an_existing_preload_and_adds_the_shim_once)
+{
+    const char *dummy = fixture("dummy-preload.so");
+    cr_assert_not_null(dummy, "fixture dummy-preload.so missing (make cmd-test builds it)");
+    char *dir = tmpdir();
+    char *pre = fmt("LD_PRELOAD=%s", dummy);
+    const char *env[] = {pre, NULL};
+    char *argv[] = {(char *)lockfix_bin(), "sh", "-c", "echo \"$LD_PRELOAD\"; cat /proc/self/maps",
+                    NULL};
+    struct result r = run_in(dir, argv, env, NULL);
+    cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+    char *want = fmt("%s:%s\n", dummy, shim_lib());
+    cr_expect(strncmp(r.out, want, strlen(want)) == 0, "LD_PRELOAD is %.*s, want %s",
+              (int)strcspn(r.out, "\n"), r.out, want);
+    cr_expect(strstr(r.out, "dummy-preload.so") != NULL, "dummy library not loaded");
+    cr_expect(strstr(r.out, "liblockfix.so") != NULL, "shim not loaded");
+    result_free(&r);
+
+    /* Already there (twice, even): one entry stays, in place, nothing is appended. */
+    char *pre2 = fmt("LD_PRELOAD=%s %s:%s", shim_lib(), dummy, shim_lib());
+    const char *env2[] = {pre2, NULL};
+    char *argv2[] = {(char *)lockfix_bin(), "sh", "-c", "echo \"$LD_PRELOAD\"", NULL};
+    r = run_in(dir, argv2, env2, NULL);
+    char *want2 = fmt("%s:%s\n", shim_lib(), dummy);
+    cr_expect_str_eq(r.out, want2);
+    result_free(&r);
+    free(pre), free(pre2), free(want), free(want2);
+    rmtree(dir);
+}
+
+Test(run, maps_options_to_lockfix_variables)
+{
+    char *dir = tmpdir();
+    char *argv[] = {(char *)lockfix_bin(), "--timeout", "250", "--no-wal", "--log", "rel.log",
+                    "--include", "*.db", "--include=/srv/*", "--dry-run", "--", "env", NULL};
+    struct result r = run_in(dir, argv, NULL, NULL);
+    cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+    char *log = fmt("LOCKFIX_LOG=%s/rel.log\n", dir);
+    cr_expect(strstr(r.out, "LOCKFIX_TIMEOUT_MS=250\n") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "LOCKFIX_WAL=0\n") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, log) != NULL, "log path not made absolute: %s", r.out);
+    cr_expect(strstr(r.out, "LOCKFIX_INCLUDE=*.db:/srv/*\n") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "LOCKFIX_DRY_RUN=1\n") != NULL, "%s", r.out);
+    free(log);
+    result_free(&r);
+    rmtree(dir);
+}
+
+Test(run, reports_its_own_failures_apart_from_the_commands)
+{
+    char *dir = tmpdir();
+    char *bad[] = {(char *)lockfix_bin(), "--timeout", "soon", "true", NULL};
+    struct result r = run_in(dir, bad, NULL, NULL);
+    cr_expect_eq(r.code, 125, "bad option: %d", r.code);
+    cr_expect(strstr(r.err, "--timeout") != NULL, "%s", r.err);
+    result_free(&r);
+    char *missing[] = {(char *)lockfix_bin(), "--", "no-such-command-lockfix", NULL};
+    r = run_in(dir, missing, NULL, NULL);
+    cr_expect_eq(r.code, 127, "missing command: %d", r.code);
+    cr_expect_eq(r.out_len, 0u, "stdout must stay empty: %s", r.out);
+    result_free(&r);
+    rmtree(dir);
+}
+
+/* ---- env ---------------------------------------------------------------------------------- */
+
+TestSuite(env, .timeout = 60);
+
+Test(env, prints_lines_a_shell_can_eval)
+{
+    char *dir = tmpdir();
+    char *script = fmt("eval \"$('%s' env --timeout 300 --log \"it's here.log\")\"; "
+                       "echo \"$LD_PRELOAD|$LOCKFIX_TIMEOUT_MS|$LOCKFIX_LOG\"",
+                       lockfix_bin());
+    char *argv[] = {"sh", "-c", script, NULL};
+    struct result r = run_in(dir, argv, NULL, NULL);
+    cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+    char *want = fmt("%s|300|%s/it's here.log\n", shim_lib(), dir);
+    cr_expect_str_eq(r.out, want);
+    free(want), free(script);
+    result_free(&r);
+    rmtree(dir);
+}
+
+Test(env, quotes_for_systemd_and_docker)
+{
+    char *dir = tmpdir();
+    char *sd[] = {(char *)lockfix_bin(), "env", "--format", "systemd", "--log", "/var/log/a%b$c",
+                  NULL};
+    struct result r = run_in(dir, sd, NULL, NULL);
+    cr_assert_eq(r.code, 0, "stderr: %s", r.err);
+    cr_expect(strstr(r.out, "Environment=\"LOCKFIX_LOG=/var/log/a%%b$c\"\n") != NULL, "%s", r.out);
+    char *pre = fmt("Environment=\"LD_PRELOAD=%s\"\n", shim_lib());
+    cr_expect(strncmp(r.out, pre, strlen(pre)) == 0, "%s", r.out);
+    result_free(&r);
+    char *dk[] = {(char *)lockfix_bin(), "env", "--format=docker", "--log", "/var/log/a%b$c",
+                  NULL};
+    r = run_in(dir, dk, NULL, NULL);
+    cr_expect(strstr(r.out, "ENV LOCKFIX_LOG=\"/var/log/a%b\\$c\"\n") != NULL, "%s", r.out);
+    result_free(&r);
+    free(pre);
+    rmtree(dir);
+}
+
+/* ---- doctor ------------------------------------------------------------------------------- */
+
+TestSuite(doctor, .timeout = 60);
+
+static struct result doctor(const char *dir, const char *db, const char *extra)
+{
+    char *argv[] = {(char *)lockfix_bin(), "doctor", "--json", "--timeout", "500", (char *)db,
+                    (char *)extra, NULL};
+    if (extra) { /* options first, the database last */
+        argv[5] = (char *)extra;
+        argv[6] = (char *)db;
+    }
+    return run_in(dir, argv, NULL, NULL);
+}
+
+Test(doctor, healthy_wal_database_exits_0_and_is_left_untouched)
+{
+    char *dir = tmpdir();
+    char *db = make_db(dir, "ok.db", "wal");
+    char *wal = fmt("%s-wal", db), *shm = fmt("%s-shm", db);
+    cr_assert(!exists(wal) && !exists(shm), "python left -wal/-shm behind");
+    char *before = slurp(db);
+    struct stat st0, st1;
+    stat(db, &st0);
+    struct result r = doctor(dir, db, NULL);
+    cr_expect_eq(r.code, 0, "exit %d: %s %s", r.code, r.out, r.err);
+    cr_expect(strstr(r.out, "\"journal_mode\":\"wal\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"problems\":0") != NULL, "%s", r.out);
+    cr_expect(has_finding(r.out, "integrity", "ok"), "%s", r.out);
+    cr_expect(has_finding(r.out, "holders", "ok"), "%s", r.out);
+    /* Diagnosis wrote nothing and created nothing (a read-only WAL open would make -wal/-shm). */
+    cr_expect(!exists(wal) && !exists(shm), "doctor created -wal/-shm");
+    stat(db, &st1);
+    char *after = slurp(db);
+    cr_expect(st0.st_size == st1.st_size && memcmp(before, after, (size_t)st0.st_size) == 0,
+              "the database changed");
+    cr_expect(st0.st_mtim.tv_sec == st1.st_mtim.tv_sec &&
+              st0.st_mtim.tv_nsec == st1.st_mtim.tv_nsec);
+    result_free(&r);
+    free(before), free(after), free(wal), free(shm);
+    rmtree(dir);
+}
+
+Test(doctor, delete_mode_database_is_a_problem)
+{
+    char *dir = tmpdir();
+    char *db = make_db(dir, "del.db", "delete");
+    struct result r = doctor(dir, db, NULL);
+    cr_expect_eq(r.code, 1, "exit %d", r.code);
+    cr_expect(strstr(r.out, "\"journal_mode\":\"delete\"") != NULL, "%s", r.out);
+    cr_expect(has_finding(r.out, "journal_mode", "warn"), "%s", r.out);
+    result_free(&r);
+    /* The text output names the fix. */
+    char *argv[] = {(char *)lockfix_bin(), "doctor", db, NULL};
+    r = run_in(dir, argv, NULL, NULL);
+    cr_expect_eq(r.code, 1);
+    cr_expect(strstr(r.out, "fix: lockfix doctor --fix") != NULL, "%s", r.out);
+    result_free(&r);
+    rmtree(dir);
+}
+
+/* A python3 process that dies (SIGKILL) inside a write transaction leaves its -journal. */
+static const char *PY_DIE_IN_TXN = "import os, signal, sqlite3, sys\n"
+                                   "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                                   "c.execute('PRAGMA synchronous=' + sys.argv[2])\n"
+                                   "c.execute('BEGIN')\n"
+                                   "c.execute('UPDATE counter SET v = 42')\n"
+                                   "os.kill(os.getpid(), signal.SIGKILL)\n";
+
+Test(doctor, finds_a_stale_journal)
+{
+    char *dir = tmpdir();
+    char *db = make_db(dir, "stale.db", "delete");
+    char *argv[] = {(char *)python(), "-c", (char *)PY_DIE_IN_TXN, db, "FULL", NULL};
+    struct result k = run_in(dir, argv, NULL, NULL);
+    cr_assert_eq(k.code, 128 + SIGKILL, "helper: %d %s", k.code, k.err);
+    result_free(&k);
+    char *journal = fmt("%s-journal", db);
+    cr_assert(exists(journal), "no -journal left behind");
+    struct result r = doctor(dir, db, NULL);
+    cr_expect_eq(r.code, 1);
+    cr_expect(has_finding(r.out, "journal_file", "warn"), "%s", r.out);
+    cr_expect(strstr(r.out, "stale -journal") != NULL, "%s", r.out);
+    cr_expect(exists(journal), "doctor removed the -journal");
+    result_free(&r);
+    free(journal);
+    rmtree(dir);
+}
+
+/* With synchronous=OFF the journal header is valid at once: a hot journal, and --fix rolls it
+ * back (the update to 42 must not survive). */
+Test(doctor, finds_a_hot_journal_and_fix_rolls_it_back)
+{
+    char *dir = tmpdir();
+    char *db = make_db(dir, "hot.db", "delete");
+    char *argv[] = {(char *)python(), "-c", (char *)PY_DIE_IN_TXN, db, "OFF", NULL};
+    struct result k = run_in(dir, argv, NULL, NULL);
+    result_free(&k);
+    struct result r = doctor(dir, db, NULL);
+    cr_expect_eq(r.code, 1);
+    cr_expect(has_finding(r.out, "journal_file", "error"), "%s", r.out);
+    result_free(&r);
+    char *fix[] = {(char *)lockfix_bin(), "doctor", "--fix", "--yes", db, NULL};
+    r = run_in(dir, fix, NULL, NULL);
+    cr_expect_eq(r.code, 0, "after --fix: %s %s", r.out, r.err);
+    cr_expect(strstr(r.out, "journal_mode=WAL: ok") != NULL, "%s", r.out);
+    result_free(&r);
+    char *journal = fmt("%s-journal", db);
+    cr_expect(!exists(journal), "-journal still there after --fix");
+    char *check = fmt("import sqlite3, sys\n"
+                      "c = sqlite3.connect(sys.argv[1])\n"
+                      "v = c.execute('SELECT v FROM counter').fetchone()[0]\n"
+                      "m = c.execute('PRAGMA journal_mode').fetchone()[0]\n"
+                      "sys.exit(0 if (v, m) == (0, 'wal') else 1)\n");
+    py(dir, check, db, NULL);
+    free(check), free(journal);
+    rmtree(dir);
+}
+
+Test(doctor, fix_asks_first_and_no_changes_nothing)
+{
+    char *dir = tmpdir();
+    char *db = make_db(dir, "ask.db", "delete");
+    char *argv[] = {(char *)lockfix_bin(), "doctor", "--fix", db, NULL};
+    struct result r = run_in(dir, argv, NULL, "n\n");
+    cr_expect_eq(r.code, 1);
+    cr_expect(strstr(r.err, "Proceed? [y/N]") != NULL, "%s", r.err);
+    cr_expect(strstr(r.out, "not confirmed") != NULL, "%s", r.out);
+    result_free(&r);
+    r = doctor(dir, db, NULL);
+    cr_expect(strstr(r.out, "\"journal_mode\":\"delete\"") != NULL, "changed without a yes");
+    result_free(&r);
+    rmtree(dir);
+}
+
+static const char *PY_HOLD = "import sqlite3, sys, time\n"
+                             "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                             "c.execute('BEGIN IMMEDIATE')\n"
+                             "c.execute('UPDATE counter SET v = v + 1')\n"
+                             "print('ready', flush=True)\n"
+                             "time.sleep(60)\n";
+
+static void expect_writer_found(const char *mode)
+{
+    char *dir = tmpdir();
+    char *db = make_db(dir, "held.db", mode);
+    char *argv[] = {(char *)python(), "-c", (char *)PY_HOLD, db, NULL};
+    pid_t holder = start_until_ready(argv);
+    struct result r = doctor(dir, db, NULL);
+    stop(holder);
+    char *pid = fmt("{\"pid\":%d,", (int)holder);
+    cr_expect_eq(r.code, 1, "exit %d: %s", r.code, r.out);
+    char *h = strstr(r.out, pid);
+    cr_expect_not_null(h, "holder %d not listed: %s", (int)holder, r.out);
+    if (h) {
+        char *end = strchr(h, '}');
+        cr_expect(end && strstr(h, "\"write_transaction\":true") != NULL &&
+                      strstr(h, "\"write_transaction\":true") < end,
+                  "holder not seen inside a write transaction: %s", r.out);
+    }
+    cr_expect(has_finding(r.out, "holders", "warn"), "%s", r.out);
+    free(pid);
+    result_free(&r);
+    rmtree(dir);
+}
+
+Test(doctor, finds_an_open_holder_inside_a_write_transaction)
+{
+    expect_writer_found("delete");
+}
+
+Test(doctor, finds_an_open_holder_inside_a_write_transaction_in_wal)
+{
+    expect_writer_found("wal");
+}
+
+Test(doctor, refuses_what_it_cannot_open)
+{
+    char *dir = tmpdir();
+    char *missing = fmt("%s/none.db", dir);
+    struct result r = doctor(dir, missing, NULL);
+    cr_expect_eq(r.code, 2);
+    cr_expect(!exists(missing), "doctor created the database");
+    result_free(&r);
+    char *text = fmt("%s/notes.txt", dir);
+    spit(text, "not a database, definitely not one, no header here at all\n"
+               "......................................................\n", 0644);
+    r = doctor(dir, text, NULL);
+    cr_expect_eq(r.code, 2);
+    result_free(&r);
+    free(missing), free(text);
+    rmtree(dir);
+}
+
+/* ---- check -------------------------------------------------------------------------------- */
+
+TestSuite(check, .timeout = 60);
+
+static struct result check(const char *dir, const char *program)
+{
+    char *argv[] = {(char *)lockfix_bin(), "check", "--json", (char *)program, NULL};
+    return run_in(dir, argv, NULL, NULL);
+}
+
+Test(check, sqlite3_cli_is_reachable)
+{
+    if (!exists("/usr/bin/sqlite3"))
+        cr_skip_test("no /usr/bin/sqlite3");
+    char *dir = tmpdir();
+    struct result r = check(dir, "/usr/bin/sqlite3");
+    cr_expect_eq(r.code, 0, "%s %s", r.out, r.err);
+    cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"sqlite\":\"imports\"") != NULL, "%s", r.out);
+    result_free(&r);
+    rmtree(dir);
+}
+
+/* python3's SQLite is in its _sqlite3 module, which check must find and inspect. Both the PATH
+ * python3 (a pyenv shim script on some machines) and Debian's. */
+Test(check, python3_is_reachable_through_its_module)
+{
+    char *dir = tmpdir();
+    const char *pythons[] = {"python3", "/usr/bin/python3"};
+    for (int i = 0; i < 2; i++) {
+        if (pythons[i][0] == '/' && !exists(pythons[i]))
+            continue;
+        struct result r = check(dir, pythons[i]);
+        cr_expect_eq(r.code, 0, "%s: %s %s", pythons[i], r.out, r.err);
+        cr_expect(strstr(r.out, "_sqlite3") != NULL, "%s: module not found: %s", pythons[i],
+                  r.out);
+        cr_expect(strstr(r.out, "\"role\":\"module\",\"sqlite\":\"imports\"") != NULL, "%s",
+                  r.out);
+        result_free(&r);
+    }
+    rmtree(dir);
+}
+
+Test(check, follows_a_shebang_through_env)
+{
+    char *dir = tmpdir();
+    char *script = fmt("%s/tool.py", dir);
+    spit(script, "#!/usr/bin/env python3\nprint('hi')\n", 0755);
+    struct result r = check(dir, script);
+    cr_expect_eq(r.code, 0, "%s %s", r.out, r.err);
+    cr_expect(strstr(r.out, "#!/usr/bin/env python3") != NULL, "%s", r.out);
+    result_free(&r);
+    free(script);
+    rmtree(dir);
+}
+
+Test(check, real_static_sqlite_is_unreachable)
+{
+    const char *bin = fixture("static-sqlite");
+    if (bin == NULL)
+        cr_skip_test("no libsqlite3.a here: static-sqlite not built");
+    char *dir = tmpdir();
+    struct result r = check(dir, bin);
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "\"verdict\":\"unreachable\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"sqlite\":\"hidden\"") != NULL, "%s", r.out);
+    result_free(&r);
+    rmtree(dir);
+}
+
+/* Not SQLite (see hidden_sqlite.c): its strings and hidden sqlite3_* functions only. */
+Test(check, hidden_symbol_copy_is_unreachable_stripped_or_not)
+{
+    const char *names[] = {"hidden-sqlite", "hidden-sqlite-stripped"};
+    char *dir = tmpdir();
+    for (int i = 0; i < 2; i++) {
+        const char *bin = fixture(names[i]);
+        cr_assert_not_null(bin, "fixture %s missing", names[i]);
+        struct result r = check(dir, bin);
+        cr_expect_eq(r.code, 1, "%s: %s", names[i], r.out);
+        cr_expect(strstr(r.out, "\"sqlite\":\"hidden\"") != NULL, "%s: %s", names[i], r.out);
+        result_free(&r);
+    }
+    rmtree(dir);
+}
+
+Test(check, no_sqlite_and_no_program)
+{
+    char *dir = tmpdir();
+    struct result r = check(dir, "/bin/sh");
+    cr_expect_eq(r.code, 1);
+    cr_expect(strstr(r.out, "\"verdict\":\"no-sqlite\"") != NULL, "%s", r.out);
+    result_free(&r);
+    r = check(dir, "no-such-program-lockfix");
+    cr_expect_eq(r.code, 2);
+    result_free(&r);
+    rmtree(dir);
+}
+
+/* ---- stats -------------------------------------------------------------------------------- */
+
+TestSuite(stats, .timeout = 60);
+
+/* The workload of the field notes, without a busy timeout of its own (timeout=0): retries are
+ * what lockfix adds. Failures are counted, not raised, so every process finishes. */
+static const char *PY_RMW = "import sqlite3, sys\n"
+                            "c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+                            "ok = 0\n"
+                            "for i in range(int(sys.argv[2])):\n"
+                            "    try:\n"
+                            "        c.execute('BEGIN')\n"
+                            "        v = c.execute('SELECT v FROM counter').fetchone()[0]\n"
+                            "        c.execute('UPDATE counter SET v = ?', (v + 1,))\n"
+                            "        c.execute('COMMIT')\n"
+                            "        ok += 1\n"
+                            "    except sqlite3.Error:\n"
+                            "        if c.in_transaction: c.execute('ROLLBACK')\n"
+                            "c.close()\n"
+                            "print(ok)\n";
+
+enum { EV_BEGIN, EV_TIMEOUT, EV_RETRY, EV_OK, EV_GAVE_UP, EV_N };
+static const char *ev_line[EV_N] = {"begin-rewritten", "timeout-raised", "retry", "retry-ok",
+                                    "gave-up"};
+static const char *ev_key[EV_N] = {"begin_rewritten", "timeout_raised", "retries", "retry_ok",
+                                   "gave_up"};
+
+/* 8 processes × n transactions under the shim, logging to `log`; returns the transactions that
+ * committed, and checks the counter agrees (no lost update). */
+static long contend(const char *dir, const char *log, const char *repeat, int n)
+{
+    char *db = make_db(dir, "contend.db", "delete");
+    char *ld = fmt("LD_PRELOAD=%s", shim_lib());
+    char *lg = fmt("LOCKFIX_LOG=%s", log);
+    char *rp = fmt("LOCKFIX_LOG_REPEAT=%s", repeat);
+    /* No queue and no timeout floor: contention then shows up as retries, which stats counts. */
+    const char *env[] = {ld, lg, rp, "LOCKFIX_QUEUE=0", "LOCKFIX_TIMEOUT_MS=0", NULL};
+    char *count = fmt("%d", n);
+    pid_t pids[8];
+    char *outs[8];
+    for (int i = 0; i < 8; i++) {
+        outs[i] = fmt("%s/out-%d", dir, i);
+        pids[i] = fork();
+        cr_assert(pids[i] >= 0);
+        if (pids[i] == 0) {
+            clean_env();
+            for (int k = 0; env[k]; k++)
+                putenv((char *)env[k]);
+            int fd = open(outs[i], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, 1);
+            execlp(python(), python(), "-c", PY_RMW, db, count, (char *)NULL);
+            _exit(122);
+        }
+    }
+    long ok = 0;
+    for (int i = 0; i < 8; i++) {
+        int st;
+        waitpid(pids[i], &st, 0);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed", i);
+        char *o = slurp(outs[i]);
+        ok += atol(o);
+        free(o);
+        free(outs[i]);
+    }
+    char *code = fmt("import sqlite3, sys\n"
+                     "v = sqlite3.connect(sys.argv[1]).execute('SELECT v FROM counter')"
+                     ".fetchone()[0]\n"
+                     "sys.exit(0 if v == %ld else 1)\n",
+                     ok);
+    py(dir, code, db, NULL);
+    free(code), free(count), free(ld), free(lg), free(rp), free(db);
+    return ok;
+}
+
+/* Counts from the log itself, the way the shim defines them: per process, the larger of the
+ * lines and the summary totals (timeouts raised at open are not in the summary). */
+static void count_log(const char *log, long total[EV_N], long lines[EV_N], int *summaries)
+{
+    enum { MAXP = 64 };
+    long pid[MAXP], ln[MAXP][EV_N], sum[MAXP][EV_N];
+    int np = 0;
+    memset(ln, 0, sizeof ln);
+    memset(sum, 0, sizeof sum);
+    memset(lines, 0, EV_N * sizeof *lines);
+    *summaries = 0;
+    char *text = slurp(log);
+    cr_assert_not_null(text, "no log written");
+    for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+        long p;
+        char ev[64];
+        if (sscanf(l, "lockfix[%ld]: %63s", &p, ev) != 2)
+            continue;
+        int k = 0;
+        while (k < np && pid[k] != p)
+            k++;
+        if (k == np) {
+            cr_assert(np < MAXP);
+            pid[np++] = p;
+        }
+        if (strcmp(ev, "summary") == 0) {
+            (*summaries)++;
+            for (int e = 0; e < EV_N; e++) {
+                char *key = fmt(" %s=", ev_key[e]);
+                char *at = strstr(l, key);
+                if (at)
+                    sum[k][e] += atol(at + strlen(key));
+                free(key);
+            }
+            continue;
+        }
+        for (int e = 0; e < EV_N; e++) {
+            if (strcmp(ev, ev_line[e]) != 0)
+                continue;
+            if (e == EV_TIMEOUT && strstr(l, " via=open") != NULL)
+                continue;
+            ln[k][e]++;
+            lines[e]++;
+        }
+    }
+    for (int e = 0; e < EV_N; e++) {
+        total[e] = 0;
+        for (int k = 0; k < np; k++)
+            total[e] += sum[k][e] > ln[k][e] ? sum[k][e] : ln[k][e];
+    }
+    free(text);
+}
+
+/* `"key":N` inside the "totals" object of stats' JSON. */
+static long json_total(const char *json, const char *key)
+{
+    const char *t = strstr(json, "\"totals\":{");
+    cr_assert_not_null(t, "no totals: %s", json);
+    char *needle = fmt("\"%s\":", key);
+    const char *at = strstr(t, needle);
+    cr_assert_not_null(at, "no %s in totals: %s", key, json);
+    long v = atol(at + strlen(needle));
+    free(needle);
+    return v;
+}
+
+static struct result stats(const char *dir, const char *log)
+{
+    char *argv[] = {(char *)lockfix_bin(), "stats", "--json", (char *)log, NULL};
+    return run_in(dir, argv, NULL, NULL);
+}
+
+Test(stats, counts_match_a_real_contention_log_with_summaries)
+{
+    char *dir = tmpdir();
+    char *log = fmt("%s/lockfix.log", dir);
+    long ok = contend(dir, log, "1", 50);
+    cr_expect_gt(ok, 0);
+    long total[EV_N], lines[EV_N];
+    int summaries;
+    count_log(log, total, lines, &summaries);
+    cr_expect_gt(total[EV_RETRY], 0, "no contention: nothing retried (%ld transactions)", ok);
+    struct result r = stats(dir, log);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    for (int e = 0; e < EV_N; e++)
+        cr_expect_eq(json_total(r.out, ev_key[e]), total[e], "%s: stats %ld, log %ld",
+                     ev_key[e], json_total(r.out, ev_key[e]), total[e]);
+    cr_expect(strstr(r.out, "\"processes\":8,") != NULL, "%s", r.out);
+    result_free(&r);
+    /* The text report says the same. */
+    char *argv[] = {(char *)lockfix_bin(), "stats", log, NULL};
+    r = run_in(dir, argv, NULL, NULL);
+    char *line = fmt("retries               %ld;", total[EV_RETRY]);
+    cr_expect(strstr(r.out, line) != NULL, "%s", r.out);
+    free(line);
+    result_free(&r);
+    free(log);
+    rmtree(dir);
+}
+
+/* With every event logged there are no summaries: stats must equal the line counts, and the
+ * waits it reports come from every retry-ok line. */
+Test(stats, counts_match_a_fully_logged_contention_run)
+{
+    char *dir = tmpdir();
+    char *log = fmt("%s/full.log", dir);
+    contend(dir, log, "1000000", 30);
+    long total[EV_N], lines[EV_N];
+    int summaries;
+    count_log(log, total, lines, &summaries);
+    cr_expect_eq(summaries, 0, "summary lines although nothing was suppressed");
+    struct result r = stats(dir, log);
+    cr_assert_eq(r.code, 0);
+    for (int e = 0; e < EV_N; e++)
+        cr_expect_eq(json_total(r.out, ev_key[e]), lines[e], "%s", ev_key[e]);
+    const char *w = strstr(r.out, "\"waits_ms\":{\"n\":");
+    cr_assert_not_null(w);
+    cr_expect_eq(atol(w + strlen("\"waits_ms\":{\"n\":")), lines[EV_OK] + lines[EV_GAVE_UP]);
+    result_free(&r);
+    free(log);
+    rmtree(dir);
+}
+
+/* Prefixes, paths with spaces, unknown events and other programs' lines do not derail it. */
+Test(stats, tolerates_prefixes_spaces_and_unknown_events)
+{
+    char *dir = tmpdir();
+    char *log = fmt("%s/mixed.log", dir);
+    spit(log,
+         "Nov 21 10:00:00 host app[7]: lockfix[7]: retry db=/srv/my data/a.db what=step "
+         "attempt=1 waited_ms=0 code=SQLITE_BUSY\n"
+         "lockfix[7]: retry-ok db=/srv/my data/a.db what=step attempts=1 waited_ms=12\n"
+         "2026-11-21T10:00:01Z lockfix[7]: gave-up db=/srv/my data/a.db what=step attempts=0 "
+         "reason=inside-transaction code=SQLITE_BUSY\n"
+         "lockfix[8]: something-new db=/srv/b.db shiny=yes\n"
+         "lockfix[8]: config: environment option LOCKFIX_WAL=\"maybe\" is invalid\n"
+         "Traceback (most recent call last):\n"
+         "lockfix[9]: wal-skipped db=/mnt/nfs/c.db reason=network-fs fs=nfs\n",
+         0644);
+    struct result r = stats(dir, log);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "\"db\":\"/srv/my data/a.db\"") != NULL, "%s", r.out);
+    cr_expect_eq(json_total(r.out, "retries"), 1);
+    cr_expect_eq(json_total(r.out, "retry_ok"), 1);
+    cr_expect_eq(json_total(r.out, "gave_up"), 1);
+    cr_expect_eq(json_total(r.out, "wal_skipped"), 1);
+    cr_expect(strstr(r.out, "\"inside-transaction/SQLITE_BUSY\":1") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"network-fs fs=nfs\":1") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"something-new\":1") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"processes\":3,") != NULL, "%s", r.out);
+    result_free(&r);
+    free(log);
+    rmtree(dir);
+}
