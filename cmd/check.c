@@ -265,7 +265,12 @@ static void inspect_tree(struct report *r, const char *path, const char *role, i
         if (elf_inspect(p, &e) != 0 || !e.is_elf) {
             if (first)
                 add_object(r, p, role, USE_NONE,
-                           xasprintf("not inspected: %s", e.err[0] ? e.err : "not an ELF file"));
+                           e.is_macho ? xstrdup("not inspected: a Mach-O file, and check reads "
+                                                "ELF only (on macOS: `otool -L` shows a "
+                                                "libsqlite3 dependency, `nm -gU` exported "
+                                                "sqlite3_* functions)")
+                                      : xasprintf("not inspected: %s",
+                                                  e.err[0] ? e.err : "not an ELF file"));
             elf_info_free(&e);
             free(p);
             continue;

@@ -83,6 +83,7 @@ struct diag {
     int nholders;
     struct holder *holders;
     int holders_partial; /* some /proc/PID/fd could not be read (not root) */
+    int holders_unknown; /* no /proc at all (macOS): nothing can be said about holders */
     int locks_source;    /* 0 none, 1 /proc/locks, 2 F_GETLK probes */
     struct shm_info shm_info;
     struct queue_info queue;

@@ -507,6 +507,12 @@ static void judge_holders(struct diag *d)
     const char *partial = d->holders_partial ? " (some processes could not be inspected: run as "
                                                "root to see all)"
                                              : "";
+    if (d->nholders == 0 && d->holders_unknown) {
+        add_finding(d, "holders", SEV_INFO,
+                    xstrdup("which processes have it open is unknown here (no /proc)"),
+                    xasprintf("lsof %s", d->db_arg));
+        return;
+    }
     if (d->nholders == 0) {
         add_finding(d, "holders", SEV_OK,
                     xasprintf("no other process has the database open%s", partial), NULL);

@@ -333,6 +333,11 @@ int elf_inspect(const char *path, struct elf_info *info)
         return -1;
     }
     struct image im = {map, (size_t)st.st_size, 0, 0};
+    static const unsigned char macho[][4] = {{0xfe, 0xed, 0xfa, 0xce}, {0xfe, 0xed, 0xfa, 0xcf},
+                                             {0xce, 0xfa, 0xed, 0xfe}, {0xcf, 0xfa, 0xed, 0xfe},
+                                             {0xca, 0xfe, 0xba, 0xbe}};
+    for (size_t i = 0; i < sizeof macho / sizeof macho[0]; i++)
+        info->is_macho |= memcmp(im.p, macho[i], 4) == 0;
     if (memcmp(im.p, "\177ELF", 4) == 0 && (im.p[4] == 1 || im.p[4] == 2) &&
         (im.p[5] == 1 || im.p[5] == 2)) {
         info->is_elf = 1;

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "doctor.h"
@@ -95,8 +94,10 @@ static int which_file(const struct diag *d, const struct stat *st)
 void find_holders(struct diag *d)
 {
     DIR *proc = opendir("/proc");
-    if (proc == NULL)
+    if (proc == NULL) {
+        d->holders_unknown = 1;
         return;
+    }
     pid_t self = getpid();
     struct dirent *de;
     while ((de = readdir(proc)) != NULL) {
@@ -208,7 +209,7 @@ static int proc_locks(struct diag *d)
                 continue;
             if ((unsigned long long)st->st_ino != ino)
                 continue;
-            int dev_ok = major(st->st_dev) == maj && minor(st->st_dev) == min;
+            int dev_ok = dev_major(st->st_dev) == maj && dev_minor(st->st_dev) == min;
             int known_pid = 0;
             for (int k = 0; k < d->nholders; k++)
                 known_pid |= d->holders[k].pid == pid;

@@ -58,9 +58,17 @@ void shim_options_help(FILE *out);
 /* Apply the recorded variables to this process's environment (setenv). */
 void shim_env_apply(const struct shim_env *env);
 
-/* ---- platform.c ------------------------------------------------------------------------- */
+/* ---- platform.c: everything that differs on macOS ---------------------------------------- */
 extern const char *const PRELOAD_VAR;  /* LD_PRELOAD, or DYLD_INSERT_LIBRARIES on macOS */
 extern const char *const SHIM_FILE;    /* liblockfix.so / liblockfix.dylib */
+extern const int HAVE_STANDIN;         /* the libsqlite3.so.0 stand-in exists for this system */
+/* Whether c separates entries of the preload variable (ld.so: ':' and ' '; dyld: ':'). */
+int preload_separator(char c);
+/* A pipe whose ends are closed on exec (pipe2 is not everywhere). Returns 0 or -1. */
+int cloexec_pipe(int fds[2]);
+/* Major and minor numbers of a device, as /proc/locks prints them. */
+unsigned dev_major(dev_t dev);
+unsigned dev_minor(dev_t dev);
 /* Absolute path of this executable, into buf; returns buf or NULL. */
 char *self_exe(char *buf, size_t cap);
 /* Filesystem type name of the filesystem holding `path`, and whether SQLite's WAL is unsafe

@@ -4,6 +4,7 @@
 ** The macOS branch compiles on Darwin but is not exercised by this project's CI.
 */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include <mach-o/dyld.h>
 #include <sys/mount.h>
 #include <sys/param.h>
+#include <sys/types.h>
 #else
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #endif
 
@@ -23,10 +26,48 @@
 #ifdef __APPLE__
 const char *const PRELOAD_VAR = "DYLD_INSERT_LIBRARIES";
 const char *const SHIM_FILE = "liblockfix.dylib";
+const int HAVE_STANDIN = 0;
 #else
 const char *const PRELOAD_VAR = "LD_PRELOAD";
 const char *const SHIM_FILE = "liblockfix.so";
+const int HAVE_STANDIN = 1;
 #endif
+
+/* ld.so splits LD_PRELOAD at spaces and colons, dyld splits DYLD_INSERT_LIBRARIES at colons. */
+int preload_separator(char c)
+{
+#ifdef __APPLE__
+    return c == ':';
+#else
+    return c == ':' || c == ' ';
+#endif
+}
+
+/* pipe2(O_CLOEXEC) where it exists; elsewhere pipe and fcntl (no threads here: no race). */
+int cloexec_pipe(int fds[2])
+{
+#ifdef __APPLE__
+    if (pipe(fds) != 0)
+        return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#else
+    return pipe2(fds, O_CLOEXEC);
+#endif
+}
+
+/* major()/minor() live in <sys/sysmacros.h> on glibc and <sys/types.h> on macOS. */
+unsigned dev_major(dev_t dev)
+{
+    return (unsigned)major(dev);
+}
+
+/* See dev_major. */
+unsigned dev_minor(dev_t dev)
+{
+    return (unsigned)minor(dev);
+}
 
 /* The command finds the library relative to itself, so it needs its own real path (argv[0] may
 ** be a bare name found on PATH, or a symlink in /usr/local/bin). */

@@ -47,11 +47,10 @@ void usage_run(FILE *out)
 ** read as two bogus entries, so refuse it with a clear message instead. */
 static int preloadable(const char *lib)
 {
-#ifdef __APPLE__
-    return strchr(lib, ':') == NULL;
-#else
-    return strpbrk(lib, ": ") == NULL;
-#endif
+    for (const char *p = lib; *p; p++)
+        if (preload_separator(*p))
+            return 0;
+    return 1;
 }
 
 /* Put the shim into the preload variable of this process, to be inherited by the command.

@@ -305,15 +305,11 @@ static int is_shim_entry(const char *entry, size_t n)
     return rest >= 10 && strncmp(name, "liblockfix", 10) == 0;
 }
 
-/* ld.so splits LD_PRELOAD at spaces and colons (dyld at colons only), so both separate entries
-** here. The result uses ':' and keeps every other entry in its order. */
+/* Entries are separated the way the loader separates them (platform.c); the result uses ':'
+** and keeps every other entry in its order. */
 static int is_sep(char c)
 {
-#ifdef __APPLE__
-    return c == ':';
-#else
-    return c == ':' || c == ' ';
-#endif
+    return preload_separator(c);
 }
 
 /* Appending keeps the user's own preloads first, in their order. */
@@ -408,11 +404,11 @@ const char *shim_library(struct buf *tried)
     return NULL;
 }
 
+/* Looked up next to the shim, so the build tree and an install each find their own. */
 const char *standin_dir(void)
 {
-#ifdef __APPLE__
-    return NULL;
-#else
+    if (!HAVE_STANDIN)
+        return NULL;
     static char dir[PATH_MAX];
     const char *lib = shim_library(NULL);
     if (lib == NULL)
@@ -424,7 +420,6 @@ const char *standin_dir(void)
     int ok = access(so, R_OK) == 0;
     free(so);
     return ok ? dir : NULL;
-#endif
 }
 
 /* The stand-in must come first: the dynamic linker takes the first libsqlite3.so.0 it finds. */
@@ -467,9 +462,9 @@ int run_capture(char *const argv[], const char *stdin_text, char *out, size_t ca
     int outp[2], inp[2] = {-1, -1};
     if (cap > 0)
         out[0] = '\0';
-    if (pipe2(outp, O_CLOEXEC) != 0)
+    if (cloexec_pipe(outp) != 0)
         return -1;
-    if (stdin_text && pipe2(inp, O_CLOEXEC) != 0) {
+    if (stdin_text && cloexec_pipe(inp) != 0) {
         close(outp[0]);
         close(outp[1]);
         return -1;
