@@ -421,7 +421,9 @@ static void find_node_addons(const char *dir, int depth, int *budget, struct buf
     struct dirent *de;
     while ((de = readdir(d)) != NULL && *budget > 0) {
         const char *n = de->d_name;
-        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, ".git") == 0)
+        /* obj.target holds node-gyp's intermediate copy of the addon node never loads. */
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, ".git") == 0 ||
+            strcmp(n, "obj.target") == 0)
             continue;
         char *p = xasprintf("%s/%s", dir, n);
         struct stat st;

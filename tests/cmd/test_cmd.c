@@ -166,8 +166,8 @@ static void clean_env(void)
 /* Run argv (PATH lookup) in `dir` with extra "K=V" variables; stdin from `in` (or /dev/null).
  * Output goes through files in `dir`, so a chatty child cannot block on a pipe. The child is
  * killed after 60 s: a hang guard, not a timing assertion. */
-static struct result run_in(const char *dir, char *const argv[], const char *const env[],
-                            const char *in)
+static struct result run_at(const char *dir, const char *cwd, char *const argv[],
+                            const char *const env[], const char *in)
 {
     static int seq;
     char *out_path = fmt("%s/.out-%d-%d", dir, (int)getpid(), seq);
@@ -187,7 +187,7 @@ static struct result run_in(const char *dir, char *const argv[], const char *con
         dup2(fd_in, 0);
         dup2(fd_out, 1);
         dup2(fd_err, 2);
-        if (chdir(dir) != 0)
+        if (chdir(cwd) != 0)
             _exit(121);
         execvp(argv[0], argv);
         _exit(122);
@@ -218,6 +218,13 @@ static struct result run_in(const char *dir, char *const argv[], const char *con
     free(err_path);
     free(in_path);
     return r;
+}
+
+/* The usual case: output files and working directory in the test's own directory. */
+static struct result run_in(const char *dir, char *const argv[], const char *const env[],
+                            const char *in)
+{
+    return run_at(dir, dir, argv, env, in);
 }
 
 static void result_free(struct result *r)
@@ -736,6 +743,33 @@ Test(check, hidden_symbol_copy_is_unreachable_stripped_or_not)
         result_free(&r);
     }
     rmtree(dir);
+}
+
+/* node's SQLite is in an addon under the project's node_modules: check looks in the current
+ * directory. Uses the projects scripts/setup-node-clients builds, when they are there. */
+Test(check, node_addons_found_from_the_project_directory)
+{
+    const char *cases[][2] = {{"tests/node-bundled", "reachable"},
+                              {"tests/node-better", "unreachable"}};
+    char *dir = tmpdir();
+    int ran = 0;
+    for (int i = 0; i < 2; i++) {
+        char cwd[PATH_MAX], proj[PATH_MAX * 2];
+        snprintf(proj, sizeof proj, "%s/%s/node_modules", getcwd(cwd, sizeof cwd), cases[i][0]);
+        if (!exists(proj))
+            continue;
+        proj[strlen(proj) - strlen("/node_modules")] = '\0';
+        char *argv[] = {(char *)lockfix_bin(), "check", "--json", "node", NULL};
+        struct result r = run_at(dir, proj, argv, NULL, NULL);
+        char *want = fmt("\"verdict\":\"%s\"", cases[i][1]);
+        cr_expect(strstr(r.out, want) != NULL, "%s: %s", cases[i][0], r.out);
+        free(want);
+        result_free(&r);
+        ran++;
+    }
+    rmtree(dir);
+    if (!ran)
+        cr_skip_test("node client projects not set up (scripts/setup-node-clients)");
 }
 
 Test(check, no_sqlite_and_no_program)
