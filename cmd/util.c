@@ -381,20 +381,30 @@ char *preload_without_shim(const char *current)
     return out.p;
 }
 
-/* The library sits next to the command in the build tree (and in relocatable installs); the
-** path fixed at build time is the installed layout. */
+/* The library sits next to the command in the build tree; an installed command finds it in
+** ../lib/lockfix relative to itself (so a tree installed under another PREFIX or DESTDIR, or
+** moved, still works), and last at the path fixed at build time. */
 const char *shim_library(struct buf *tried)
 {
     static char found[PATH_MAX];
     char exe[PATH_MAX];
     if (self_exe(exe, sizeof exe) != NULL) {
         char *dir = dir_name(exe);
-        snprintf(found, sizeof found, "%s/%s", dir, SHIM_FILE);
+        const char *forms[] = {"%s/%s", "%s/../lib/lockfix/%s"};
+        for (size_t i = 0; i < 2; i++) {
+            snprintf(found, sizeof found, forms[i], dir, SHIM_FILE);
+            if (tried)
+                buf_printf(tried, "%s%s", tried->len ? ", " : "", found);
+            if (access(found, R_OK) == 0) {
+                char real[PATH_MAX];
+                /* Resolved: ".." in LD_PRELOAD works, but reads badly in logs and env output. */
+                if (i > 0 && realpath(found, real) != NULL)
+                    snprintf(found, sizeof found, "%s", real);
+                free(dir);
+                return found;
+            }
+        }
         free(dir);
-        if (tried)
-            buf_printf(tried, "%s%s", tried->len ? ", " : "", found);
-        if (access(found, R_OK) == 0)
-            return found;
     }
     snprintf(found, sizeof found, "%s/%s", LOCKFIX_LIBDIR, SHIM_FILE);
     if (tried)
