@@ -23,6 +23,7 @@ __attribute__((visibility("hidden"), noinline)) int sqlite3_close(void *db)
     return 0;
 }
 
+/* Calls the hidden functions, so they are not optimised away. */
 int main(void)
 {
     void *db;

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
+/* Uses the static copy, so the linker keeps it. */
 int main(void)
 {
     sqlite3 *db = NULL;

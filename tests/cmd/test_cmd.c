@@ -49,12 +49,14 @@ static const char *path_from(const char *var, const char *fallback, char *buf, s
     return buf;
 }
 
+/* The command under test. */
 static const char *lockfix_bin(void)
 {
     static char buf[PATH_MAX];
     return path_from("LOCKFIX_TEST_CMD", "build/lockfix", buf, sizeof buf);
 }
 
+/* The library the command is expected to put into LD_PRELOAD. */
 static const char *shim_lib(void)
 {
     static char buf[PATH_MAX];
@@ -89,6 +91,7 @@ static char *fmt(const char *f, ...)
     return s;
 }
 
+/* Each test works in its own directory: tests run in parallel. */
 static char *tmpdir(void)
 {
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -97,18 +100,21 @@ static char *tmpdir(void)
     return t;
 }
 
+/* nftw callback for rmtree. */
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st, (void)flag, (void)ftw;
     return remove(p);
 }
 
+/* Clean up, unless LOCKFIX_TEST_KEEP asks to keep the evidence. */
 static void rmtree(const char *dir)
 {
     if (!getenv("LOCKFIX_TEST_KEEP"))
         nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Whole file (binary safe), NULL if missing. */
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -126,6 +132,7 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* Write a small file (scripts, logs, stdin for a child). */
 static void spit(const char *path, const char *text, int mode)
 {
     FILE *f = fopen(path, "w");
@@ -227,6 +234,7 @@ static struct result run_in(const char *dir, char *const argv[], const char *con
     return run_at(dir, dir, argv, env, in);
 }
 
+/* Results own their output buffers. */
 static void result_free(struct result *r)
 {
     free(r->out);
@@ -269,6 +277,7 @@ static pid_t start_until_ready(char *const argv[])
     return pid;
 }
 
+/* Helpers that hold locks are killed, never left to time out. */
 static void stop(pid_t pid)
 {
     kill(pid, SIGKILL);
@@ -299,6 +308,7 @@ static char *make_db(const char *dir, const char *name, const char *mode)
     return db;
 }
 
+/* Side files appearing or vanishing are part of what doctor is tested on. */
 static int exists(const char *path)
 {
     return access(path, F_OK) == 0;
@@ -469,6 +479,7 @@ Test(env, quotes_for_systemd_and_docker)
 
 TestSuite(doctor, .timeout = 60);
 
+/* lockfix doctor --json with a short lock wait, so a held lock cannot slow the suite. */
 static struct result doctor(const char *dir, const char *db, const char *extra)
 {
     char *argv[] = {(char *)lockfix_bin(), "doctor", "--json", "--timeout", "500", (char *)db,
@@ -607,6 +618,7 @@ static const char *PY_HOLD = "import sqlite3, sys, time\n"
                              "print('ready', flush=True)\n"
                              "time.sleep(60)\n";
 
+/* A holder inside BEGIN IMMEDIATE must be listed, by pid, as inside a write transaction. */
 static void expect_writer_found(const char *mode)
 {
     char *dir = tmpdir();
@@ -663,6 +675,7 @@ Test(doctor, refuses_what_it_cannot_open)
 
 TestSuite(check, .timeout = 60);
 
+/* lockfix check --json PROGRAM. */
 static struct result check(const char *dir, const char *program)
 {
     char *argv[] = {(char *)lockfix_bin(), "check", "--json", (char *)program, NULL};
@@ -925,6 +938,7 @@ static long json_total(const char *json, const char *key)
     return v;
 }
 
+/* lockfix stats --json LOG. */
 static struct result stats(const char *dir, const char *log)
 {
     char *argv[] = {(char *)lockfix_bin(), "stats", "--json", (char *)log, NULL};
