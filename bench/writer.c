@@ -137,7 +137,9 @@ int main(int argc, char **argv)
     long long failed = 0, locked = 0, errors = 0, by_stage[ST_COUNT] = {0};
     int64_t fail_max = 0, fail_sum = 0;
     char first_error[200] = "";
-    for (long long i = 0; (count == 0 || i < count) && (deadline == 0 || now_ns() < deadline); i++) {
+    for (long long i = 0; count == 0 || i < count; i++) {
+        if (deadline != 0 && now_ns() >= deadline)
+            break;
         int64_t start = now_ns();
         sqlite3_int64 v = -1;
         enum stage where = ST_BEGIN;
