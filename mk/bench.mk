@@ -1,0 +1,72 @@
+# Benchmarks: included by the top-level Makefile (BUILD, SHIM_LIB, CC, WARN are defined there).
+#
+#   make bench               contention matrix (default subset, < 10 min on 2 cores) + overhead,
+#                            into bench-results/ (gitignored); see docs/benchmarks.md
+#   make bench BENCH_FULL=1  the whole matrix: W 1..128 x hold 0/1/5/20 ms (about 40 minutes)
+#   make bench QUICK=1       a tiny matrix (< 1 minute), into bench-results/quick/
+#   make bench-quick         QUICK=1, then checks the output is well formed (part of `make test`)
+#
+# Matrix overrides (space-separated lists): BENCH_WRITERS, BENCH_HOLDS, BENCH_LANGS,
+# BENCH_CONFIGS (none textbook lockfix, or LABEL:VAR=VAL,... lockfix variants such as
+# lockfix-noqueue:LOCKFIX_QUEUE=off), BENCH_SECONDS (minimum per cell), BENCH_DIR (where the
+# databases live; default /dev/shm). BENCH_OVERHEAD=0 skips the overhead part.
+
+BENCH_CFLAGS  = -std=c11 -O2 -g $(WARN)
+BENCH_WRITER  = $(BUILD)/bench/writer
+BENCH_OVERHEAD_BIN = $(BUILD)/bench/overhead
+# Debian's python3 (what users of this system run, and no pyenv shim to start 128 times).
+BENCH_PY     ?= $(firstword $(wildcard /usr/bin/python3) python3)
+BENCH_OUT    ?= bench-results
+
+# Quick results go to a subfolder so `make test` never overwrites a real run's.
+ifeq ($(QUICK),1)
+BENCH_MODE = quick
+BENCH_DEST = $(BENCH_OUT)/quick
+else ifeq ($(BENCH_FULL),1)
+BENCH_MODE = full
+BENCH_DEST = $(BENCH_OUT)
+else
+BENCH_MODE = default
+BENCH_DEST = $(BENCH_OUT)
+endif
+
+BENCH_ARGS = --mode $(BENCH_MODE) --out $(BENCH_DEST) \
+	$(if $(BENCH_WRITERS),--writers "$(BENCH_WRITERS)") \
+	$(if $(BENCH_HOLDS),--holds "$(BENCH_HOLDS)") \
+	$(if $(BENCH_LANGS),--langs "$(BENCH_LANGS)") \
+	$(if $(BENCH_CONFIGS),--configs "$(BENCH_CONFIGS)") \
+	$(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS)) \
+	$(if $(BENCH_DIR),--dir "$(BENCH_DIR)")
+OVERHEAD_ARGS = --out $(BENCH_DEST) $(if $(filter quick,$(BENCH_MODE)),--quick) \
+	$(if $(BENCH_DIR),--dir "$(BENCH_DIR)")
+
+.PHONY: bench bench-quick
+
+$(BENCH_WRITER): bench/writer.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lsqlite3
+
+$(BENCH_OVERHEAD_BIN): bench/overhead.c
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lsqlite3
+
+# What results.md and overhead.md say was run.
+BENCH_COMMAND = make bench$(if $(filter quick,$(BENCH_MODE)), QUICK=1)$(if \
+	$(filter full,$(BENCH_MODE)), BENCH_FULL=1)
+
+bench: $(SHIM_LIB) $(BENCH_WRITER) $(BENCH_OVERHEAD_BIN)
+	BENCH_COMMAND='$(BENCH_COMMAND)' $(BENCH_PY) bench/contention.py $(BENCH_ARGS)
+ifeq ($(BENCH_OVERHEAD),0)
+	@echo "bench: overhead skipped (BENCH_OVERHEAD=0)"
+else
+	BENCH_COMMAND='$(BENCH_COMMAND)' $(BENCH_PY) bench/overhead.py $(OVERHEAD_ARGS)
+endif
+	@echo "bench: results in $(BENCH_DEST)/ (results.md, overhead.md, *.png)"
+
+# Runs the bench, not its timings: asserts every expected row, column and chart is there and
+# that no cell reported a fault (a writer that crashed or hung, a lost update, a non-lock error).
+bench-quick: $(SHIM_LIB) $(BENCH_WRITER) $(BENCH_OVERHEAD_BIN)
+	$(MAKE) --no-print-directory bench QUICK=1
+	$(BENCH_PY) bench/check-output.py $(BENCH_OUT)/quick
+
+test: bench-quick
