@@ -176,9 +176,33 @@ static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 int lf_disabled;
 int lf_queue_enabled;
 
+/* The LOCKFIX_* variables as they were when the process started. Copied (not parsed, nothing
+** printed) by a constructor, because some programs clear their environment before they exit —
+** PHP does at shutdown — and the exit-time report must still find its log destination. */
+#define N_OPTIONS (sizeof options / sizeof options[0])
+static char env_copy[N_OPTIONS][LF_PATH_MAX + 1];
+static unsigned char env_present[N_OPTIONS];
+
+__attribute__((constructor)) static void snapshot_env(void)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *v = getenv(options[i].name);
+        if (v == NULL)
+            continue;
+        env_present[i] = 1;
+        /* one byte more than any valid value, so an over-long one still fails to parse */
+        strncpy(env_copy[i], v, LF_PATH_MAX);
+        env_copy[i][LF_PATH_MAX] = '\0';
+    }
+}
+
 static const char *env_get(const char *name, void *ctx)
 {
     (void)ctx;
+    /* a value present at start wins; one set later by the program itself is read now */
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (env_present[i] && strcmp(options[i].name, name) == 0)
+            return env_copy[i];
     return getenv(name);
 }
 

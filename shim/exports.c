@@ -78,8 +78,8 @@ __attribute__((destructor)) static void lf_at_exit(void)
     if (lf_any_call_seen()) {
         if (!lf_disabled)
             lf_conn_report_all();
-    } else if (getenv("LOCKFIX_DISABLE") == NULL || lf_config()->disable == 0) {
-        lf_report_unreachable();
+    } else {
+        lf_report_unreachable(); /* logs (and so reads the configuration) only if it finds one */
     }
     lf_guard--;
 }
