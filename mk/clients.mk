@@ -35,6 +35,11 @@ $(CLIENTS_DIR)/plugin_cipher.so: tests/clients/twocopies_plugin.c tests/clients/
 	$(CC) $(CLIENTS_CFLAGS) -fPIC -shared -fvisibility=hidden -DPLUGIN_NAME='"cipher"' \
 	    -I$(SQLCIPHER_INC) -Itests/clients -o $@ $< -lsqlcipher
 
+# How a client loads SQLite: dlopen flags, printed (docs/clients.md).
+$(CLIENTS_DIR)/dltrace.so: tests/clients/dltrace.c
+	@mkdir -p $(@D)
+	$(CC) $(CLIENTS_CFLAGS) -fPIC -shared -fvisibility=hidden -o $@ $< -ldl
+
 $(CLIENTS_TEST): tests/integration/test_clients.c tests/integration/harness.c tests/integration/harness.h
 	@mkdir -p $(@D)
 	$(CC) $(CLIENTS_CFLAGS) -Itests/integration -o $@ $< tests/integration/harness.c -lcriterion -lsqlite3
@@ -46,7 +51,7 @@ node-clients:
 	    echo "*** clients-test: scripts/setup-node-clients FAILED: the node client tests will be" \
 	         "skipped (CI=true: they fail) ***" >&2
 
-clients-test: $(SHIM_LIB) $(CLIENTS_STANDIN) $(TWOCOPIES) $(CLIENTS_TEST) node-clients
+clients-test: $(SHIM_LIB) $(CLIENTS_STANDIN) $(TWOCOPIES) $(CLIENTS_DIR)/dltrace.so $(CLIENTS_TEST) node-clients
 	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) ./$(CLIENTS_TEST)
 
 test: clients-test

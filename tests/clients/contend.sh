@@ -3,10 +3,12 @@
 # database, with or without the shim, and print the totals. This is the command that
 # docs/clients.md quotes for each measured figure; the Criterion tests do the same in C.
 #
-# Usage: tests/clients/contend.sh [--shim] [-w WRITERS] [-n TXNS] [-H HOLD_MS] [-l LABEL] [-k] -- CMD [ARGS...]
+# Usage: tests/clients/contend.sh [--shim] [--standin] [-w WRITERS] [-n TXNS] [-H HOLD_MS] [-l LABEL] [-k] -- CMD [ARGS...]
 #   Each writer runs `CMD [ARGS...] DB TXNS HOLD_MS WRITER_ID` (the workload contract of
 #   tests/clients/rmw.*: last stdout line `ok=N failed=M locked=L`).
 #   --shim   preload build/liblockfix.so (LOCKFIX_LOG goes to a file in the work dir)
+#   --standin put build/standin (the stand-in libsqlite3.so.0) first on LD_LIBRARY_PATH, same log
+#            (with --shim too: both; the stand-in alone is how PHP is reached)
 #   -l       the name printed as client= (default: the last word of CMD ARGS)
 #   -k       keep the work dir (database, each writer's output, lockfix.log)
 # Prints: `client=... shim=yes|no writers=W txns=N hold=H ok=.. failed=.. locked=.. counter=..
@@ -15,10 +17,11 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-shim=no writers=8 txns=200 hold=0 keep=no label=
+shim=no standin=no writers=8 txns=200 hold=0 keep=no label=
 while [ $# -gt 0 ]; do
     case "$1" in
         --shim) shim=yes; shift ;;
+        --standin) standin=yes; shift ;;
         -w) writers=$2; shift 2 ;;
         -n) txns=$2; shift 2 ;;
         -H) hold=$2; shift 2 ;;
@@ -40,8 +43,13 @@ for v in $(env | sed -n 's/^\(LOCKFIX_[A-Za-z0-9_]*\)=.*/\1/p'); do env_args+=(-
 if [ "$shim" = yes ]; then
     lib=${LOCKFIX_TEST_SHIM:-$root/build/liblockfix.so}
     [ -f "$lib" ] || { echo "contend.sh: $lib not built (make build/liblockfix.so)" >&2; exit 1; }
-    env_args+=("LD_PRELOAD=$lib" "LOCKFIX_LOG=$dir/lockfix.log")
+    env_args+=("LD_PRELOAD=$lib")
 fi
+if [ "$standin" = yes ]; then
+    [ -f "$root/build/standin/libsqlite3.so.0" ] || { echo "contend.sh: make standin first" >&2; exit 1; }
+    env_args+=("LD_LIBRARY_PATH=$root/build/standin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+fi
+[ "$shim" = yes ] || [ "$standin" = yes ] && env_args+=("LOCKFIX_LOG=$dir/lockfix.log")
 
 pids=()
 for ((w = 1; w <= writers; w++)); do
@@ -68,7 +76,7 @@ if [ -f "$dir/lockfix.log" ]; then
     events=$(sed -n 's/^lockfix\[[0-9]*\]: \([a-z-]*\) .*/\1/p' "$dir/lockfix.log" | sort | uniq -c |
         awk '{printf " %s=%s", $2, $1}')
 fi
-echo "client=${label:-$(basename "${@: -1}")} shim=$shim writers=$writers txns=$txns hold=$hold" \
+echo "client=${label:-$(basename "${@: -1}")} shim=$shim standin=$standin writers=$writers txns=$txns hold=$hold" \
     "ok=$ok failed=$failed locked=$locked counter=$(q 'SELECT v FROM counter WHERE id=1')" \
     "log_rows=$(q 'SELECT count(*) FROM log')" "integrity=$(q 'PRAGMA integrity_check')" \
     "journal=$(q 'PRAGMA journal_mode')" "interventions:${events:- none}"

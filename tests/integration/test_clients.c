@@ -337,6 +337,8 @@ static void fixed(enum client c, enum mode m)
     cr_assert(log != NULL, "no log file %s", logpath);
     cr_assert_eq(h_count_lines(log, "no-sqlite", (char *)NULL), 0,
                  "%s: a call found no SQLite copy: %s", info[c].name, h_show(log));
+    cr_assert_eq(h_count_lines(log, "unreachable", (char *)NULL), 0,
+                 "%s: reported unreachable although reached: %s", info[c].name, h_show(log));
     cr_assert_gt(h_count_lines(log, "begin-rewritten", db, info[c].via, (char *)NULL), 0,
                  "%s: no 'begin-rewritten db=%s %s' in the log: %s", info[c].name, db,
                  info[c].via, h_show(log));
@@ -448,6 +450,9 @@ Test(clients, php_preload_alone_does_not_reach, .timeout = LIMIT)
     cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "delete");
     cr_assert_gt(t.failed, 0, "PHP failed nothing under the preload: was it reached? log: %s",
                  h_show(log));
+    /* ...and the shim says so, once per process, instead of silently doing nothing. */
+    cr_assert_eq(h_count_lines(log, "unreachable", "RTLD_DEEPBIND", (char *)NULL), WRITERS,
+                 "expected one 'unreachable ... RTLD_DEEPBIND' line per PHP process: %s", h_show(log));
     h_rmtree(dir);
 }
 
