@@ -9,7 +9,8 @@
  *   autocommit  N single-row INSERTs, each its own transaction (the write path: BEGIN-less
  *            write, commit, and whatever lockfix does around a write transaction)
  *   open     N times: sqlite3_open_v2 + the first statement (loads the schema) + close; prints
- *            the first one apart (it includes the shim's one-time set-up in the process)
+ *            the first one apart (it includes the shim's one-time set-up in the process); the
+ *            function measure_open() is one of them
  *
  * The connection is put in the state the shim would put it in (WAL, busy timeout 5000 ms) before
  * anything is measured, so with and without the shim SQLite does the same work and the difference
@@ -116,24 +117,30 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* One open as a program does it: open, first statement (loads the schema), close. Returns the
+ * time up to the end of the first statement. noinline for callgrind's --toggle-collect. */
+__attribute__((noinline)) int64_t measure_open(const char *path)
+{
+    int64_t a = now_ns();
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        die("open", db);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        die("first statement", db);
+    sqlite3_finalize(st);
+    int64_t t = now_ns() - a;
+    sqlite3_close(db);
+    return t;
+}
+
 static int run_open(const char *path, long n)
 {
     /* The file must exist (made by the driver): the first open in this process is measured. */
     int64_t *t = malloc((size_t)n * sizeof *t);
-    for (long i = 0; i < n; i++) {
-        int64_t a = now_ns();
-        sqlite3 *db = NULL;
-        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-            die("open", db);
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) !=
-                SQLITE_OK ||
-            sqlite3_step(st) != SQLITE_ROW)
-            die("first statement", db);
-        sqlite3_finalize(st);
-        t[i] = now_ns() - a;
-        sqlite3_close(db);
-    }
+    for (long i = 0; i < n; i++)
+        t[i] = measure_open(path);
     int64_t first = t[0];
     long rest = n > 1 ? n - 1 : 0;
     qsort(t + 1, (size_t)rest, sizeof *t, cmp_i64);

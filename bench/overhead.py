@@ -89,6 +89,18 @@ def callgrind(args, kind, shim):
     raise SystemExit("overhead: no summary in %s" % out)
 
 
+def callgrind_open(args, db, shim, n):
+    """Instructions of n opens (open + first statement + close) in one process."""
+    out = os.path.join(args.work, "callgrind.open%d.%s" % (n, "shim" if shim else "plain"))
+    run(args, ["valgrind", "--tool=callgrind", "--toggle-collect=measure_open",
+               "--callgrind-out-file=" + out, args.prog, "open", db, str(n)], shim)
+    with open(out) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                return int(line.split()[1])
+    raise SystemExit("overhead: no summary in %s" % out)
+
+
 def wall(args, kind):
     steps = args.steps if kind != "autocommit" else args.ac_steps
     ratios, plain, shimmed, rss = [], [], [], []
@@ -106,6 +118,7 @@ def wall(args, kind):
     return dict(steps=steps, pairs=args.pairs, ratio=statistics.median(ratios),
                 ratio_min=min(ratios), ratio_max=max(ratios),
                 ns_plain=statistics.median(plain), ns_shim=statistics.median(shimmed),
+                ratio_best=min(shimmed) / min(plain),
                 rss_delta_kb=statistics.median(rss))
 
 
@@ -140,6 +153,14 @@ def open_cost(args):
     for name, d in (("first", first), ("steady", steady), ("convert", convert)):
         res[name] = (med(d[False]), med(d[True]))
     res["rss"] = (med(rss[False]), med(rss[True]))
+    if args.use_cg:
+        # The first open of a process, and each later one (difference of 1 and 1+K opens).
+        k = 20
+        for shim in (False, True):
+            one = callgrind_open(args, wal_db, shim, 1)
+            more = callgrind_open(args, wal_db, shim, 1 + k)
+            res.setdefault("ir_first", []).append(one)
+            res.setdefault("ir_steady", []).append((more - one) / k)
     return res
 
 
@@ -163,9 +184,9 @@ def main(argv):
     ap.add_argument("--steps", type=int, default=1000000, help="steps per wall-clock run")
     ap.add_argument("--ac-steps", type=int, default=200000,
                     help="steps per autocommit wall-clock run (each is a transaction)")
-    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--pairs", type=int, default=9)
     ap.add_argument("--cg-steps", type=int, default=20000)
-    ap.add_argument("--open-runs", type=int, default=15)
+    ap.add_argument("--open-runs", type=int, default=21)
     ap.add_argument("--open-steps", type=int, default=200)
     ap.add_argument("--no-callgrind", action="store_true")
     args = ap.parse_args(argv[1:])
@@ -182,7 +203,7 @@ def main(argv):
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
     os.makedirs(args.out, exist_ok=True)
-    use_cg = not args.no_callgrind and shutil.which("valgrind")
+    use_cg = args.use_cg = bool(not args.no_callgrind and shutil.which("valgrind"))
     if not use_cg:
         log("valgrind not found or disabled: no instruction counts")
 
@@ -218,7 +239,7 @@ def measure_all(args, use_cg):
 
 def write_outputs(args, argv, rows, oc, elapsed):
     fields = ["kind", "ir_plain", "ir_shim", "ir_extra", "ir_ratio", "steps", "pairs", "ns_plain",
-              "ns_shim", "ratio", "ratio_min", "ratio_max", "rss_delta_kb"]
+              "ns_shim", "ratio", "ratio_min", "ratio_max", "ratio_best", "rss_delta_kb"]
     with open(os.path.join(args.out, "overhead.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
@@ -226,10 +247,14 @@ def write_outputs(args, argv, rows, oc, elapsed):
             w.writerow({k: (round(v, 4) if isinstance(v, float) else v)
                         for k, v in r.items()})
         for name in ("first", "steady", "convert"):
-            w.writerow(dict(kind="open-" + name, ns_plain=round(oc[name][0] * 1000),
-                            ns_shim=round(oc[name][1] * 1000),
-                            ratio=round(oc[name][1] / oc[name][0], 3),
-                            pairs=args.open_runs))
+            row = dict(kind="open-" + name, ns_plain=round(oc[name][0] * 1000),
+                       ns_shim=round(oc[name][1] * 1000),
+                       ratio=round(oc[name][1] / oc[name][0], 3), pairs=args.open_runs)
+            if "ir_" + name in oc:
+                a, b = oc["ir_" + name]
+                row.update(ir_plain=round(a), ir_shim=round(b), ir_extra=round(b - a),
+                           ir_ratio=round(b / a, 4))
+            w.writerow(row)
 
     L = ["# lockfix overhead benchmark\n",
          "Shim measured: %s (%s). %s. Command: `%s`. %.0f s.\n" % (
@@ -239,23 +264,31 @@ def write_outputs(args, argv, rows, oc, elapsed):
          "Both sides run with WAL and a 5000 ms busy timeout already set, so SQLite does the "
          "same work and the difference is the shim's own code.\n",
          "| statement | instr/stmt without | with | extra instr | instr ratio | wall ns without "
-         "| with | wall ratio (median of %d pairs × %s steps) |" % (args.pairs, "N"),
-         "|---|--:|--:|--:|--:|--:|--:|--:|"]
+         "| with | wall ratio: median of %d pairs (min–max) | best with / best without |"
+         % args.pairs,
+         "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for r in rows:
-        L.append("| %s | %s | %s | %s | **%s** | %.0f | %.0f | %.3f (%.3f–%.3f, %d steps) |" % (
-            LABEL[r["kind"]], fmt(r.get("ir_plain"), 0), fmt(r.get("ir_shim"), 0),
-            fmt(r.get("ir_extra"), 0), fmt(r.get("ir_ratio"), 4), r["ns_plain"], r["ns_shim"],
-            r["ratio"], r["ratio_min"], r["ratio_max"], r["steps"]))
+        L.append("| %s (%d steps a run) | %s | %s | %s | **%s** | %.0f | %.0f | %.3f (%.3f–%.3f) "
+                 "| %.3f |" % (
+                     LABEL[r["kind"]], r["steps"], fmt(r.get("ir_plain"), 0),
+                     fmt(r.get("ir_shim"), 0), fmt(r.get("ir_extra"), 0),
+                     fmt(r.get("ir_ratio"), 4), r["ns_plain"], r["ns_shim"], r["ratio"],
+                     r["ratio_min"], r["ratio_max"], r["ratio_best"]))
     L.append("")
     L.append("| open (sqlite3_open_v2 + first statement + close), median of %d processes | "
-             "without µs | with µs | ratio |" % args.open_runs)
-    L.append("|---|--:|--:|--:|")
+             "without µs | with µs | ratio | instr without | with | instr ratio |"
+             % args.open_runs)
+    L.append("|---|--:|--:|--:|--:|--:|--:|")
     names = {"first": "first open in a process (WAL file; includes the shim's set-up)",
              "steady": "later opens in the same process (median of %d)" % (args.open_steps - 1),
              "convert": "first open of a rollback-journal file (the shim switches it to WAL)"}
     for name in ("first", "steady", "convert"):
         a, b = oc[name]
-        L.append("| %s | %.0f | %.0f | %.2f |" % (names[name], a, b, b / a))
+        ir = oc.get("ir_" + name)
+        ir = ir or (None, None)
+        L.append("| %s | %.0f | %.0f | %.2f | %s | %s | %s |" % (
+            names[name], a, b, b / a, fmt(ir[0], 0), fmt(ir[1], 0),
+            fmt(ir[1] / ir[0], 3) if ir[0] else "–"))
     L.append("")
     sel = next(r for r in rows if r["kind"] == "select")
     L.append("Resident memory (VmRSS) added by the shim: %+.0f KiB after the select run "
