@@ -82,7 +82,7 @@ def main(argv):
         need(len(lines) == want, "results.md: %d table rows, want %d" % (len(lines), want))
 
     if shutil.which("gnuplot"):
-        for png in ("throughput.png", "p99.png", "summary.png"):
+        for png in ("throughput.png", "p99.png", "max.png", "failures.png", "summary.png"):
             p = os.path.join(d, png)
             ok = os.path.exists(p) and os.path.getsize(p) > 1000
             if ok:

@@ -5,9 +5,11 @@ Runs bench/writer.c (built as build/bench/writer) and bench/writer.py against on
 per cell, and writes to OUT (default bench-results/):
   results.csv   one row per cell, plus the serial rows (kind=serial)
   results.md    the same as markdown tables, with the machine and the command
-  throughput.png, p99.png   one panel per (language, hold), one line per configuration,
-                            serial limit and fair-queue bound drawn in
-  summary.png   the headline panel pair (python, one hold) for the README
+  throughput.png, p99.png, max.png, failures.png
+                one panel per (language, hold), one line per configuration; the serial limit
+                (throughput) and the fair-queue bound (waits) drawn in, a cross where some
+                transactions failed (waits count committed transactions only)
+  summary.png   the headline: python, one hold, throughput + failures + p99, for the README
 Python standard library only (no pip); charts need gnuplot (gnuplot-nox).
 
 Definitions (also in docs/benchmarks.md):
@@ -548,15 +550,19 @@ def write_charts(out, rows, configs):
                                 r["hold_ms"] == hold and r["config"] == c.label),
                                key=lambda r: r["writers"])
                 with open(os.path.join(data, "%s-h%d-%s.dat" % (lang, hold, c.label)), "w") as f:
-                    f.write("# writers throughput serial_tps p99_ms bound_ms failed\n")
+                    f.write("# writers throughput serial_tps p99_ms bound_ms failed max_ms "
+                            "failed_pct\n")
                     for r in cells:
-                        f.write("%d %s %s %s %s %d\n" % (
+                        tried = r["committed"] + r["failed"]
+                        f.write("%d %s %s %s %s %d %s %s\n" % (
                             r["writers"], r["throughput"], nz(r["serial_tps"]),
-                            nz(r["wait_p99_ms"]), nz(r["bound_ms"]), r["failed"]))
+                            nz(r["wait_p99_ms"]), nz(r["bound_ms"]), r["failed"],
+                            nz(r["wait_max_ms"]),
+                            "%.3f" % (100.0 * r["failed"] / tried) if tried else "NaN"))
     colors = {c.label: COLORS.get(c.label, EXTRA_COLORS[i % len(EXTRA_COLORS)])
               for i, c in enumerate(configs)}
     made = []
-    for kind in ("throughput", "p99"):
+    for kind in ("throughput", "p99", "max", "failures"):
         panels = [(kind, lang, hold, None) for lang in ARGS.langs for hold in ARGS.holds]
         png = os.path.join(out, kind + ".png")
         if figure(png, TITLES[kind], panels, len(ARGS.langs), len(ARGS.holds), 440, 360,
@@ -568,8 +574,8 @@ def write_charts(out, rows, configs):
     png = os.path.join(out, "summary.png")
     title = ("%s writers, read-modify-write transactions that hold the lock %d ms"
              % ("Python" if lang == "python" else "C", hold))
-    panels = [(k, lang, hold, PANEL[k]) for k in ("throughput", "p99")]
-    if figure(png, title, panels, 1, 2, 540, 420, data, configs, colors, "both"):
+    panels = [(k, lang, hold, PANEL[k]) for k in ("throughput", "failures", "p99")]
+    if figure(png, title, panels, 1, 3, 430, 400, data, configs, colors, "both"):
         made.append(png)
     return made
 
@@ -594,9 +600,15 @@ def figure(png, title, panels, nrow, ncol, pw, ph, data, configs, colors, legend
 
 
 TITLES = {"throughput": "Throughput (committed transactions/s) vs concurrent writers",
-          "p99": "p99 wait, BEGIN to COMMIT (ms, log scale) vs concurrent writers"}
-PANEL = {"throughput": "throughput (txn/s, higher is better)",
-         "p99": "p99 wait (ms, log scale, lower is better)"}
+          "p99": "p99 wait of committed transactions, BEGIN to COMMIT (ms, log scale) vs "
+                 "concurrent writers",
+          "max": "Longest wait of a committed transaction, BEGIN to COMMIT (ms, log scale) vs "
+                 "concurrent writers",
+          "failures": "Failed transactions ('database is locked'), % of those started, vs "
+                      "concurrent writers"}
+PANEL = {"throughput": "committed txn/s (higher is better)",
+         "failures": "failed transactions, % (lower is better)",
+         "p99": "p99 wait of committed txns (ms, log scale)"}
 
 
 def nz(v):
@@ -629,16 +641,23 @@ def panel_gp(kind, data, lang, hold, configs, colors, title=None):
         for c in configs:
             plots.append("%s using 1:2 with linespoints lw 2.5 pt 7 ps 1.1 lc rgb '%s' notitle"
                          % (f(c), colors[c.label]))
+    elif kind == "failures":
+        g += ["unset logscale y", "set yrange [0:100]", 'set ylabel "%" offset 0.5,0',
+              'set format y "%.0f"']
+        for c in configs:
+            plots.append("%s using 1:8 with linespoints lw 2.5 pt 7 ps 1.1 lc rgb '%s' notitle"
+                         % (f(c), colors[c.label]))
     else:
+        col = 4 if kind == "p99" else 7
         g += ["set logscale y 10", "set yrange [*:*]", 'set ylabel "ms" offset 0.5,0',
               'set format y "%g"']
         ref = next((c for c in configs if c.label == "lockfix"), configs[-1])
         plots.append("%s using 1:5 with lines dt (6,4) lw 2 lc rgb 'black' notitle" % f(ref))
         for c in configs:
-            plots.append("%s using 1:4 with linespoints lw 2.5 pt 7 ps 1.1 lc rgb '%s' notitle"
-                         % (f(c), colors[c.label]))
-            plots.append("%s using 1:($6>0 ? $4 : NaN) with points pt 2 ps 2.4 lw 2.5 "
-                         "lc rgb '%s' notitle" % (f(c), colors[c.label]))
+            plots.append("%s using 1:%d with linespoints lw 2.5 pt 7 ps 1.1 lc rgb '%s' notitle"
+                         % (f(c), col, colors[c.label]))
+            plots.append("%s using 1:($6>0 ? $%d : NaN) with points pt 2 ps 2.4 lw 2.5 "
+                         "lc rgb '%s' notitle" % (f(c), col, colors[c.label]))
     g.append("plot " + ", \\\n     ".join(plots))
     return "\n".join(g)
 
@@ -657,7 +676,7 @@ def legend_gp(configs, colors, which, height):
     if which in ("throughput", "both"):
         items.append("NaN with lines dt (6,4) lw 1.5 lc rgb '#666666' "
                      "title 'serial limit (1 writer alone)'")
-    if which in ("p99", "both"):
+    if which in ("p99", "max", "both"):
         items.append("NaN with lines dt (6,4) lw 2 lc rgb 'black' "
                      "title 'fair bound (W x txn time)'")
         items.append("NaN with points pt 2 ps 1.8 lw 2.5 lc rgb '#666666' "
