@@ -309,7 +309,7 @@ def run_cell(args, lang, cfg, hold, nwriters, seconds, tag):
              throughput_all=round(committed / makespan, 1) if makespan > 0 else 0.0,
              tail_s=round(max(0.0, makespan - seconds), 2),
              wait_p50_ms=pct_ms(lat, 0.50), wait_p99_ms=pct_ms(lat, 0.99),
-             wait_max_ms=pct_ms(lat, 1.0), mean_ms=round(sum(lat) / len(lat) / 1000, 3)
+             wait_max_ms=pct_ms(lat, 1.0), mean_ms=round(sum(lat) / len(lat) / 1000, 4)
              if lat else "",
              fail_max_ms=round(fail_max / 1000, 1) if failed else "",
              fail_where=" ".join("%s=%d" % kv for kv in fail_where.items() if kv[1]),
@@ -390,7 +390,7 @@ def add_limits(r, s):
     r["tput_ratio"] = round(r["throughput"] / s["throughput"], 3) \
         if r["serial_tps"] not in ("", 0) else ""
     if s["mean_ms"] != "" and not s["faults"]:
-        r["bound_ms"] = round(r["writers"] * s["mean_ms"], 2)
+        r["bound_ms"] = round(r["writers"] * s["mean_ms"], 3)
         for k, src in (("p99_x_bound", "wait_p99_ms"), ("max_x_bound", "wait_max_ms")):
             r[k] = round(r[src] / r["bound_ms"], 2) if r[src] != "" and r["bound_ms"] else ""
     else:
