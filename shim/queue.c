@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@
 #define Q_HEAD_POLL_MS 5
 #define Q_TAIL_POLL_MS 50
 #define Q_UNPUBLISHED_GRACE_MS 200
+#define Q_HEAD_SPINS 64 /* sched_yield rounds the head waiter tries before sleeping */
 
 enum { SLOT_FREE, SLOT_WAITING, SLOT_HOLDING, SLOT_ABANDONED };
 
@@ -223,6 +225,7 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
     atomic_store(&slot->ticket, t); /* published: from here on it can be checked and skipped */
 
     long long start = 0, unpublished_since = 0;
+    int spins = 0;
     if (atomic_load(&sh->serving) == t)
         goto turn; /* uncontended: no clock, no wait */
     start = lf_now_ms();
@@ -251,6 +254,13 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
             s = skip_dead(sh, s, &unpublished_since);
         if (s == t)
             break;
+        if (head && spins < Q_HEAD_SPINS) {
+            /* the next writer: short transactions end within microseconds, sooner than a
+            ** futex sleep and wake-up; yield the CPU (to the holder, on a busy machine) instead */
+            spins++;
+            sched_yield();
+            continue;
+        }
         long poll = head ? Q_HEAD_POLL_MS : Q_TAIL_POLL_MS;
         if (poll > budget_ms - waited)
             poll = budget_ms - waited;
