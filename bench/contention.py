@@ -35,6 +35,7 @@ lockfix variant (LOCKFIX_LOG defaults to a file per cell).
 import argparse
 import csv
 import datetime
+import json
 import math
 import os
 import platform
@@ -496,9 +497,9 @@ def write_md(path, rows, meta, configs):
                 "%s %s txn/s (mean txn %s ms)" % (c.label, fmt(sr[c.label]["throughput"]),
                                                    fmt(sr[c.label]["mean_ms"], 2))
                 for c in configs if c.label in sr) + ".\n")
-            L.append("| W | config | committed | failed | lost | txn/s | ×serial | tail s | "
-                     "wait p50 ms | p99 ms | max ms | bound ms | p99/bound | faults |")
-            L.append("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+            L.append("| W | config | committed | per writer | failed | lost | txn/s | ×serial | "
+                     "tail s | wait p50 ms | p99 ms | max ms | bound ms | p99/bound | faults |")
+            L.append("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
             for w in ARGS.writers:
                 for c in configs:
                     r = next((r for r in rows if r["kind"] == "cell" and r["lang"] == lang and
@@ -506,9 +507,10 @@ def write_md(path, rows, meta, configs):
                               r["config"] == c.label), None)
                     if r is None:
                         continue
-                    L.append("| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s "
-                             "| %s |"
-                             % (w, c.label, r["committed"], bold_if(r["failed"]),
+                    L.append("| %d | %s | %d | %s–%s | %s | %s | %s | %s | %s | %s | %s | %s "
+                             "| %s | %s | %s |"
+                             % (w, c.label, r["committed"], r["min_commits"], r["max_commits"],
+                                bold_if(r["failed"]),
                                 bold_if(r["lost"]), fmt(r["throughput"]),
                                 fmt(r["tput_ratio"], 2), fmt(r["tail_s"], 2),
                                 fmt(r["wait_p50_ms"]),
@@ -732,7 +734,8 @@ def parse_args(argv):
     ap.add_argument("--cell-timeout", type=int, default=60,
                     help="seconds past a cell's deadline before its writers are killed")
     ap.add_argument("--replot", action="store_true",
-                    help="only redraw the charts from OUT/results.csv (matrix taken from it)")
+                    help="only redraw the charts (and results.md, given OUT/run.json) from "
+                    "OUT/results.csv; the matrix is taken from it")
     ap.add_argument("--dir", help="where the databases live (default: /dev/shm, a tmpfs)")
     ap.add_argument("--keep", action="store_true",
                     help="keep every cell's files in OUT/cells/, not only the faulty ones")
@@ -775,6 +778,14 @@ def main(argv):
                    for l in labels]
         for path in write_charts(args.out, rows, configs):
             log("wrote %s" % path)
+        run_json = os.path.join(args.out, "run.json")
+        if os.path.exists(run_json):
+            with open(run_json) as f:
+                meta = json.load(f)
+            args.seconds, args.rounds = meta["seconds"], meta["rounds"]
+            args.max_seconds = meta["max_seconds"]
+            write_md(os.path.join(args.out, "results.md"), rows, meta, configs)
+            log("wrote %s" % os.path.join(args.out, "results.md"))
         return 0
     for path in (args.writer_c,) if "c" in args.langs else ():
         if not os.access(path, os.X_OK):
@@ -796,6 +807,9 @@ def main(argv):
                 lockfix_env=" ".join("%s=%s" % kv for kv in sorted(os.environ.items())
                                      if kv[0].startswith("LOCKFIX_")))
     write_csv(os.path.join(args.out, "results.csv"), rows)
+    with open(os.path.join(args.out, "run.json"), "w") as f:
+        json.dump(dict(meta, seconds=args.seconds, rounds=args.rounds,
+                       max_seconds=args.max_seconds, configs=args.configs), f, indent=1)
     write_md(os.path.join(args.out, "results.md"), rows, meta, configs)
     charts = write_charts(args.out, rows, configs)
     faults = sum(1 for r in rows if r["faults"])
