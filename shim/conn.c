@@ -105,6 +105,15 @@ struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy)
     return lf_conn_add(db, copy, path ? path : "");
 }
 
+const struct lf_copy *lf_conn_copy_of(sqlite3 *db)
+{
+    pthread_mutex_lock(&conn_lock);
+    struct lf_conn *c = find_locked(db);
+    const struct lf_copy *copy = c ? c->copy : NULL;
+    pthread_mutex_unlock(&conn_lock);
+    return copy;
+}
+
 static void report(const struct lf_conn *c, const char *when)
 {
     char counts[256];

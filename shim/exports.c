@@ -21,10 +21,11 @@
 #endif
 #define LF_EXPORT __attribute__((visibility("default")))
 
-#define LF_TRAMPOLINE(ret, name, params, on_missing, ...)                                          \
+#define LF_TRAMPOLINE(ret, name, params, on_missing, owner, ...)                                   \
     LF_EXPORT ret LF_EXPORT_NAME(name) params                                                      \
     {                                                                                              \
-        const struct lf_copy *c = lf_copy_fast(__builtin_return_address(0));                        \
+        const void *ra = __builtin_return_address(0);                                              \
+        const struct lf_copy *c = owner;                                                           \
         if (LF_UNLIKELY(c == NULL || c->name == NULL))                                             \
             return on_missing;                                                                     \
         if (LF_UNLIKELY(lf_guard | lf_disabled | c->passthrough))                                  \

@@ -7,10 +7,12 @@
 ** calls, never exports: they are looked up in the same copy so a handle is never given to
 ** another copy's code.
 **
-** X(ret, name, params, args..., on_missing)  — for hooks
+** X(ret, name, params, on_missing, owner, args...)  — for hooks
 **   on_missing: the value returned when no real function can be found for the caller, after
 **   lf_missing() logged it once. For the open calls it also clears *ppDb so a program that
 **   inspects the handle after a failed open does not read garbage.
+**   owner: how the copy is found: by the caller's return address `ra` (opens), or by the handle
+**   the call carries, which belongs to the copy that made it (see resolve.c).
 ** H(ret, name, params)                       — for helpers
 */
 #ifndef LOCKFIX_HOOKS_H
@@ -23,43 +25,43 @@ typedef int (*lf_exec_cb)(void *, int, char **, char **);
 
 #define LF_HOOKS(X)                                                                                \
     X(int, sqlite3_open, (const char *filename, sqlite3 **ppDb),                                   \
-      lf_missing_open("sqlite3_open", ppDb), filename, ppDb)                                       \
+      lf_missing_open("sqlite3_open", ppDb), lf_copy_fast(ra), filename, ppDb)                                       \
     X(int, sqlite3_open16, (const void *filename, sqlite3 **ppDb),                                 \
-      lf_missing_open("sqlite3_open16", ppDb), filename, ppDb)                                     \
+      lf_missing_open("sqlite3_open16", ppDb), lf_copy_fast(ra), filename, ppDb)                                     \
     X(int, sqlite3_open_v2, (const char *filename, sqlite3 **ppDb, int flags, const char *zVfs),   \
-      lf_missing_open("sqlite3_open_v2", ppDb), filename, ppDb, flags, zVfs)                       \
+      lf_missing_open("sqlite3_open_v2", ppDb), lf_copy_fast(ra), filename, ppDb, flags, zVfs)                       \
     X(int, sqlite3_exec,                                                                           \
       (sqlite3 *db, const char *sql, lf_exec_cb callback, void *arg, char **errmsg),               \
-      lf_missing("sqlite3_exec"), db, sql, callback, arg, errmsg)                                  \
+      lf_missing("sqlite3_exec"), lf_copy_by_db(ra, db), db, sql, callback, arg, errmsg)                                  \
     X(int, sqlite3_prepare,                                                                        \
       (sqlite3 *db, const char *zSql, int nByte, sqlite3_stmt **ppStmt, const char **pzTail),      \
-      lf_missing_stmt("sqlite3_prepare", ppStmt), db, zSql, nByte, ppStmt, pzTail)                 \
+      lf_missing_stmt("sqlite3_prepare", ppStmt), lf_copy_by_db(ra, db), db, zSql, nByte, ppStmt, pzTail)                 \
     X(int, sqlite3_prepare_v2,                                                                     \
       (sqlite3 *db, const char *zSql, int nByte, sqlite3_stmt **ppStmt, const char **pzTail),      \
-      lf_missing_stmt("sqlite3_prepare_v2", ppStmt), db, zSql, nByte, ppStmt, pzTail)              \
+      lf_missing_stmt("sqlite3_prepare_v2", ppStmt), lf_copy_by_db(ra, db), db, zSql, nByte, ppStmt, pzTail)              \
     X(int, sqlite3_prepare_v3,                                                                     \
       (sqlite3 *db, const char *zSql, int nByte, unsigned int prepFlags, sqlite3_stmt **ppStmt,    \
        const char **pzTail),                                                                       \
-      lf_missing_stmt("sqlite3_prepare_v3", ppStmt), db, zSql, nByte, prepFlags, ppStmt, pzTail)   \
+      lf_missing_stmt("sqlite3_prepare_v3", ppStmt), lf_copy_by_db(ra, db), db, zSql, nByte, prepFlags, ppStmt, pzTail)   \
     X(int, sqlite3_prepare16,                                                                      \
       (sqlite3 *db, const void *zSql, int nByte, sqlite3_stmt **ppStmt, const void **pzTail),      \
-      lf_missing_stmt("sqlite3_prepare16", ppStmt), db, zSql, nByte, ppStmt, pzTail)               \
+      lf_missing_stmt("sqlite3_prepare16", ppStmt), lf_copy_by_db(ra, db), db, zSql, nByte, ppStmt, pzTail)               \
     X(int, sqlite3_prepare16_v2,                                                                   \
       (sqlite3 *db, const void *zSql, int nByte, sqlite3_stmt **ppStmt, const void **pzTail),      \
-      lf_missing_stmt("sqlite3_prepare16_v2", ppStmt), db, zSql, nByte, ppStmt, pzTail)            \
+      lf_missing_stmt("sqlite3_prepare16_v2", ppStmt), lf_copy_by_db(ra, db), db, zSql, nByte, ppStmt, pzTail)            \
     X(int, sqlite3_prepare16_v3,                                                                   \
       (sqlite3 *db, const void *zSql, int nByte, unsigned int prepFlags, sqlite3_stmt **ppStmt,    \
        const void **pzTail),                                                                       \
-      lf_missing_stmt("sqlite3_prepare16_v3", ppStmt), db, zSql, nByte, prepFlags, ppStmt, pzTail) \
-    X(int, sqlite3_step, (sqlite3_stmt * stmt), lf_missing("sqlite3_step"), stmt)                  \
-    X(int, sqlite3_busy_timeout, (sqlite3 * db, int ms), lf_missing("sqlite3_busy_timeout"), db,   \
+      lf_missing_stmt("sqlite3_prepare16_v3", ppStmt), lf_copy_by_db(ra, db), db, zSql, nByte, prepFlags, ppStmt, pzTail) \
+    X(int, sqlite3_step, (sqlite3_stmt * stmt), lf_missing("sqlite3_step"), lf_copy_by_stmt(ra, stmt), stmt)                  \
+    X(int, sqlite3_busy_timeout, (sqlite3 * db, int ms), lf_missing("sqlite3_busy_timeout"), lf_copy_by_db(ra, db), db,   \
       ms)                                                                                          \
     X(int, sqlite3_busy_handler, (sqlite3 * db, lf_busy_fn handler, void *arg),                    \
-      lf_missing("sqlite3_busy_handler"), db, handler, arg)                                        \
-    X(int, sqlite3_reset, (sqlite3_stmt * stmt), lf_missing("sqlite3_reset"), stmt)                \
-    X(int, sqlite3_finalize, (sqlite3_stmt * stmt), lf_missing("sqlite3_finalize"), stmt)          \
-    X(int, sqlite3_close, (sqlite3 * db), lf_missing("sqlite3_close"), db)                         \
-    X(int, sqlite3_close_v2, (sqlite3 * db), lf_missing("sqlite3_close_v2"), db)
+      lf_missing("sqlite3_busy_handler"), lf_copy_by_db(ra, db), db, handler, arg)                                        \
+    X(int, sqlite3_reset, (sqlite3_stmt * stmt), lf_missing("sqlite3_reset"), lf_copy_by_stmt(ra, stmt), stmt)                \
+    X(int, sqlite3_finalize, (sqlite3_stmt * stmt), lf_missing("sqlite3_finalize"), lf_copy_by_stmt(ra, stmt), stmt)          \
+    X(int, sqlite3_close, (sqlite3 * db), lf_missing("sqlite3_close"), lf_copy_by_db(ra, db), db)                         \
+    X(int, sqlite3_close_v2, (sqlite3 * db), lf_missing("sqlite3_close_v2"), lf_copy_by_db(ra, db), db)
 
 #define LF_HELPERS(H)                                                                              \
     H(int, sqlite3_libversion_number, (void))                                                      \

@@ -48,6 +48,21 @@ static inline const struct lf_copy *lf_copy_fast(const void *ra_ptr)
         return r->copy;
     return lf_copy_for(ra_ptr);
 }
+/* The copy a handle belongs to. A call's return address can mislead: a wrapper that tail-calls
+** sqlite3_close returns straight to its own caller, whose scope may hold no SQLite or another
+** copy. A connection's copy is recorded at open, and, once a process holds more than one copy, a
+** statement's at prepare; with a single copy the return address is all it takes. */
+const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db);
+const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt);
+/* How many copies have been resolved. */
+extern _Atomic int lf_ncopies;
+/* handles.c: statement -> copy, kept only while several copies are loaded */
+void lf_stmt_owner_put(sqlite3_stmt *stmt, const struct lf_copy *c);
+const struct lf_copy *lf_stmt_owner_get(sqlite3_stmt *stmt);
+void lf_stmt_owner_del(sqlite3_stmt *stmt);
+/* conn.c: the copy recorded for a connection, or NULL if it is not known */
+const struct lf_copy *lf_conn_copy_of(sqlite3 *db);
+
 /* Every copy resolved so far (for exit-time checks); returns the count. */
 int lf_copies(const struct lf_copy **out, int max);
 /* Whether any hooked call has been seen (for the exit-time "unreachable" check). */

@@ -30,7 +30,7 @@
 static struct lf_range ranges[LF_MAX_RANGES];
 static atomic_uint nranges;
 static struct lf_copy copies[LF_MAX_COPIES];
-static atomic_int ncopies;
+_Atomic int lf_ncopies;
 static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct link_map *self_map;
 
@@ -89,7 +89,7 @@ static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
 /* The copy defined by the object `lm`, resolving it the first time. */
 static const struct lf_copy *copy_for_object(struct link_map *lm)
 {
-    int n = atomic_load_explicit(&ncopies, memory_order_acquire);
+    int n = atomic_load_explicit(&lf_ncopies, memory_order_acquire);
     for (int i = 0; i < n; i++)
         if (copies[i].base == (uintptr_t)lm)
             return &copies[i];
@@ -128,7 +128,7 @@ static const struct lf_copy *copy_for_object(struct link_map *lm)
                      c->sqlite3_finalize == NULL || c->sqlite3_busy_timeout == NULL;
     c->base = (uintptr_t)lm;
     c->path = is_main ? "(main program)" : lm->l_name;
-    atomic_store_explicit(&ncopies, n + 1, memory_order_release);
+    atomic_store_explicit(&lf_ncopies, n + 1, memory_order_release);
     return c;
 }
 
@@ -259,7 +259,7 @@ const struct lf_copy *lf_copy_for(const void *ra_ptr)
 
 int lf_copies(const struct lf_copy **out, int max)
 {
-    int n = atomic_load_explicit(&ncopies, memory_order_acquire);
+    int n = atomic_load_explicit(&lf_ncopies, memory_order_acquire);
     for (int i = 0; i < n && i < max; i++)
         out[i] = &copies[i];
     return n;
@@ -268,4 +268,20 @@ int lf_copies(const struct lf_copy **out, int max)
 int lf_any_call_seen(void)
 {
     return atomic_load_explicit(&nranges, memory_order_acquire) > 0;
+}
+
+const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db)
+{
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1) || db == NULL)
+        return lf_copy_fast(ra);
+    const struct lf_copy *c = lf_conn_copy_of(db);
+    return c ? c : lf_copy_fast(ra);
+}
+
+const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt)
+{
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1) || stmt == NULL)
+        return lf_copy_fast(ra);
+    const struct lf_copy *c = lf_stmt_owner_get(stmt);
+    return c ? c : lf_copy_fast(ra);
 }

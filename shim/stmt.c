@@ -152,6 +152,9 @@ static int prepare_common(struct prepare_call *p)
         rc = retry_loop(conn, "prepare", rc, prepare_real, &call);
     else if ((rc & 0xff) == SQLITE_BUSY && cfg->retry)
         lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+    if (rc == SQLITE_OK && *p->ppStmt != NULL &&
+        atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
+        lf_stmt_owner_put(*p->ppStmt, c);
     if (changed == 1) {
         /* pzTail must point into the caller's own text, where SQLite would have put it. */
         if (p->pzTail) {
@@ -355,6 +358,8 @@ int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
 
 int lf_impl_sqlite3_finalize(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
+    if (LF_UNLIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1) && stmt != NULL)
+        lf_stmt_owner_del(stmt);
     if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0) ||
         stmt == NULL)
         return c->sqlite3_finalize(stmt);

@@ -627,14 +627,12 @@ Test(clients, two_copies_with_shim, .timeout = LIMIT)
  * call, so the return address the shim resolves is in the wrapper's caller. Here that caller
  * (twocopies) has no SQLite in its scope and two copies are loaded, so "the only copy loaded"
  * fallback does not apply: the shim logs no-sqlite and sqlite3_close fails, leaking the
- * connection. Runs when LOCKFIX_TEST_KNOWN_BUGS=1; enable unconditionally once fixed.
+ * connection. Fixed by resolving handle-carrying calls by the handle (shim/resolve.c,
+ * shim/handles.c): this test failed before that change.
  */
 Test(clients, two_copies_tail_call_close, .timeout = LIMIT)
 {
     require_twocopies();
-    if (!getenv("LOCKFIX_TEST_KNOWN_BUGS"))
-        cr_skip_test("known shim bug: a tail call into sqlite3_close with two copies loaded finds "
-                     "no copy (set LOCKFIX_TEST_KNOWN_BUGS=1 to run)");
     char *dir = h_tmpdir();
     char *db_sys = h_join(dir, "sys.db"), *db_cipher = h_join(dir, "cipher.db");
     h_init_db(dir, db_sys);
