@@ -1,8 +1,8 @@
 # Benchmarks: included by the top-level Makefile (BUILD, SHIM_LIB, CC, WARN are defined there).
 #
-#   make bench               contention matrix (default subset, < 10 min on 2 cores) + overhead,
+#   make bench               contention matrix (default subset, about 6 min on 2 cores) + overhead,
 #                            into bench-results/ (gitignored); see docs/benchmarks.md
-#   make bench BENCH_FULL=1  the whole matrix: W 1..128 x hold 0/1/5/20 ms (about 40 minutes)
+#   make bench BENCH_FULL=1  the whole matrix: W 1..128 x hold 0/1/5/20 ms (about 14 minutes here)
 #   make bench QUICK=1       a tiny matrix (< 1 minute), into bench-results/quick/
 #   make bench-quick         QUICK=1, then checks the output is well formed (part of `make test`)
 #
