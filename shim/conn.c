@@ -8,6 +8,7 @@
 ** the slow paths (prepare, busy), never on a successful sqlite3_step.
 */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,15 @@ struct lf_conn {
 
 static struct lf_conn *buckets[LF_BUCKETS];
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The connection this thread looked up last, valid while no record has been removed since
+** (`generation` changes at every removal, so a freed record is never returned). */
+static _Atomic unsigned generation;
+static LF_TLS struct {
+    sqlite3 *db;
+    struct lf_conn *conn;
+    unsigned generation;
+} last;
 
 static const char *event_names[LF_EV_COUNT] = {"begin_rewritten", "timeout_raised", "retries",
                                                "retry_ok", "gave_up"};
@@ -89,11 +99,18 @@ struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy)
 {
     if (db == NULL)
         return NULL;
+    unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
+    if (last.db == db && last.generation == gen)
+        return last.conn;
     pthread_mutex_lock(&conn_lock);
     struct lf_conn *c = find_locked(db);
     pthread_mutex_unlock(&conn_lock);
-    if (c != NULL)
+    if (c != NULL) {
+        last.db = db;
+        last.conn = c;
+        last.generation = gen;
         return c;
+    }
     /* Opened where the shim could not see it (before it was loaded, or inside a copy that calls
     ** its own open directly): learn it now. */
     const char *path = "";
@@ -147,6 +164,7 @@ struct lf_conn *lf_conn_detach(sqlite3 *db)
             break;
         }
     }
+    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
     pthread_mutex_unlock(&conn_lock);
     return c;
 }

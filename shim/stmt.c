@@ -286,14 +286,12 @@ static void take_turn(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
 /* After a call that may have ended a write: back in autocommit, the turn goes on. */
 static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
 {
-    if (db == NULL)
-        return;
+    if (db == NULL || !c->sqlite3_get_autocommit(db))
+        return; /* inside its transaction: asked first, it is cheaper than the lookup */
     struct lf_conn *conn = lf_conn_get(db, c);
     uint32_t t;
     if (!lf_conn_turn(conn, &t))
         return;
-    if (!c->sqlite3_get_autocommit(db))
-        return; /* inside its transaction */
     if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
         return; /* an autocommit write still handing out rows (RETURNING) */
     lf_queue_release(lf_conn_queue(conn), conn);
