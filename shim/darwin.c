@@ -1,5 +1,5 @@
 /*
-** macOS: everything the Linux build gets from resolve.c, queue.c, unreachable.c and platform.c.
+** macOS: what the Linux build gets from resolve.c, queue.c, unreachable.c and platform.c.
 **
 ** NOT TESTED IN CI: the project's machines are Linux. This file is compiled only on Darwin (see
 ** the Makefile) and was written from Apple's documented interfaces.
@@ -127,20 +127,6 @@ void lf_report_unreachable(void)
 }
 
 /* ---- platform ------------------------------------------------------------------------------- */
-long long lf_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void lf_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 int lf_secure_exec(void)
 {
     return issetugid();

@@ -1,31 +1,15 @@
 /*
-** Platform services on Linux: clocks, sleeping, the set-uid check and the filesystem test for
-** WAL. Their macOS counterparts are in darwin.c; the Makefile builds one or the other.
+** Platform services on Linux: the set-uid check and the filesystem test for WAL. Their macOS
+** counterparts are in darwin.c; the Makefile builds one or the other (time is in clock.c).
 */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sys/auxv.h>
 #include <sys/vfs.h>
 
 #include "lockfix.h"
-
-long long lf_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void lf_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 int lf_secure_exec(void)
 {
