@@ -88,14 +88,6 @@ const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt)
     return lf_copy_for(ra);
 }
 
-int lf_copies(const struct lf_copy **out, int max)
-{
-    if (copy_state != 1 || max < 1)
-        return 0;
-    out[0] = &the_copy;
-    return 1;
-}
-
 int lf_any_call_seen(void)
 {
     return __atomic_load_n(&copy_state, __ATOMIC_ACQUIRE) != 0;

@@ -63,8 +63,6 @@ void lf_stmt_owner_del(sqlite3_stmt *stmt);
 /* conn.c: the copy recorded for a connection, or NULL if it is not known */
 const struct lf_copy *lf_conn_copy_of(sqlite3 *db);
 
-/* Every copy resolved so far (for exit-time checks); returns the count. */
-int lf_copies(const struct lf_copy **out, int max);
 /* Whether any hooked call has been seen (for the exit-time "unreachable" check). */
 int lf_any_call_seen(void);
 

@@ -257,14 +257,6 @@ const struct lf_copy *lf_copy_for(const void *ra_ptr)
     return c;
 }
 
-int lf_copies(const struct lf_copy **out, int max)
-{
-    int n = atomic_load_explicit(&lf_ncopies, memory_order_acquire);
-    for (int i = 0; i < n && i < max; i++)
-        out[i] = &copies[i];
-    return n;
-}
-
 int lf_any_call_seen(void)
 {
     return atomic_load_explicit(&nranges, memory_order_acquire) > 0;

@@ -50,6 +50,17 @@ static void log_rewrite(struct lf_conn *conn, const struct lf_stmt *st, const ch
                   lf_conn_path(conn), via, dry);
 }
 
+/* At LOCKFIX_LOG_LEVEL=debug only: the statement's text (never at info level, where SQL literals
+** must not reach a log). */
+static void log_debug_sql(struct lf_conn *conn, const char *event, const char *sql)
+{
+    if (sql == NULL || !lf_log_debug_enabled())
+        return;
+    char clean[512];
+    lf_log_sql(clean, sizeof clean, sql);
+    lf_log("debug db=%s event=%s sql=\"%s\"", lf_conn_path(conn), event, clean);
+}
+
 /* Busy-retry loop shared by every call that may be re-run. `again` re-runs it and returns the new
 ** code; the loop stops when the code is no longer busy or the budget is spent. */
 typedef int (*again_fn)(void *ctx);
@@ -133,8 +144,11 @@ static int prepare_common(struct prepare_call *p)
     struct lf_rewritten rw;
     int changed = lf_rewrite_first(&text, cfg->timeout_ms, cfg->rewrite, &rw);
     if (changed == 1) {
-        if (!in_exec)
+        if (!in_exec) {
             log_rewrite(conn, &rw.st, "prepare", cfg->dry_run);
+            if (!p->wide)
+                log_debug_sql(conn, "rewritten", p->sql);
+        }
         if (cfg->dry_run) {
             free(rw.p);
             changed = 0;
@@ -232,6 +246,7 @@ static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, i
     if (v != LF_RETRY_YES) {
         LOG_EVENT(conn, LF_EV_GAVE_UP, "gave-up db=%s what=step attempts=0 reason=%s code=%s",
                   lf_conn_path(conn), lf_retry_verdict_name(v), lf_rc_name(ctx.rc));
+        log_debug_sql(conn, "gave-up", sql);
         return rc;
     }
     if (cfg->dry_run) {
@@ -414,6 +429,7 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
     char *rewritten = lf_rewrite_all(sql, cfg->timeout_ms, cfg->rewrite, &nbegin, &ntimeout,
                                      &nstmts, &first, &oom);
     if (rewritten != NULL) {
+        log_debug_sql(conn, "rewritten", sql);
         struct lf_stmt st = {.kind = LF_STMT_BEGIN_DEFERRED};
         for (int i = 0; i < nbegin; i++) /* logged once, counted for each */
             log_rewrite(conn, &st, "exec", cfg->dry_run);
