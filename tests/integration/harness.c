@@ -409,3 +409,45 @@ void h_init_db(const char *dir, const char *db)
     free(err);
     free(script);
 }
+
+/* Parse `ok=N failed=M locked=L` followed by nothing else; true when it is exactly that. */
+static bool parse_result(const char *out, long *ok, long *failed, long *locked)
+{
+    int used = 0;
+    return out && sscanf(out, "ok=%ld failed=%ld locked=%ld\n%n", ok, failed, locked, &used) == 3 &&
+           used > 0 && out[used] == '\0';
+}
+
+struct h_totals h_collect_writers(h_proc *ps, int n, int timeout_s)
+{
+    struct h_totals t = { 0 };
+    t.timed_out = h_wait_all(ps, n, timeout_s);
+    t.stderr_all = calloc(1, 1);
+    size_t errlen = 0;
+    for (int w = 0; w < n; w++) {
+        char *out = h_slurp(ps[w].out_path);
+        char *err = h_slurp(ps[w].err_path);
+        long ok, failed, locked;
+        if (parse_result(out, &ok, &failed, &locked)) {
+            t.ok += ok;
+            t.failed += failed;
+            t.locked += locked;
+        } else {
+            t.bad_output++;
+            if (!t.stdout_bad)
+                t.stdout_bad = h_fmt("writer %d stdout: %s (status %d; stderr: %s)", w + 1,
+                                     h_show(out), ps[w].status, h_show(err));
+        }
+        if (ps[w].status != 0)
+            t.bad_exit++;
+        if (err && *err) {
+            size_t len = strlen(err);
+            t.stderr_all = realloc(t.stderr_all, errlen + len + 1);
+            memcpy(t.stderr_all + errlen, err, len + 1);
+            errlen += len;
+        }
+        free(out);
+        free(err);
+    }
+    return t;
+}

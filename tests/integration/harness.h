@@ -49,6 +49,19 @@ void h_spawn(h_proc *p, char *const argv[], bool shim, const char *const env[], 
  * assertion). Returns the number that timed out. */
 int h_wait_all(h_proc *ps, int n, int timeout_s);
 
+/* What the writers of one contention run reported: each prints exactly one stdout line
+** `ok=N failed=M locked=L`. */
+struct h_totals {
+    long ok, failed, locked;
+    int bad_output; /* processes whose stdout was not exactly one result line */
+    int bad_exit;
+    int timed_out;
+    char *stderr_all; /* concatenated stderr of all processes */
+    char *stdout_bad; /* the first unexpected stdout, with that writer's status and stderr */
+};
+/* Wait for the n writers (hang guard timeout_s) and add up what they reported. */
+struct h_totals h_collect_writers(h_proc *ps, int n, int timeout_s);
+
 /* Run one process to completion; out/err (may be NULL) receive malloc'ed copies of its output.
  * Output files live in `dir`. Returns the exit code (-1 on timeout). */
 int h_run(const char *dir, char *const argv[], bool shim, const char *const env[], const char *cwd,

@@ -199,20 +199,6 @@ static void require_client(enum client c)
 
 /* ---- running W writers ---- */
 
-struct totals {
-    long ok, failed, locked;
-    int bad_output, bad_exit, timed_out;
-    char *stderr_all, *stdout_bad;
-};
-
-/* Parse the last stdout line `ok=N failed=M locked=L`; true when it is exactly that. */
-static bool parse_result(const char *out, long *ok, long *failed, long *locked)
-{
-    int used = 0;
-    return out && sscanf(out, "ok=%ld failed=%ld locked=%ld\n%n", ok, failed, locked, &used) == 3 &&
-           used > 0 && out[used] == '\0';
-}
-
 enum mode { NO_SHIM, PRELOAD, STANDIN, PRELOAD_AND_STANDIN };
 static const char *mode_name[] = { "without shim", "with LD_PRELOAD", "with the stand-in",
                                    "with LD_PRELOAD and the stand-in" };
@@ -226,8 +212,8 @@ static const char *standin_dir(void)
 }
 
 /* Runs WRITERS processes of argv_for(w) with the mode's environment plus `extra`. */
-static struct totals run_writers(enum client c, const char *dir, const char *db, enum mode m,
-                                 const char *logpath)
+static struct h_totals run_writers(enum client c, const char *dir, const char *db, enum mode m,
+                                   const char *logpath)
 {
     const char *env[8];
     int k = 0;
@@ -247,40 +233,11 @@ static struct totals run_writers(enum client c, const char *dir, const char *db,
         char *err = h_fmt("%s/w%d.err", dir, w + 1);
         h_spawn(&ps[w], argv, preload, env, dir, out, err);
     }
-    struct totals t = { 0 };
-    t.timed_out = h_wait_all(ps, WRITERS, RUN_LIMIT_S);
-    t.stderr_all = calloc(1, 1);
-    size_t errlen = 0;
-    for (int w = 0; w < WRITERS; w++) {
-        char *out = h_slurp(ps[w].out_path);
-        char *err = h_slurp(ps[w].err_path);
-        long ok, failed, locked;
-        if (parse_result(out, &ok, &failed, &locked)) {
-            t.ok += ok;
-            t.failed += failed;
-            t.locked += locked;
-        } else {
-            t.bad_output++;
-            if (!t.stdout_bad)
-                t.stdout_bad = h_fmt("writer %d stdout: %s (status %d; stderr: %s)", w + 1,
-                                     h_show(out), ps[w].status, h_show(err));
-        }
-        if (ps[w].status != 0)
-            t.bad_exit++;
-        if (err && *err) {
-            size_t n = strlen(err);
-            t.stderr_all = realloc(t.stderr_all, errlen + n + 1);
-            memcpy(t.stderr_all + errlen, err, n + 1);
-            errlen += n;
-        }
-        free(out);
-        free(err);
-    }
-    return t;
+    return h_collect_writers(ps, WRITERS, RUN_LIMIT_S);
 }
 
 /* Checks shared by every run: no hang, one result line each, exit 0, exact accounting. */
-static void check_run(enum client c, enum mode m, const struct totals *t, const char *db,
+static void check_run(enum client c, enum mode m, const struct h_totals *t, const char *db,
                       const char *dir, const char *log)
 {
     cr_log_info("%s %s: ok=%ld failed=%ld locked=%ld of %d", info[c].name, mode_name[m], t->ok,
@@ -308,7 +265,7 @@ static void without_shim(enum client c)
     char *dir = h_tmpdir();
     char *db = h_join(dir, "rmw.db");
     h_init_db(dir, db);
-    struct totals t = run_writers(c, dir, db, NO_SHIM, NULL);
+    struct h_totals t = run_writers(c, dir, db, NO_SHIM, NULL);
     check_run(c, NO_SHIM, &t, db, dir, NULL);
     cr_assert_gt(t.failed, 0, "%s: no transaction failed without the shim: the workload does not "
                  "contend, so the with-shim test proves nothing", info[c].name);
@@ -326,7 +283,7 @@ static void fixed(enum client c, enum mode m)
     char *db = h_join(dir, "rmw.db");
     char *logpath = h_join(dir, "lockfix.log");
     h_init_db(dir, db);
-    struct totals t = run_writers(c, dir, db, m, logpath);
+    struct h_totals t = run_writers(c, dir, db, m, logpath);
     char *log = h_slurp(logpath);
     check_run(c, m, &t, db, dir, log);
     cr_assert_eq(t.failed, 0, "%s %s: %ld of %d transactions failed (%ld locked); log: %s",
@@ -439,7 +396,7 @@ Test(clients, php_preload_alone_does_not_reach, .timeout = LIMIT)
     char *db = h_join(dir, "rmw.db");
     char *logpath = h_join(dir, "lockfix.log");
     h_init_db(dir, db);
-    struct totals t = run_writers(PHP, dir, db, PRELOAD, logpath);
+    struct h_totals t = run_writers(PHP, dir, db, PRELOAD, logpath);
     char *log = h_slurp(logpath);
     check_run(PHP, PRELOAD, &t, db, dir, log);
     const char *events[] = { "begin-rewritten", "wal-switched", "timeout-raised", "retry" };
@@ -490,7 +447,7 @@ Test(clients, node_better_unreachable_is_reported, .timeout = LIMIT)
     char *db = h_join(dir, "rmw.db");
     char *logpath = h_join(dir, "lockfix.log");
     h_init_db(dir, db);
-    struct totals t = run_writers(NODE_BETTER, dir, db, PRELOAD, logpath);
+    struct h_totals t = run_writers(NODE_BETTER, dir, db, PRELOAD, logpath);
     char *log = h_slurp(logpath);
     /* It must run as it does without the shim: no crash, exact accounting, untouched database. */
     check_run(NODE_BETTER, PRELOAD, &t, db, dir, log);

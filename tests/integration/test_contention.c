@@ -33,15 +33,6 @@ static const char *client_name[] = { "python", "cli", "c" };
 /* Milliseconds each transaction holds its read before writing. */
 static const char *client_hold[] = { "1", "0", "1" };
 
-struct totals {
-    long ok, failed, locked;
-    int bad_output; /* processes whose stdout was not exactly one result line */
-    int bad_exit;
-    int timed_out;
-    char *stderr_all; /* concatenated stderr of all processes */
-    char *stdout_bad; /* first unexpected stdout */
-};
-
 static void client_argv(enum client c, char **argv, const char *db, const char *wid)
 {
     const char *root = h_root();
@@ -66,8 +57,8 @@ static void client_argv(enum client c, char **argv, const char *db, const char *
     argv[k] = NULL;
 }
 
-static struct totals run_writers(enum client c, const char *dir, const char *db, bool shim,
-                                 const char *const env[])
+static struct h_totals run_writers(enum client c, const char *dir, const char *db, bool shim,
+                                   const char *const env[])
 {
     h_proc ps[WRITERS];
     for (int w = 0; w < WRITERS; w++) {
@@ -80,37 +71,7 @@ static struct totals run_writers(enum client c, const char *dir, const char *db,
         free(out);
         free(err);
     }
-    struct totals t = { 0 };
-    t.timed_out = h_wait_all(ps, WRITERS, RUN_LIMIT_S);
-    size_t errlen = 0;
-    t.stderr_all = calloc(1, 1);
-    for (int w = 0; w < WRITERS; w++) {
-        char *out = h_slurp(ps[w].out_path);
-        char *err = h_slurp(ps[w].err_path);
-        long ok, failed, locked;
-        int used = 0;
-        if (out && sscanf(out, "ok=%ld failed=%ld locked=%ld\n%n", &ok, &failed, &locked, &used) == 3 &&
-            used > 0 && out[used] == '\0') {
-            t.ok += ok;
-            t.failed += failed;
-            t.locked += locked;
-        } else {
-            t.bad_output++;
-            if (!t.stdout_bad)
-                t.stdout_bad = h_fmt("writer %d stdout: %s", w + 1, h_show(out));
-        }
-        if (ps[w].status != 0)
-            t.bad_exit++;
-        if (err && *err) {
-            size_t n = strlen(err);
-            t.stderr_all = realloc(t.stderr_all, errlen + n + 1);
-            memcpy(t.stderr_all + errlen, err, n + 1);
-            errlen += n;
-        }
-        free(out);
-        free(err);
-    }
-    return t;
+    return h_collect_writers(ps, WRITERS, RUN_LIMIT_S);
 }
 
 static void without_shim(enum client c)
@@ -118,7 +79,7 @@ static void without_shim(enum client c)
     char *dir = h_tmpdir();
     char *db = h_join(dir, "rmw.db");
     h_init_db(dir, db);
-    struct totals t = run_writers(c, dir, db, false, NULL);
+    struct h_totals t = run_writers(c, dir, db, false, NULL);
     cr_log_info("%s without shim: ok=%ld failed=%ld locked=%ld of %d", client_name[c], t.ok,
                 t.failed, t.locked, TOTAL);
 
@@ -154,7 +115,7 @@ static void with_shim(enum client c)
     h_init_db(dir, db);
     char *logenv = h_fmt("LOCKFIX_LOG=%s", logpath);
     const char *env[] = { logenv, NULL };
-    struct totals t = run_writers(c, dir, db, true, env);
+    struct h_totals t = run_writers(c, dir, db, true, env);
     char *log = h_slurp(logpath);
     cr_log_info("%s with shim: ok=%ld failed=%ld locked=%ld of %d; %d log lines", client_name[c],
                 t.ok, t.failed, t.locked, TOTAL, h_count_lines(log, "lockfix[", (char *)NULL));
