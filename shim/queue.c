@@ -303,7 +303,6 @@ void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
     atomic_fetch_sub(&lf_queue_turns_held, 1);
     uint32_t expect = t;
     if (atomic_compare_exchange_strong(&sh->serving, &expect, t + 1)) {
-        long long unpublished_since = 0;
         /* skip tickets given up while we held the turn, then wake the next writer */
         uint32_t s = t + 1;
         while ((int32_t)(atomic_load(&sh->next) - s) > 0 &&
@@ -314,7 +313,6 @@ void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
                 break;
             s++;
         }
-        (void)unpublished_since;
         if ((int32_t)(atomic_load(&sh->next) - s) > 0)
             wake_slot(sh, s); /* only when someone holds a later ticket: no syscall otherwise */
     }

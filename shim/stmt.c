@@ -459,8 +459,9 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
     if ((rc & 0xff) == SQLITE_BUSY && inner_calls == seen && cfg->retry && nstmts == 1 &&
         e.rows == 0) {
         struct lf_busy_ctx ctx = {rc, was_autocommit, 0, first, 0};
-        if (c->sqlite3_extended_errcode && (c->sqlite3_extended_errcode(db) & 0xff) == SQLITE_BUSY)
-            ctx.rc = c->sqlite3_extended_errcode(db);
+        int ext = c->sqlite3_extended_errcode ? c->sqlite3_extended_errcode(db) : rc;
+        if ((ext & 0xff) == SQLITE_BUSY)
+            ctx.rc = ext;
         if (lf_retry_decide(&ctx) == LF_RETRY_YES && !cfg->dry_run)
             rc = retry_loop(conn, "exec", rc, exec_real, &e);
     }
