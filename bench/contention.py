@@ -216,12 +216,30 @@ def run_cell(args, lang, cfg, hold, nwriters, seconds, tag):
     for p in procs:
         try:
             p.stdin.write(msg)
+            p.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+    # Wait until every writer has written its results ("done") or exited; a cell that overruns
+    # (a hang) is killed and reported as a timeout. Writers linger after "done" until all are
+    # done, so the exits of the first ones (an interpreter's teardown) take no CPU from the
+    # transactions still running.
+    limit = time.monotonic() + seconds + args.cell_timeout
+    sel = selectors.DefaultSelector()
+    for p in procs:
+        sel.register(p.stdout, selectors.EVENT_READ, p)
+    pending = len(procs)
+    while pending and time.monotonic() < limit:
+        for key, _ in sel.select(timeout=0.1):
+            key.fileobj.readline()  # "done", or "" when the writer exited
+            sel.unregister(key.fileobj)
+            pending -= 1
+    sel.close()
+    for p in procs:
+        try:
             p.stdin.close()
         except (BrokenPipeError, OSError):
             pass
-    # Wait; a cell that overruns (a hang) is killed and reported as a timeout.
-    limit = time.monotonic() + seconds + args.cell_timeout
-    while any(p.poll() is None for p in procs) and time.monotonic() < limit:
+    while any(p.poll() is None for p in procs) and time.monotonic() < limit + 5:
         time.sleep(0.02)
     hung = [p for p in procs if p.poll() is None]
     if hung:

@@ -27,6 +27,11 @@
  *                                  go line's arrival, latency from BEGIN to COMMIT's return
  * Failed transactions are only counted (C writers without a timeout fail in a tight loop, and
  * a line each would be hundreds of thousands of lines).
+ *
+ * After writing OUT it prints "done" and waits for the end of stdin before it exits: the driver
+ * closes every writer's stdin once all are done, so no writer's exit (an interpreter's teardown
+ * takes milliseconds of CPU) competes for the 2 cores with writers still in their last
+ * transaction.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sqlite3.h>
@@ -223,5 +228,9 @@ int main(int argc, char **argv)
         perror(out);
         return 1;
     }
+    printf("done\n");
+    fflush(stdout);
+    while (fgets(line, sizeof line, stdin))
+        ; /* linger until the driver lets every writer go */
     return 0;
 }

@@ -9,7 +9,8 @@ Usage: writer.py DB CONFIG HOLD_MS OUT
 
 Same protocol and output as bench/writer.c (read that header): print "ready", read
 "go DEADLINE_NS COUNT", run BEGIN; SELECT v; <sleep HOLD_MS>; UPDATE counter SET v=<v>+1; COMMIT
-until the deadline or the count, write OUT.tmp and rename it to OUT.
+until the deadline or the count, write OUT.tmp and rename it to OUT, print "done" and wait for the
+end of stdin (so that no writer's exit takes CPU from writers still in their last transaction).
 
 isolation_level=None: the BEGIN and COMMIT are the ones written here. With Python's default
 ("" = implicit BEGIN before the first INSERT/UPDATE) the SELECT would run outside the transaction
@@ -106,6 +107,9 @@ def main(argv):
     with open(out + ".tmp", "w") as f:
         f.writelines(lines)
     os.rename(out + ".tmp", out)
+    sys.stdout.write("done\n")
+    sys.stdout.flush()
+    sys.stdin.read()  # linger until the driver lets every writer go
     return 0
 
 
