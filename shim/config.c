@@ -17,7 +17,7 @@
 
 #include "lockfix.h"
 
-enum opt_type { OPT_BOOL, OPT_MS, OPT_COUNT, OPT_LOG, OPT_LEVEL, OPT_GLOBS };
+enum opt_type { OPT_BOOL, OPT_MS, OPT_US, OPT_COUNT, OPT_LOG, OPT_LEVEL, OPT_GLOBS };
 
 struct option {
     const char *name;
@@ -35,6 +35,8 @@ static const struct option options[] = {
     OPT("LOCKFIX_DRY_RUN", OPT_BOOL, dry_run, 0),
     OPT("LOCKFIX_QUEUE", OPT_BOOL, queue, 0),
     OPT("LOCKFIX_QUEUE_LOG_MS", OPT_MS, queue_log_ms, 24L * 3600 * 1000),
+    OPT("LOCKFIX_QUEUE_SLICE_US", OPT_US, queue_slice_us, 1000000),
+    OPT("LOCKFIX_QUEUE_LINGER_US", OPT_US, queue_linger_us, 1000000),
     OPT("LOCKFIX_TIMEOUT_MS", OPT_MS, timeout_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_RETRY_BUDGET_MS", OPT_MS, retry_budget_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_LOG_REPEAT", OPT_COUNT, log_repeat, 1000000),
@@ -52,6 +54,8 @@ void lf_config_defaults(struct lf_config *cfg)
     cfg->retry = 1;
     cfg->queue = 1;
     cfg->queue_log_ms = 1000;
+    cfg->queue_slice_us = 1000;
+    cfg->queue_linger_us = 50;
     cfg->timeout_ms = 5000;
     cfg->retry_budget_ms = 30000;
     cfg->log_repeat = 1;
@@ -109,6 +113,9 @@ static const char *parse_one(const struct option *o, const char *v, struct lf_co
     case OPT_MS:
         return parse_number(v, o->max, field) == 0 ? NULL
                                                    : "expected milliseconds, 0 to 86400000";
+    case OPT_US:
+        return parse_number(v, o->max, field) == 0 ? NULL
+                                                   : "expected microseconds, 0 to 1000000";
     case OPT_COUNT:
         return parse_number(v, o->max, field) == 0 ? NULL : "expected a count, 0 to 1000000";
     case OPT_LOG:

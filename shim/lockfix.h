@@ -86,6 +86,8 @@ struct lf_config {
     int dry_run;          /* log what would be done, change nothing */
     int queue;            /* fair cross-process writer queue */
     int queue_log_ms;     /* log a queue wait at least this long */
+    int queue_slice_us;   /* a turn may cover several short transactions for this long... */
+    int queue_linger_us;  /* ...each next one starting within this time; 0 = one per turn */
     int timeout_ms;       /* busy-timeout floor; 0 disables the floor */
     int retry_budget_ms;  /* total time one statement may spend in retries */
     int log_repeat;       /* identical events logged per connection before only counting */
@@ -250,6 +252,8 @@ struct lf_queue;
 struct lf_queue *lf_queue_open(const char *dbpath);
 int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, long *waited_ms);
 void lf_queue_release(struct lf_queue *q, struct lf_conn *conn);
+void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, long linger_us);
+int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn);
 void lf_queue_close(struct lf_queue *q);
 /* How many turns this process holds now: while 0, nothing needs releasing (the fast path). */
 extern _Atomic int lf_queue_turns_held;

@@ -44,9 +44,16 @@
 #define Q_HEAD_POLL_MS 5
 #define Q_TAIL_POLL_MS 50
 #define Q_UNPUBLISHED_GRACE_MS 200
-#define Q_HEAD_SPINS 64 /* sched_yield rounds the head waiter tries before sleeping */
+/* The head waiter is awake from shortly before the turn in front of it is expected to end
+** (SPIN_EARLY) until shortly after (SPIN_LATE), yielding the CPU in a loop, so that the hand-off
+** is a memory write instead of a futex wake-up (tens of microseconds on a virtual machine). */
+#define Q_SPIN_EARLY_NS 100000LL
+#define Q_SPIN_LATE_NS 200000LL
 
-enum { SLOT_FREE, SLOT_WAITING, SLOT_HOLDING, SLOT_ABANDONED };
+/* SLOT_SLEEPING: waiting, asleep on the slot's futex word (a waker makes the system call only
+** then). SLOT_LINGERING: the holder's transaction ended inside its time slice; it keeps the turn
+** if its next write starts before `linger_until_ns`, else the head waiter takes the turn. */
+enum { SLOT_FREE, SLOT_WAITING, SLOT_HOLDING, SLOT_ABANDONED, SLOT_SLEEPING, SLOT_LINGERING };
 
 struct q_slot {
     _Atomic uint32_t ticket; /* which ticket this slot describes now */
@@ -57,17 +64,25 @@ struct q_slot {
 
 struct q_shared {
     uint32_t magic, version;
-    _Atomic uint32_t next;    /* next ticket to hand out */
-    _Atomic uint32_t serving; /* ticket allowed to write now */
-    uint32_t pad[12];
+    _Atomic uint32_t next;        /* next ticket to hand out */
+    _Atomic uint32_t serving;     /* ticket allowed to write now */
+    _Atomic int64_t handoff_ns;   /* CLOCK_MONOTONIC of the last hand-off to a waiting writer */
+    _Atomic uint32_t turn_avg_ns; /* moving average of how long a contended turn lasts */
+    uint32_t pad0;
+    _Atomic int64_t linger_until_ns; /* a lingering holder's turn may be taken from then on */
+    uint32_t pad[6];
     struct q_slot slot[Q_RING];
 };
+_Static_assert(sizeof(struct q_shared) == 64 + Q_RING * sizeof(struct q_slot),
+               "the queue file's layout is shared by every process: keep the header 64 bytes");
 
 struct lf_queue {
     char path[LF_PATH_MAX];
     struct q_shared *sh;
     int refs;
     struct lf_conn *_Atomic holder; /* the connection of this process holding the turn, if any */
+    int64_t turn_ns; /* when the holder's turn began, if it had to wait for it (else 0) */
+    int lingering;   /* the holder's transaction ended; the turn is kept for its next one */
     struct lf_queue *next;
 };
 
@@ -80,11 +95,39 @@ static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct tim
     return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Wake the waiter of `ticket`. The futex system call is made only when it sleeps: a waiter sets
+** SLOT_SLEEPING before it re-checks `serving` and calls FUTEX_WAIT with the `wake` value it read
+** first, and the waker bumps `wake` before it looks at the state (all sequentially consistent),
+** so either the waker sees SLOT_SLEEPING or the waiter sees the new `serving` or `wake`. */
 static void wake_slot(struct q_shared *sh, uint32_t ticket)
 {
     struct q_slot *s = &sh->slot[ticket % Q_RING];
     atomic_fetch_add(&s->wake, 1);
-    futex(&s->wake, FUTEX_WAKE, INT_MAX, NULL);
+    if (atomic_load(&s->state) == SLOT_SLEEPING)
+        futex(&s->wake, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+/* getpid() is a system call in this glibc; a forked child must not use its parent's pid. */
+static _Atomic int32_t my_pid;
+static void forget_pid(void)
+{
+    atomic_store(&my_pid, 0);
+}
+static int32_t self_pid(void)
+{
+    int32_t pid = atomic_load_explicit(&my_pid, memory_order_relaxed);
+    if (pid == 0) {
+        pid = (int32_t)getpid();
+        atomic_store(&my_pid, pid);
+    }
+    return pid;
 }
 
 static int pid_dead(int32_t pid)
@@ -159,6 +202,9 @@ struct lf_queue *lf_queue_open(const char *dbpath)
     }
     if (q)
         q->refs++;
+    static int atfork_set;
+    if (q && !atfork_set)
+        atfork_set = pthread_atfork(NULL, NULL, forget_pid) == 0;
     pthread_mutex_unlock(&queue_lock);
     return q;
 }
@@ -212,23 +258,27 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
         return 0;
 
     struct q_shared *sh = q->sh;
+    if ((int32_t)(atomic_load(&sh->next) - atomic_load(&sh->serving)) >= (int32_t)Q_RING / 2)
+        return 0; /* more waiters than the ring is meant for: no ticket, SQLite decides */
     uint32_t t = atomic_fetch_add(&sh->next, 1);
     struct q_slot *slot = &sh->slot[t % Q_RING];
     if ((int32_t)(t - atomic_load(&sh->serving)) >= (int32_t)Q_RING) {
-        /* more waiters than slots: give the ticket up at once */
+        /* more waiters than slots (half the ring's worth arrived at once): give it up at once */
         atomic_store(&slot->state, SLOT_ABANDONED);
         atomic_store(&slot->ticket, t);
         return 0;
     }
-    atomic_store(&slot->pid, (int32_t)getpid());
+    atomic_store(&slot->pid, self_pid());
     atomic_store(&slot->state, SLOT_WAITING);
     atomic_store(&slot->ticket, t); /* published: from here on it can be checked and skipped */
 
     long long start = 0, unpublished_since = 0;
-    int spins = 0;
+    int64_t began = 0, next_check;
     if (atomic_load(&sh->serving) == t)
         goto turn; /* uncontended: no clock, no wait */
-    start = lf_now_ms();
+    began = now_ns();
+    start = began / 1000000;
+    next_check = began + Q_HEAD_POLL_MS * 1000000LL;
     for (;;) {
         uint32_t seen = atomic_load(&slot->wake);
         uint32_t s = atomic_load(&sh->serving);
@@ -239,7 +289,8 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
             *waited_ms = (long)(lf_now_ms() - start);
             return 0;
         }
-        long waited = (long)(lf_now_ms() - start);
+        int64_t now = now_ns();
+        long waited = (long)(now / 1000000 - start);
         if (waited >= budget_ms) {
             atomic_store(&slot->state, SLOT_ABANDONED);
             /* if it became our turn meanwhile, hand it on */
@@ -250,29 +301,60 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
             return 0;
         }
         int head = s + 1 == t;
-        if (head || (int32_t)(t - s) <= 2)
+        if ((head || (int32_t)(t - s) <= 2) && now >= next_check) {
+            /* is the holder (or the head) still alive? a system call: every few ms only */
+            next_check = now + Q_HEAD_POLL_MS * 1000000LL;
             s = skip_dead(sh, s, &unpublished_since);
-        if (s == t)
-            break;
-        if (head && spins < Q_HEAD_SPINS) {
-            /* the next writer: short transactions end within microseconds, sooner than a
-            ** futex sleep and wake-up; yield the CPU (to the holder, on a busy machine) instead */
-            spins++;
-            sched_yield();
-            continue;
+            if (s == t)
+                break;
+            head = s + 1 == t;
         }
-        long poll = head ? Q_HEAD_POLL_MS : Q_TAIL_POLL_MS;
-        if (poll > budget_ms - waited)
-            poll = budget_ms - waited;
-        struct timespec ts = {poll / 1000, (poll % 1000) * 1000000L};
-        futex(&slot->wake, FUTEX_WAIT, seen, &ts);
-        if (!head && (int32_t)(t - atomic_load(&sh->serving)) > 0) {
+        long long poll_ns = (head ? Q_HEAD_POLL_MS : Q_TAIL_POLL_MS) * 1000000LL;
+        if (head) {
+            struct q_slot *hs = &sh->slot[s % Q_RING];
+            if (atomic_load(&hs->ticket) == s && atomic_load(&hs->state) == SLOT_LINGERING) {
+                /* the holder's transaction is over; it keeps the turn only if its next one
+                ** starts soon. After that the head takes the turn (the holder finds out when
+                ** its next write begins, and queues again). */
+                if (now >= atomic_load(&sh->linger_until_ns)) {
+                    uint32_t lingering = SLOT_LINGERING;
+                    uint32_t expect = s;
+                    if (atomic_compare_exchange_strong(&hs->state, &lingering, SLOT_FREE) &&
+                        atomic_compare_exchange_strong(&sh->serving, &expect, t)) {
+                        atomic_store(&sh->handoff_ns, now);
+                        if ((int32_t)(atomic_load(&sh->next) - (t + 1)) > 0)
+                            wake_slot(sh, t + 1); /* the new head */
+                    }
+                    continue;
+                }
+                sched_yield();
+                continue;
+            }
+            /* the turn in front of ours should end about `end`: be awake around then */
+            int64_t end = atomic_load(&sh->handoff_ns) + atomic_load(&sh->turn_avg_ns);
+            if (now >= end - Q_SPIN_EARLY_NS && now <= end + Q_SPIN_LATE_NS) {
+                sched_yield();
+                continue;
+            }
+            if (now < end - Q_SPIN_EARLY_NS && end - Q_SPIN_EARLY_NS - now < poll_ns)
+                poll_ns = end - Q_SPIN_EARLY_NS - now;
+        }
+        long long left_ns = (budget_ms - waited) * 1000000LL;
+        if (poll_ns > left_ns)
+            poll_ns = left_ns;
+        struct timespec ts = {(time_t)(poll_ns / 1000000000), (long)(poll_ns % 1000000000)};
+        atomic_store(&slot->state, SLOT_SLEEPING);
+        if (atomic_load(&sh->serving) != t)
+            futex(&slot->wake, FUTEX_WAIT, seen, &ts);
+        atomic_store(&slot->state, SLOT_WAITING);
+        if (!head && (int32_t)(t - atomic_load(&sh->serving)) > 2) {
             /* a long wait at the tail: make sure the head is not a dead process nobody checks */
             uint32_t s2 = atomic_load(&sh->serving);
             skip_dead(sh, s2, &unpublished_since);
         }
     }
-    *waited_ms = (long)(lf_now_ms() - start);
+    began = now_ns();
+    *waited_ms = (long)(began / 1000000 - start);
 turn:
     atomic_store(&slot->state, SLOT_HOLDING);
     struct lf_conn *none = NULL;
@@ -284,23 +366,40 @@ turn:
             wake_slot(sh, t + 1);
         return 0;
     }
+    q->turn_ns = began;
+    q->lingering = 0;
     lf_conn_set_turn(conn, t);
     atomic_fetch_add(&lf_queue_turns_held, 1);
     return 1;
 }
 
-/* Hand the turn held by conn to the next writer. */
-void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
+/* The process-local side of giving up conn's turn. */
+static void forget_turn(struct lf_queue *q, struct lf_conn *conn)
 {
-    uint32_t t;
-    if (q == NULL || !lf_conn_turn(conn, &t))
-        return;
-    struct q_shared *sh = q->sh;
-    atomic_store(&sh->slot[t % Q_RING].state, SLOT_FREE);
     struct lf_conn *me = conn;
     atomic_compare_exchange_strong(&q->holder, &me, NULL);
+    q->lingering = 0;
     lf_conn_clear_turn(conn);
     atomic_fetch_sub(&lf_queue_turns_held, 1);
+}
+
+/* Hand ticket t's turn to the next writer. */
+static void hand_on(struct lf_queue *q, uint32_t t)
+{
+    struct q_shared *sh = q->sh;
+    int64_t began = q->turn_ns;
+    if ((int32_t)(atomic_load(&sh->next) - (t + 1)) > 0) {
+        /* someone waits: tell the head when this hand-off happened and how long turns last, so
+        ** that it can be awake when the next turn ends (no clock read when nobody waits) */
+        int64_t now = now_ns();
+        if (began != 0) {
+            int64_t avg = atomic_load(&sh->turn_avg_ns), d = now - began;
+            if (d > 4000000000LL)
+                d = 4000000000LL;
+            atomic_store(&sh->turn_avg_ns, (uint32_t)(avg == 0 ? d : avg + (d - avg) / 8));
+        }
+        atomic_store(&sh->handoff_ns, now);
+    }
     uint32_t expect = t;
     if (atomic_compare_exchange_strong(&sh->serving, &expect, t + 1)) {
         /* skip tickets given up while we held the turn, then wake the next writer */
@@ -313,9 +412,88 @@ void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
                 break;
             s++;
         }
+        /* only when someone holds a later ticket: no system call otherwise. The one after it
+        ** becomes the head: wake it too, so that it is awake when this next turn ends. */
         if ((int32_t)(atomic_load(&sh->next) - s) > 0)
-            wake_slot(sh, s); /* only when someone holds a later ticket: no syscall otherwise */
+            wake_slot(sh, s);
+        if ((int32_t)(atomic_load(&sh->next) - (s + 1)) > 0)
+            wake_slot(sh, s + 1);
     }
+}
+
+/* Hand the turn held by conn to the next writer now (the connection closes, or gives up). */
+void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
+{
+    uint32_t t;
+    if (q == NULL || !lf_conn_turn(conn, &t))
+        return;
+    struct q_slot *slot = &q->sh->slot[t % Q_RING];
+    int was_lingering = q->lingering;
+    forget_turn(q, conn);
+    if (was_lingering) {
+        /* the head may have taken the turn already: only the one that ends the lingering
+        ** state moves the queue on */
+        uint32_t lingering = SLOT_LINGERING;
+        if (atomic_load(&q->sh->serving) != t ||
+            !atomic_compare_exchange_strong(&slot->state, &lingering, SLOT_FREE))
+            return;
+    } else {
+        atomic_store(&slot->state, SLOT_FREE);
+    }
+    hand_on(q, t);
+}
+
+/*
+** conn's write transaction is over (it is back in autocommit mode). Transactions much shorter
+** than a process wake-up would spend more time handing the turn on than writing: within its time
+** slice (`slice_us`, counted from when its turn began, only when others wait), the holder keeps
+** the turn for `linger_us` in case its next write starts at once. Otherwise, or after that, the
+** turn goes on.
+*/
+void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, long linger_us)
+{
+    uint32_t t;
+    if (q == NULL || !lf_conn_turn(conn, &t))
+        return;
+    struct q_shared *sh = q->sh;
+    if (q->lingering) {
+        /* another statement ended while lingering (a read): give the turn up once the time
+        ** is over */
+        if (now_ns() >= atomic_load(&sh->linger_until_ns))
+            lf_queue_release(q, conn);
+        return;
+    }
+    if (slice_us > 0 && linger_us > 0 && q->turn_ns != 0 &&
+        (int32_t)(atomic_load(&sh->next) - (t + 1)) > 0) {
+        int64_t now = now_ns();
+        if (now - q->turn_ns < slice_us * 1000LL) {
+            atomic_store(&sh->linger_until_ns, now + linger_us * 1000LL);
+            atomic_store(&sh->slot[t % Q_RING].state, SLOT_LINGERING);
+            q->lingering = 1;
+            return;
+        }
+    }
+    lf_queue_release(q, conn);
+}
+
+/* conn starts a write while its turn lingers: keep the turn (returns 1), unless the head took it
+** meanwhile (returns 0: the turn is gone and conn must queue again). */
+int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn)
+{
+    uint32_t t;
+    if (q == NULL || !lf_conn_turn(conn, &t))
+        return 0;
+    if (!q->lingering)
+        return 1; /* still held */
+    struct q_shared *sh = q->sh;
+    uint32_t lingering = SLOT_LINGERING;
+    if (atomic_load(&sh->serving) == t &&
+        atomic_compare_exchange_strong(&sh->slot[t % Q_RING].state, &lingering, SLOT_HOLDING)) {
+        q->lingering = 0;
+        return 1;
+    }
+    forget_turn(q, conn); /* taken by the head, which moved the queue on */
+    return 0;
 }
 
 void lf_queue_close(struct lf_queue *q)

@@ -285,11 +285,13 @@ static void take_turn(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
         return;
     struct lf_conn *conn = lf_conn_get(db, c);
     uint32_t t;
-    if (!lf_conn_enabled(conn) || lf_conn_turn(conn, &t))
+    if (!lf_conn_enabled(conn))
         return;
     struct lf_queue *q = lf_conn_queue(conn);
     if (q == NULL)
         return;
+    if (lf_conn_turn(conn, &t) && lf_queue_resume(q, conn))
+        return; /* its turn is still held, or kept since its last transaction */
     const struct lf_config *cfg = lf_config();
     long waited = 0;
     int got = lf_queue_acquire(q, conn, cfg->retry_budget_ms, &waited);
@@ -309,7 +311,8 @@ static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt 
         return;
     if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
         return; /* an autocommit write still handing out rows (RETURNING) */
-    lf_queue_release(lf_conn_queue(conn), conn);
+    const struct lf_config *cfg = lf_config();
+    lf_queue_txn_done(lf_conn_queue(conn), conn, cfg->queue_slice_us, cfg->queue_linger_us);
 }
 
 /*

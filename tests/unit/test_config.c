@@ -147,6 +147,8 @@ Test(config, defaults)
     cr_expect_eq(d.dry_run, 0);
     cr_expect_eq(d.queue, 1);
     cr_expect_eq(d.queue_log_ms, 1000);
+    cr_expect_eq(d.queue_slice_us, 1000);
+    cr_expect_eq(d.queue_linger_us, 50);
     cr_expect_eq(d.timeout_ms, 5000);
     cr_expect_eq(d.retry_budget_ms, 30000);
     cr_expect_eq(d.log_repeat, 1);
@@ -180,7 +182,8 @@ Test(config, table_asks_for_every_documented_option_once)
         "LOCKFIX_RETRY",       "LOCKFIX_DRY_RUN",      "LOCKFIX_QUEUE",
         "LOCKFIX_QUEUE_LOG_MS", "LOCKFIX_TIMEOUT_MS",  "LOCKFIX_RETRY_BUDGET_MS",
         "LOCKFIX_LOG_REPEAT",  "LOCKFIX_LOG",          "LOCKFIX_LOG_LEVEL",
-        "LOCKFIX_INCLUDE",     "LOCKFIX_EXCLUDE",
+        "LOCKFIX_INCLUDE",     "LOCKFIX_EXCLUDE",      "LOCKFIX_QUEUE_SLICE_US",
+        "LOCKFIX_QUEUE_LINGER_US",
     };
     char names[MAX_VARS][64];
     int n = table_names(names);
@@ -298,6 +301,8 @@ Test(config, number_fields_and_their_limits)
         {"LOCKFIX_RETRY_BUDGET_MS", offsetof(struct lf_config, retry_budget_ms), 86400000},
         {"LOCKFIX_QUEUE_LOG_MS", offsetof(struct lf_config, queue_log_ms), 86400000},
         {"LOCKFIX_LOG_REPEAT", offsetof(struct lf_config, log_repeat), 1000000},
+        {"LOCKFIX_QUEUE_SLICE_US", offsetof(struct lf_config, queue_slice_us), 1000000},
+        {"LOCKFIX_QUEUE_LINGER_US", offsetof(struct lf_config, queue_linger_us), 1000000},
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         struct lf_config cfg, d = defaults();
