@@ -85,7 +85,8 @@ static void emit_unset(struct buf *b)
         "LOCKFIX_LOG",          "LOCKFIX_LOG_LEVEL", "LOCKFIX_LOG_REPEAT", "LOCKFIX_TIMEOUT_MS",
         "LOCKFIX_RETRY_BUDGET_MS", "LOCKFIX_WAL",    "LOCKFIX_REWRITE",    "LOCKFIX_RETRY",
         "LOCKFIX_DRY_RUN",      "LOCKFIX_INCLUDE",   "LOCKFIX_EXCLUDE",    "LOCKFIX_DISABLE",
-        "LOCKFIX_QUEUE",        "LOCKFIX_QUEUE_LOG_MS",
+        "LOCKFIX_QUEUE",        "LOCKFIX_QUEUE_LOG_MS", "LOCKFIX_QUEUE_SLICE_US",
+        "LOCKFIX_QUEUE_LINGER_US",
     };
     /* The stand-in directory, if `env --standin` put it first, comes out again. */
     const char *dir = standin_dir();

@@ -17,6 +17,7 @@ enum opt_kind {
     K_FLAG,  /* no argument: sets `fixed` */
     K_MS,    /* milliseconds, 0..86400000 */
     K_COUNT, /* a count, 0..1000000 */
+    K_US,    /* microseconds, 0..1000000 */
     K_LOG,   /* off | stderr | FILE (made absolute) */
     K_LEVEL, /* info | debug */
     K_GLOBS, /* ':'-separated globs; repeated options add to the list */
@@ -58,6 +59,10 @@ static const struct opt opts[] = {
     {"queue", 0, "LOCKFIX_QUEUE", K_FLAG, "1", NULL, "fair writer queue (default)"},
     {"queue-log", 0, "LOCKFIX_QUEUE_LOG_MS", K_MS, NULL, "MS",
      "log queue waits at least this long (1000)"},
+    {"queue-slice", 0, "LOCKFIX_QUEUE_SLICE_US", K_US, NULL, "US",
+     "a turn may cover short transactions for this long (1000)"},
+    {"queue-linger", 0, "LOCKFIX_QUEUE_LINGER_US", K_US, NULL, "US",
+     "...if each next one starts within this time (50; 0: one per turn)"},
     {"dry-run", 'n', "LOCKFIX_DRY_RUN", K_FLAG, "1", NULL,
      "change nothing, log what would be done"},
     {"include", 0, "LOCKFIX_INCLUDE", K_GLOBS, NULL, "GLOB",
@@ -105,6 +110,11 @@ static char *check_value(const struct opt *o, const char *v)
         if (parse_ms(v, 1000000L, &n) == 0)
             return xasprintf("%ld", n);
         warnx_("--%s: '%s' is not a count (0 to 1000000)", o->name, v);
+        return NULL;
+    case K_US:
+        if (parse_ms(v, 1000000L, &n) == 0)
+            return xasprintf("%ld", n);
+        warnx_("--%s: '%s' is not a number of microseconds (0 to 1000000)", o->name, v);
         return NULL;
     case K_LOG:
         if (strcasecmp(v, "off") == 0 || strcasecmp(v, "none") == 0)
