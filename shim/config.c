@@ -251,7 +251,10 @@ static void config_load(void)
     atomic_store(&pending_count, pending.n);
 }
 
-const struct lf_config *lf_config(void)
+/* Set once the configuration is read and its warnings are logged: then lf_config() is a load. */
+static atomic_int config_ready;
+
+__attribute__((noinline)) static const struct lf_config *config_first(void)
 {
     pthread_once(&config_once, config_load);
     /* The warnings are logged outside the once-routine: logging reads the configuration. */
@@ -260,5 +263,13 @@ const struct lf_config *lf_config(void)
         for (int i = 0; i < n; i++)
             lf_log("config %s", pending.line[i]); /* event "config", then VAR="value" */
     }
+    atomic_store_explicit(&config_ready, 1, memory_order_release);
     return &process_config;
+}
+
+const struct lf_config *lf_config(void)
+{
+    if (LF_LIKELY(atomic_load_explicit(&config_ready, memory_order_acquire)))
+        return &process_config;
+    return config_first();
 }

@@ -95,13 +95,11 @@ struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char 
     return c;
 }
 
-struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy)
+/* Not the connection this thread looked up last: the table, under the lock. */
+__attribute__((noinline)) static struct lf_conn *conn_get_slow(sqlite3 *db,
+                                                               const struct lf_copy *copy,
+                                                               unsigned gen)
 {
-    if (db == NULL)
-        return NULL;
-    unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
-    if (last.db == db && last.generation == gen)
-        return last.conn;
     pthread_mutex_lock(&conn_lock);
     struct lf_conn *c = find_locked(db);
     pthread_mutex_unlock(&conn_lock);
@@ -120,6 +118,16 @@ struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy)
         lf_guard--;
     }
     return lf_conn_add(db, copy, path ? path : "");
+}
+
+struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy)
+{
+    if (db == NULL)
+        return NULL;
+    unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
+    if (last.db == db && last.generation == gen)
+        return last.conn;
+    return conn_get_slow(db, copy, gen);
 }
 
 const struct lf_copy *lf_conn_copy_of(sqlite3 *db)
@@ -234,17 +242,24 @@ void lf_conn_set_timeout(struct lf_conn *c, int ms)
         c->timeout_ms = ms;
 }
 
+/* The queue is opened lazily, at the connection's first write: a program that only reads never
+** creates the queue file. */
+__attribute__((noinline)) static struct lf_queue *conn_queue_open(struct lf_conn *c)
+{
+    c->queue_tried = 1;
+    char fs[32];
+    /* shared memory is not coherent between hosts on network filesystems: no queue there */
+    if (lf_fs_wal_unsafe(c->path, fs, sizeof fs) == NULL)
+        c->queue = lf_queue_open(c->path);
+    return c->queue;
+}
+
 struct lf_queue *lf_conn_queue(struct lf_conn *c)
 {
     if (c == NULL || !c->enabled || c->path[0] == '\0')
         return NULL;
-    if (!c->queue_tried) { /* lazily: a program that only reads never creates the queue file */
-        c->queue_tried = 1;
-        char fs[32];
-        /* shared memory is not coherent between hosts on network filesystems: no queue there */
-        if (lf_fs_wal_unsafe(c->path, fs, sizeof fs) == NULL)
-            c->queue = lf_queue_open(c->path);
-    }
+    if (!c->queue_tried)
+        return conn_queue_open(c);
     return c->queue;
 }
 
