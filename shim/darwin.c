@@ -45,7 +45,7 @@ LF_HOOKS(LF_INTERPOSE)
 static struct lf_copy the_copy;
 static int copy_state; /* 0 unresolved, 1 resolved, -1 none */
 LF_TLS int lf_guard;
-LF_TLS const struct lf_range *lf_last_hit;
+LF_TLS struct lf_range lf_last_range;
 static struct lf_range everything = {0, UINTPTR_MAX, NULL};
 
 const struct lf_copy *lf_copy_for(const void *ra)
@@ -65,24 +65,29 @@ const struct lf_copy *lf_copy_for(const void *ra)
         Dl_info info;
         c.path = dladdr((const void *)c.sqlite3_step, &info) ? info.dli_fname : "libsqlite3";
         c.base = (uintptr_t)info.dli_fbase;
+        /* as in resolve.c: the hot trampolines rely on sqlite3_reset in a copy not passed
+        ** through, and LOCKFIX_DISABLE=1 is part of passthrough */
         c.passthrough = c.sqlite3_stmt_busy == NULL || c.sqlite3_db_handle == NULL ||
-                        c.sqlite3_get_autocommit == NULL;
+                        c.sqlite3_get_autocommit == NULL || c.sqlite3_reset == NULL ||
+                        lf_disabled;
+        lf_copy_stand_ins(&c);
         the_copy = c;
         everything.copy = c.sqlite3_step ? &the_copy : NULL;
         __atomic_store_n(&copy_state, c.sqlite3_step ? 1 : -1, __ATOMIC_RELEASE);
     }
-    lf_last_hit = &everything;
+    if (everything.copy != NULL) /* a cached range always has a copy (lockfix.h) */
+        lf_last_range = everything;
     return everything.copy;
 }
 
 /* One copy: a handle can only belong to it. */
 _Atomic int lf_ncopies;
-const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db)
+const struct lf_copy *lf_copy_by_db_slow(const void *ra, sqlite3 *db)
 {
     (void)db;
     return lf_copy_for(ra);
 }
-const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt)
+const struct lf_copy *lf_copy_by_stmt_slow(const void *ra, sqlite3_stmt *stmt)
 {
     (void)stmt;
     return lf_copy_for(ra);

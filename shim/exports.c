@@ -28,12 +28,40 @@
         const struct lf_copy *c = owner;                                                           \
         if (LF_UNLIKELY(c == NULL || c->name == NULL))                                             \
             return on_missing;                                                                     \
-        if (LF_UNLIKELY(lf_guard | lf_disabled | c->passthrough))                                  \
+        if (LF_UNLIKELY(lf_guard | c->passthrough))                                                \
             return c->name(__VA_ARGS__);                                                           \
         return lf_impl_##name(c, __VA_ARGS__);                                                     \
     }
-LF_HOOKS(LF_TRAMPOLINE)
+LF_HOOKS_COLD(LF_TRAMPOLINE)
 #undef LF_TRAMPOLINE
+
+/* The per-statement calls (step, reset) take the common case first: one SQLite copy, a caller
+** in the range this thread hit last, no guard, a copy not passed through (LOCKFIX_DISABLE=1 is
+** part of passthrough: resolve.c). That copy has the real function (hooks.h) and a cached range
+** always has a copy, so nothing else needs checking. Anything else takes the general path. */
+#define LF_TRAMPOLINE_HOT(ret, name, params, on_missing, owner, ...)                               \
+    __attribute__((noinline)) static ret lf_general_##name(const void *ra, LF_UNPAREN params)     \
+    {                                                                                              \
+        const struct lf_copy *c = owner;                                                           \
+        if (LF_UNLIKELY(c == NULL))                                                                \
+            return on_missing;                                                                     \
+        if (LF_UNLIKELY(lf_guard | c->passthrough))                                                \
+            return c->name ? c->name(__VA_ARGS__) : on_missing;                                    \
+        return lf_impl_##name(c, __VA_ARGS__);                                                     \
+    }                                                                                              \
+    LF_EXPORT ret LF_EXPORT_NAME(name) params                                                      \
+    {                                                                                              \
+        const void *ra = __builtin_return_address(0);                                              \
+        if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1) &&                      \
+            LF_LIKELY(lf_in_last_range(ra))) {                                                     \
+            const struct lf_copy *c = lf_last_range.copy;                                          \
+            if (LF_LIKELY(!(lf_guard | c->passthrough)))                                           \
+                return lf_impl_##name(c, __VA_ARGS__);                                             \
+        }                                                                                          \
+        return lf_general_##name(ra, __VA_ARGS__);                                                 \
+    }
+LF_HOOKS_HOT(LF_TRAMPOLINE_HOT)
+#undef LF_TRAMPOLINE_HOT
 
 /* Logged once per function: a call that found no SQLite to go to. */
 static void log_missing_once(const char *name)

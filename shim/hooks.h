@@ -14,6 +14,11 @@
 **   owner: how the copy is found: by the caller's return address `ra` (opens), or by the handle
 **   the call carries, which belongs to the copy that made it (see resolve.c).
 ** H(ret, name, params)                       — for helpers
+**
+** LF_HOOKS is the whole list. Its last part, LF_HOOKS_HOT, holds the calls a program makes for
+** every statement it runs; their trampolines are the hot path (exports.c). They exist in every
+** copy the shim does not pass through: copy_for_object() (resolve.c) refuses a copy without
+** sqlite3_step, and a copy without sqlite3_reset is passthrough.
 */
 #ifndef LOCKFIX_HOOKS_H
 #define LOCKFIX_HOOKS_H
@@ -23,7 +28,9 @@
 typedef int (*lf_busy_fn)(void *, int);
 typedef int (*lf_exec_cb)(void *, int, char **, char **);
 
-#define LF_HOOKS(X)                                                                                \
+#define LF_HOOKS(X) LF_HOOKS_COLD(X) LF_HOOKS_HOT(X)
+
+#define LF_HOOKS_COLD(X)                                                                           \
     X(int, sqlite3_open, (const char *filename, sqlite3 **ppDb),                                   \
       lf_missing_open("sqlite3_open", ppDb), lf_copy_fast(ra), filename, ppDb)                                       \
     X(int, sqlite3_open16, (const void *filename, sqlite3 **ppDb),                                 \
@@ -53,15 +60,17 @@ typedef int (*lf_exec_cb)(void *, int, char **, char **);
       (sqlite3 *db, const void *zSql, int nByte, unsigned int prepFlags, sqlite3_stmt **ppStmt,    \
        const void **pzTail),                                                                       \
       lf_missing_stmt("sqlite3_prepare16_v3", ppStmt), lf_copy_by_db(ra, db), db, zSql, nByte, prepFlags, ppStmt, pzTail) \
-    X(int, sqlite3_step, (sqlite3_stmt * stmt), lf_missing("sqlite3_step"), lf_copy_by_stmt(ra, stmt), stmt)                  \
     X(int, sqlite3_busy_timeout, (sqlite3 * db, int ms), lf_missing("sqlite3_busy_timeout"), lf_copy_by_db(ra, db), db,   \
       ms)                                                                                          \
     X(int, sqlite3_busy_handler, (sqlite3 * db, lf_busy_fn handler, void *arg),                    \
       lf_missing("sqlite3_busy_handler"), lf_copy_by_db(ra, db), db, handler, arg)                                        \
-    X(int, sqlite3_reset, (sqlite3_stmt * stmt), lf_missing("sqlite3_reset"), lf_copy_by_stmt(ra, stmt), stmt)                \
     X(int, sqlite3_finalize, (sqlite3_stmt * stmt), lf_missing("sqlite3_finalize"), lf_copy_by_stmt(ra, stmt), stmt)          \
     X(int, sqlite3_close, (sqlite3 * db), lf_missing("sqlite3_close"), lf_copy_by_db(ra, db), db)                         \
     X(int, sqlite3_close_v2, (sqlite3 * db), lf_missing("sqlite3_close_v2"), lf_copy_by_db(ra, db), db)
+
+#define LF_HOOKS_HOT(X)                                                                            \
+    X(int, sqlite3_step, (sqlite3_stmt * stmt), lf_missing("sqlite3_step"), lf_copy_by_stmt(ra, stmt), stmt)                  \
+    X(int, sqlite3_reset, (sqlite3_stmt * stmt), lf_missing("sqlite3_reset"), lf_copy_by_stmt(ra, stmt), stmt)
 
 #define LF_HELPERS(H)                                                                              \
     H(int, sqlite3_libversion_number, (void))                                                      \

@@ -10,6 +10,9 @@
 
 #include "hooks.h"
 
+/* Everything below is internal to the library: declared hidden, it is reached without the GOT. */
+#pragma GCC visibility push(hidden)
+
 #define LF_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define LF_TLS __thread __attribute__((tls_model("initial-exec")))
@@ -24,38 +27,61 @@ struct lf_copy {
     LF_HELPERS(LF_SLOT_H)
 #undef LF_SLOT_X
 #undef LF_SLOT_H
+    /* sqlite3_stmt_readonly and sqlite3_sql are never NULL: lf_copy_stand_ins() (stmt.c) fills in
+    ** what a copy lacks. */
     const char *path; /* file the copy was loaded from, for logs */
-    int passthrough;  /* too old for the accessors the retry rule needs: forward only */
+    int passthrough;  /* forward only: too old for the accessors the retry rule needs, or
+                      ** LOCKFIX_DISABLE=1 */
     uintptr_t base;   /* load address of that object: identifies the copy */
 };
+
+/* stmt.c: stand-ins for accessors a copy lacks, with the answer the writer queue assumes
+** without them (every statement may write; no text): then the hot path needs no NULL check. */
+void lf_copy_stand_ins(struct lf_copy *c);
 
 /* The copy the code at return address `ra` would have called without the shim, or NULL. */
 const struct lf_copy *lf_copy_for(const void *ra);
 
-/* A calling object's code range and the copy it reaches (NULL: no SQLite in reach). */
+/* A calling object's code range, [lo, lo + len), and the copy it reaches (never NULL: a range is
+** cached only once a copy is found). */
 struct lf_range {
-    uintptr_t lo, hi;
+    uintptr_t lo, len;
     const struct lf_copy *copy;
 };
-/* The range this thread hit last: the hot path is one compare against it, inlined into every
-** trampoline; lf_copy_for() does the rest. */
-extern LF_TLS const struct lf_range *lf_last_hit;
-static inline const struct lf_copy *lf_copy_fast(const void *ra_ptr)
+/* A copy of the range this thread hit last (all zeros, matching nothing, until the first hit):
+** the hot path is one compare against it, inlined into every trampoline; lf_copy_for() does the
+** rest. Cached ranges never change, so a copy of one stays true. */
+extern LF_TLS struct lf_range lf_last_range;
+static inline int lf_in_last_range(const void *ra)
 {
-    uintptr_t ra = (uintptr_t)ra_ptr;
-    const struct lf_range *r = lf_last_hit;
-    if (LF_LIKELY(r != NULL && ra - r->lo < r->hi - r->lo))
-        return r->copy;
-    return lf_copy_for(ra_ptr);
+    return (uintptr_t)ra - lf_last_range.lo < lf_last_range.len;
+}
+static inline const struct lf_copy *lf_copy_fast(const void *ra)
+{
+    if (LF_LIKELY(lf_in_last_range(ra)))
+        return lf_last_range.copy;
+    return lf_copy_for(ra);
 }
 /* The copy a handle belongs to. A call's return address can mislead: a wrapper that tail-calls
 ** sqlite3_close returns straight to its own caller, whose scope may hold no SQLite or another
 ** copy. A connection's copy is recorded at open, and, once a process holds more than one copy, a
 ** statement's at prepare; with a single copy the return address is all it takes. */
-const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db);
-const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt);
 /* How many copies have been resolved. */
 extern _Atomic int lf_ncopies;
+const struct lf_copy *lf_copy_by_db_slow(const void *ra, sqlite3 *db);
+const struct lf_copy *lf_copy_by_stmt_slow(const void *ra, sqlite3_stmt *stmt);
+static inline const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db)
+{
+    if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1))
+        return lf_copy_fast(ra);
+    return lf_copy_by_db_slow(ra, db);
+}
+static inline const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt)
+{
+    if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1))
+        return lf_copy_fast(ra);
+    return lf_copy_by_stmt_slow(ra, stmt);
+}
 /* handles.c: statement -> copy, kept only while several copies are loaded */
 void lf_stmt_owner_put(sqlite3_stmt *stmt, const struct lf_copy *c);
 const struct lf_copy *lf_stmt_owner_get(sqlite3_stmt *stmt);
@@ -278,9 +304,23 @@ int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt);
 #define LF_UNPAREN(...) __VA_ARGS__
 #define LF_IMPL_DECL(ret, name, params, on_missing, ...)                                           \
     ret lf_impl_##name(const struct lf_copy *c, LF_UNPAREN params);
-LF_HOOKS(LF_IMPL_DECL)
+LF_HOOKS_COLD(LF_IMPL_DECL)
 #undef LF_IMPL_DECL
+int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt);
+/* reset (and finalize) end an autocommit write that was not stepped to its end, which only a
+** process holding a turn can need. The count of turns is read before the reset, so that the
+** common case is a plain jump to SQLite: a reset takes no turn, and a turn its connection holds
+** was taken by an earlier step, which the program ordered before this reset. */
+int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt); /* stmt.c */
+static inline int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
+{
+    if (LF_LIKELY(__atomic_load_n(&lf_queue_turns_held, __ATOMIC_RELAXED) <= 0))
+        return c->sqlite3_reset(stmt);
+    return lf_reset_holding(c, stmt);
+}
 /* Set once the configuration is read: LOCKFIX_DISABLE=1 makes every hook a plain forwarder. */
 extern int lf_disabled;
+
+#pragma GCC visibility pop
 
 #endif

@@ -35,7 +35,7 @@ static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct link_map *self_map;
 
 LF_TLS int lf_guard;
-LF_TLS const struct lf_range *lf_last_hit;
+LF_TLS struct lf_range lf_last_range;
 
 /* The loaded object holding `addr` (its link_map identifies it while it stays loaded). */
 static struct link_map *object_of(const void *addr)
@@ -122,10 +122,14 @@ static const struct lf_copy *copy_for_object(struct link_map *lm)
         dlclose(h);
         return NULL;
     }
-    /* Accessors the step hook reads before every step (SQLite 3.7.10 and later have them). */
+    /* Accessors the step hook reads before every step (SQLite 3.7.10 and later have them). With
+    ** LOCKFIX_DISABLE=1 (read before any copy is resolved: lf_copy_for) every copy passes
+    ** through, so the trampolines test one flag for both. */
     c->passthrough = c->sqlite3_stmt_busy == NULL || c->sqlite3_db_handle == NULL ||
                      c->sqlite3_get_autocommit == NULL || c->sqlite3_reset == NULL ||
-                     c->sqlite3_finalize == NULL || c->sqlite3_busy_timeout == NULL;
+                     c->sqlite3_finalize == NULL || c->sqlite3_busy_timeout == NULL ||
+                     lf_disabled;
+    lf_copy_stand_ins(c);
     c->base = (uintptr_t)lm;
     c->path = is_main ? "(main program)" : lm->l_name;
     atomic_store_explicit(&lf_ncopies, n + 1, memory_order_release);
@@ -213,10 +217,10 @@ static const struct lf_copy *resolve_slow(uintptr_t ra)
     unsigned n = atomic_load_explicit(&nranges, memory_order_relaxed);
     if (c != NULL && n < LF_MAX_RANGES) {
         ranges[n].lo = ctx.lo;
-        ranges[n].hi = ctx.hi;
+        ranges[n].len = ctx.hi - ctx.lo;
         ranges[n].copy = c;
         atomic_store_explicit(&nranges, n + 1, memory_order_release);
-        lf_last_hit = &ranges[n];
+        lf_last_range = ranges[n];
     }
     return c;
 }
@@ -230,8 +234,8 @@ const struct lf_copy *lf_copy_for(const void *ra_ptr)
     uintptr_t ra = (uintptr_t)ra_ptr;
     unsigned n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (unsigned i = 0; i < n; i++) {
-        if (ra >= ranges[i].lo && ra < ranges[i].hi) {
-            lf_last_hit = &ranges[i];
+        if (ra - ranges[i].lo < ranges[i].len) {
+            lf_last_range = ranges[i];
             return ranges[i].copy;
         }
     }
@@ -244,7 +248,7 @@ const struct lf_copy *lf_copy_for(const void *ra_ptr)
     int hit = 0;
     n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (unsigned i = 0; i < n; i++) {
-        if (ra >= ranges[i].lo && ra < ranges[i].hi) {
+        if (ra - ranges[i].lo < ranges[i].len) {
             c = ranges[i].copy;
             hit = 1;
             break;
@@ -262,18 +266,15 @@ int lf_any_call_seen(void)
     return atomic_load_explicit(&nranges, memory_order_acquire) > 0;
 }
 
-const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db)
+/* With several copies loaded: the copy recorded for the handle, else the caller's. */
+const struct lf_copy *lf_copy_by_db_slow(const void *ra, sqlite3 *db)
 {
-    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1) || db == NULL)
-        return lf_copy_fast(ra);
-    const struct lf_copy *c = lf_conn_copy_of(db);
+    const struct lf_copy *c = db ? lf_conn_copy_of(db) : NULL;
     return c ? c : lf_copy_fast(ra);
 }
 
-const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt)
+const struct lf_copy *lf_copy_by_stmt_slow(const void *ra, sqlite3_stmt *stmt)
 {
-    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1) || stmt == NULL)
-        return lf_copy_fast(ra);
-    const struct lf_copy *c = lf_stmt_owner_get(stmt);
+    const struct lf_copy *c = stmt ? lf_stmt_owner_get(stmt) : NULL;
     return c ? c : lf_copy_fast(ra);
 }

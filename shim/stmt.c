@@ -259,30 +259,60 @@ static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, i
 
 /* ---- the writer queue's turn -------------------------------------------------------------- */
 
+/* Whether this process holds a turn now: while it holds none, no call can have a turn to end. */
+static inline int turns_held(void)
+{
+    return atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0;
+}
+
+static int may_write(sqlite3_stmt *stmt)
+{
+    (void)stmt;
+    return 0; /* as sqlite3_stmt_readonly: 0 = the statement may write */
+}
+
+static const char *no_text(sqlite3_stmt *stmt)
+{
+    (void)stmt;
+    return NULL;
+}
+
+void lf_copy_stand_ins(struct lf_copy *c)
+{
+    if (c->sqlite3_stmt_readonly == NULL)
+        c->sqlite3_stmt_readonly = may_write;
+    if (c->sqlite3_sql == NULL)
+        c->sqlite3_sql = no_text;
+}
+
 /* Whether a statement about to start in autocommit mode begins writing: a writing statement, or
 ** BEGIN IMMEDIATE/EXCLUSIVE (transaction statements count as read-only for SQLite). */
-static int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
+static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    if (c->sqlite3_stmt_readonly == NULL || !c->sqlite3_stmt_readonly(stmt))
+    if (!c->sqlite3_stmt_readonly(stmt))
         return 1;
-    const char *sql = c->sqlite3_sql ? c->sqlite3_sql(stmt) : NULL;
+    const char *sql = c->sqlite3_sql(stmt);
     if (sql == NULL)
         return 0;
     /* The common case is decided without tokenizing: a statement that starts with a letter
     ** other than B (SELECT, PRAGMA, …) is not a BEGIN. Anything else (blanks, comments, empty
     ** statements, a byte-order mark) goes to the tokenizer. */
-    unsigned char first = (unsigned char)sql[0];
-    if (((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z')) && first != 'B' &&
-        first != 'b')
+#define LETTER(ch) [ch] = 1, [(ch) + ('a' - 'A')] = 1
+    static const unsigned char not_begin[256] = {
+        LETTER('A'), LETTER('C'), LETTER('D'), LETTER('E'), LETTER('F'), LETTER('G'),
+        LETTER('H'), LETTER('I'), LETTER('J'), LETTER('K'), LETTER('L'), LETTER('M'),
+        LETTER('N'), LETTER('O'), LETTER('P'), LETTER('Q'), LETTER('R'), LETTER('S'),
+        LETTER('T'), LETTER('U'), LETTER('V'), LETTER('W'), LETTER('X'), LETTER('Y'),
+        LETTER('Z')};
+#undef LETTER
+    if (not_begin[(unsigned char)sql[0]])
         return 0;
     return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE;
 }
 
-/* Before a statement starts in autocommit mode: wait for the turn if it is going to write. */
-static void take_turn(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
+/* Before a writing statement starts in autocommit mode: wait for the turn. */
+__attribute__((noinline)) static void take_turn(const struct lf_copy *c, sqlite3 *db)
 {
-    if (!starts_write(c, stmt))
-        return;
     struct lf_conn *conn = lf_conn_get(db, c);
     uint32_t t;
     if (!lf_conn_enabled(conn))
@@ -300,11 +330,12 @@ static void take_turn(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
                got ? "" : " (no turn: falling back to SQLite's locking)");
 }
 
-/* After a call that may have ended a write: back in autocommit, the turn goes on. */
-static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
+/* The connection is back in autocommit mode: if it holds the turn, the turn goes on. `stmt` is
+** the statement just stepped, if it may still be running (NULL after a reset, a finalize, or a
+** step that returned SQLITE_DONE: by sqlite3_stmt_busy()'s definition it is not running then). */
+__attribute__((noinline)) static void end_turn(const struct lf_copy *c, sqlite3 *db,
+                                               sqlite3_stmt *stmt)
 {
-    if (db == NULL || !c->sqlite3_get_autocommit(db))
-        return; /* inside its transaction: asked first, it is cheaper than the lookup */
     struct lf_conn *conn = lf_conn_get(db, c);
     uint32_t t;
     if (!lf_conn_turn(conn, &t))
@@ -315,59 +346,69 @@ static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt 
     lf_queue_txn_done(lf_conn_queue(conn), conn, cfg->queue_slice_us, cfg->queue_linger_us);
 }
 
+/* After a call that may have ended a write: back in autocommit, the turn goes on. */
+static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
+{
+    if (db == NULL || !c->sqlite3_get_autocommit(db))
+        return; /* inside its transaction: asked first, it is cheaper than the lookup */
+    end_turn(c, db, stmt);
+}
+
+/* A step met SQLITE_BUSY: the retry rule, then the turn. Rare, so out of the hot path. */
+__attribute__((noinline, cold)) static int step_after_busy(const struct lf_copy *c,
+                                                          sqlite3_stmt *stmt, sqlite3 *db,
+                                                          int rc, int was_running,
+                                                          int was_autocommit)
+{
+    if (db == NULL)
+        db = c->sqlite3_db_handle(stmt);
+    rc = step_busy(c, stmt, db, rc, was_running, was_autocommit);
+    if (turns_held())
+        end_turn_if_done(c, db, rc == SQLITE_DONE ? NULL : stmt);
+    return rc;
+}
+
 /*
 ** The hot path. A step that does not meet SQLITE_BUSY costs a few calls of SQLite's own accessors
 ** more than without the shim: whether the statement is mid-run (rows already returned) and
 ** whether the connection is in autocommit mode are only knowable before the step; a statement
-** starting in autocommit mode is also asked whether it writes, for the writer queue.
+** starting in autocommit mode is also asked whether it writes, for the writer queue. After the
+** step, only while this process holds a turn: whether the connection is back in autocommit mode.
 */
-/* The step's rare paths, kept out of line so the common one stays short. */
-__attribute__((noinline)) static int step_after(const struct lf_copy *c, sqlite3_stmt *stmt,
-                                                 sqlite3 *db, int rc, int was_running,
-                                                 int was_autocommit)
-{
-    if (db == NULL)
-        db = c->sqlite3_db_handle(stmt);
-    if ((rc & 0xff) == SQLITE_BUSY)
-        rc = step_busy(c, stmt, db, rc, was_running, was_autocommit);
-    if (atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)
-        end_turn_if_done(c, db, stmt);
-    return rc;
-}
-
-__attribute__((noinline)) static int step_fresh(const struct lf_copy *c, sqlite3_stmt *stmt)
-{
-    sqlite3 *db = c->sqlite3_db_handle(stmt);
-    int was_autocommit = c->sqlite3_get_autocommit(db);
-    if (was_autocommit && lf_queue_enabled)
-        take_turn(c, stmt, db);
-    int rc = c->sqlite3_step(stmt);
-    if (LF_LIKELY((rc & 0xff) != SQLITE_BUSY) &&
-        LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0))
-        return rc;
-    return step_after(c, stmt, db, rc, 0, was_autocommit);
-}
-
 int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     inner_calls++;
-    if (LF_UNLIKELY(stmt == NULL))
-        return c->sqlite3_step(stmt);
-    if (!c->sqlite3_stmt_busy(stmt))
-        return step_fresh(c, stmt); /* a statement starting: facts for retry and queue first */
-    int rc = c->sqlite3_step(stmt);
-    if (LF_LIKELY((rc & 0xff) != SQLITE_BUSY) &&
-        LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0))
+    if (c->sqlite3_stmt_busy(stmt)) { /* NULL is not busy: it takes the path below */
+        /* A statement continuing: it returned a row since its reset, so the retry rule needs
+        ** nothing more, and it is no statement's start, so it takes no turn. */
+        int rc = c->sqlite3_step(stmt);
+        if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
+            return step_after_busy(c, stmt, NULL, rc, 1, 0);
+        if (LF_UNLIKELY(turns_held()))
+            end_turn_if_done(c, c->sqlite3_db_handle(stmt), rc == SQLITE_DONE ? NULL : stmt);
         return rc;
-    return step_after(c, stmt, NULL, rc, 1, 0);
+    }
+    /* A statement starting: facts for the retry rule and the queue first. */
+    sqlite3 *db = c->sqlite3_db_handle(stmt);
+    if (LF_UNLIKELY(db == NULL))
+        return c->sqlite3_step(stmt); /* no statement: SQLite's own answer */
+    int was_autocommit = c->sqlite3_get_autocommit(db);
+    if (was_autocommit && lf_queue_enabled && starts_write(c, stmt))
+        take_turn(c, db);
+    int rc = c->sqlite3_step(stmt);
+    if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
+        return step_after_busy(c, stmt, db, rc, 0, was_autocommit);
+    if (LF_UNLIKELY(turns_held()) && c->sqlite3_get_autocommit(db))
+        end_turn(c, db, rc == SQLITE_DONE ? NULL : stmt);
+    return rc;
 }
 
-/* reset and finalize end an autocommit write that was not stepped to its end. */
-int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
+/* A reset while this process holds a turn (the common case is lf_impl_sqlite3_reset, lockfix.h):
+** it may end an autocommit write that was not stepped to its end. */
+int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     int rc = c->sqlite3_reset(stmt);
-    if (LF_UNLIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0) &&
-        stmt != NULL)
+    if (stmt != NULL)
         end_turn_if_done(c, c->sqlite3_db_handle(stmt), NULL);
     return rc;
 }
