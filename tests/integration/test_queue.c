@@ -1,0 +1,919 @@
+/*
+ * The fair writer queue (shim/queue.c), checked with real, unmodified python3 sqlite3 clients:
+ *
+ *   queue file     `<db>-lockfix` appears at the first write only, with the database's mode
+ *                  minus world-write; LOCKFIX_QUEUE=off creates none
+ *   no deadlock    two connections of one thread never wait on each other forever
+ *   bounded waits  a writer behind a turn held for seconds falls back to SQLite's locking after
+ *                  its budget, and says so in the log
+ *   linger         a holder that kept its turn between short transactions and then went idle
+ *                  (without closing) does not stall the others, also when the waiter right
+ *                  behind it gave up or was killed
+ *   mixed          a program without the shim holding the write lock: the shim's writers wait
+ *                  through it (busy-timeout floor), nothing fails
+ *   rollback       a rollback-journal database (LOCKFIX_WAL=0) under the queue: no failures
+ *
+ * Budgets are cut to 1-3 s through LOCKFIX_TIMEOUT_MS / LOCKFIX_RETRY_BUDGET_MS so each test stays
+ * short; every child runs under a hang guard (h_run / h_wait_all) and every test under a
+ * Criterion timeout.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIMIT 90.0
+#define RUN_S 60
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *qfile(const char *db)
+{
+    return h_fmt("%s-lockfix", db);
+}
+
+/* Start `python3 -c code args...` (args NULL-terminated, at most 8). */
+static void spawn_py(h_proc *p, const char *dir, const char *name, const char *code, bool shim,
+                     const char *const env[], ...)
+{
+    char *argv[12];
+    int k = 0;
+    argv[k++] = (char *)h_python();
+    argv[k++] = "-c";
+    argv[k++] = (char *)code;
+    va_list ap;
+    va_start(ap, env);
+    const char *a;
+    while (k < 11 && (a = va_arg(ap, const char *)) != NULL)
+        argv[k++] = (char *)a;
+    va_end(ap);
+    argv[k] = NULL;
+    char *out = h_fmt("%s/%s.out", dir, name);
+    char *err = h_fmt("%s/%s.err", dir, name);
+    h_spawn(p, argv, shim, env, dir, out, err);
+    free(out);
+    free(err);
+}
+
+/* Wait (bounded) until the file at `path` holds a line starting with `what`. */
+static bool wait_for(const char *path, const char *what, double limit_s)
+{
+    double end = mono_s() + limit_s;
+    char *nl = h_fmt("\n%s", what);
+    while (mono_s() < end) {
+        char *s = h_slurp(path);
+        bool ok = s && (strncmp(s, what, strlen(what)) == 0 || strstr(s, nl));
+        free(s);
+        if (ok) {
+            free(nl);
+            return true;
+        }
+        usleep(5000);
+    }
+    free(nl);
+    return false;
+}
+
+/* The value after `key=` in text (first occurrence), or -1. */
+static double field(const char *text, const char *key)
+{
+    if (!text)
+        return -1;
+    char *pat = h_fmt("%s=", key);
+    const char *p = text;
+    while ((p = strstr(p, pat)) != NULL) {
+        if (p == text || p[-1] == ' ' || p[-1] == '\n') {
+            double v = strtod(p + strlen(pat), NULL);
+            free(pat);
+            return v;
+        }
+        p++;
+    }
+    free(pat);
+    return -1;
+}
+
+static void touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f != NULL, "cannot create %s", path);
+    fclose(f);
+}
+
+/*
+ * The read-modify-write writer of these tests (python3 sqlite3, unmodified, plain deferred BEGIN).
+ *   argv: DB N HOLD_MS WRITER_ID TIMEOUT_S TIMEFILE [UNTIL_FILE]
+ * Runs N transactions; with UNTIL_FILE, first keeps running transactions until that file exists,
+ * then N more. TIMEOUT_S is python's connect(timeout=...) (the busy timeout it asks for; under
+ * the shim the floor raises it). Prints exactly `ok=N failed=M locked=L` on stdout (the format
+ * h_collect_writers reads) and writes `start=T first=T end=T maxtxn=S` (wall clock) to TIMEFILE.
+ */
+static const char writer_py[] =
+    "import os, sqlite3, sys, time\n"
+    "db, n, hold, wid, tmo, tf = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), "
+    "int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]\n"
+    "until = sys.argv[7] if len(sys.argv) > 7 else None\n"
+    "ok = failed = locked = 0\n"
+    "first = 0.0\n"
+    "maxtxn = 0.0\n"
+    "con = sqlite3.connect(db, isolation_level=None, timeout=tmo)\n"
+    "start = time.time()\n"
+    "i = 0\n"
+    "def txn(i):\n"
+    "    global ok, failed, locked, first, maxtxn\n"
+    "    t0 = time.monotonic()\n"
+    "    try:\n"
+    "        con.execute('BEGIN')\n"
+    "        v = con.execute('SELECT v FROM counter WHERE id=1').fetchone()[0]\n"
+    "        if hold:\n"
+    "            time.sleep(hold / 1000.0)\n"
+    "        con.execute('UPDATE counter SET v=? WHERE id=1', (v + 1,))\n"
+    "        con.execute('INSERT INTO log(writer, i) VALUES(?, ?)', (wid, i))\n"
+    "        con.execute('COMMIT')\n"
+    "        ok += 1\n"
+    "        if not first:\n"
+    "            first = time.time()\n"
+    "    except sqlite3.Error as e:\n"
+    "        failed += 1\n"
+    "        if 'database is locked' in str(e):\n"
+    "            locked += 1\n"
+    "        if con.in_transaction:\n"
+    "            con.execute('ROLLBACK')\n"
+    "    maxtxn = max(maxtxn, time.monotonic() - t0)\n"
+    "if until:\n"
+    "    while not os.path.exists(until):\n"
+    "        txn(i)\n"
+    "        i += 1\n"
+    "for _ in range(n):\n"
+    "    txn(i)\n"
+    "    i += 1\n"
+    "end = time.time()\n"
+    "con.close()\n"
+    "with open(tf, 'w') as f:\n"
+    "    f.write('start=%.6f first=%.6f end=%.6f maxtxn=%.6f\\n' % (start, first, end, maxtxn))\n"
+    "print('ok=%d failed=%d locked=%d' % (ok, failed, locked))\n";
+
+/* Spawn writer w (1-based) of a run, writing rows as writer `wid`; its times go to
+** <dir>/<tag>-w<w>.time. */
+static void spawn_writer(h_proc *p, const char *dir, const char *tag, int w, int wid,
+                         const char *db, int n, int hold_ms, const char *timeout_s, bool shim,
+                         const char *const env[], const char *until)
+{
+    char *name = h_fmt("%s-w%d", tag, w);
+    char *tf = h_fmt("%s/%s.time", dir, name);
+    char *sn = h_fmt("%d", n), *sh = h_fmt("%d", hold_ms), *sw = h_fmt("%d", wid);
+    spawn_py(p, dir, name, writer_py, shim, env, db, sn, sh, sw, timeout_s, tf, until,
+             (char *)NULL);
+    free(name);
+}
+
+static char *writer_times(const char *dir, const char *tag, int w)
+{
+    char *tf = h_fmt("%s/%s-w%d.time", dir, tag, w);
+    char *s = h_slurp(tf);
+    free(tf);
+    return s;
+}
+
+static void assert_consistent(const char *db, long commits)
+{
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), commits,
+                 "counter differs from the %ld commits reported: lost or doubled updates", commits);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log"), commits);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM (SELECT DISTINCT writer, i FROM log)"),
+                 commits, "duplicate log rows");
+    char *integrity = h_sql_text(db, "PRAGMA integrity_check");
+    cr_assert_str_eq(integrity, "ok");
+    free(integrity);
+}
+
+/* ---- 1. the queue file: when it appears, and its mode ------------------------------------- */
+
+/* Reports whether the queue file exists after open, after a read and (with "write") after a
+** write, all on one connection. */
+static const char probe_py[] =
+    "import os, sqlite3, sys\n"
+    "db, q = sys.argv[1], sys.argv[1] + '-lockfix'\n"
+    "con = sqlite3.connect(db, isolation_level=None)\n"
+    "print('open', int(os.path.exists(q)))\n"
+    "con.execute('SELECT count(*) FROM counter').fetchone()\n"
+    "con.execute('SELECT v FROM counter WHERE id=1').fetchall()\n"
+    "print('read', int(os.path.exists(q)))\n"
+    "if sys.argv[2] == 'write':\n"
+    "    con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
+    "    print('write', int(os.path.exists(q)))\n"
+    "con.close()\n";
+
+static void queue_file_mode(mode_t db_mode, mode_t want, mode_t mask)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "m.db");
+    char *q = qfile(db);
+    char *log = h_join(dir, "lockfix.log");
+    h_init_db(dir, db);
+    cr_assert(chmod(db, db_mode) == 0, "chmod %s: %s", db, strerror(errno));
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    /* The children inherit the umask; the shim creates the file under whatever umask the program
+    ** runs with, so it is fixed here (not the test runner's). */
+    mode_t old = umask(mask);
+
+    char *ro_argv[] = { (char *)h_python(), "-c", (char *)probe_py, db, "read", NULL };
+    char *out, *err;
+    int rc = h_run(dir, ro_argv, true, env, NULL, &out, &err, RUN_S);
+    cr_assert_eq(rc, 0, "reader failed (%d): %s", rc, h_show(err));
+    cr_assert_str_eq(out, "open 0\nread 0\n", "queue file created before any write");
+    cr_assert(!h_exists(q), "a program that only reads created %s", q);
+    /* The shim did act on this reader (so "no file" is not just "no shim"). */
+    char *text = h_slurp(log);
+    cr_assert(h_count_lines(text, "wal-switched", (char *)NULL) == 1,
+              "the reader did not run under the shim; log: %s", h_show(text));
+
+    char *rw_argv[] = { (char *)h_python(), "-c", (char *)probe_py, db, "write", NULL };
+    rc = h_run(dir, rw_argv, true, env, NULL, &out, &err, RUN_S);
+    umask(old);
+    cr_assert_eq(rc, 0, "writer failed (%d): %s", rc, h_show(err));
+    cr_assert_str_eq(out, "open 0\nread 0\nwrite 1\n",
+                     "the queue file must appear at the first write, not before");
+    struct stat st, dst;
+    cr_assert(stat(q, &st) == 0, "no %s after the write", q);
+    cr_assert(stat(db, &dst) == 0);
+    cr_assert(S_ISREG(st.st_mode));
+    cr_assert_eq(st.st_mode & 07777, want,
+                 "db mode %04o, umask %04o: queue file mode %04o, want %04o (the database's mode "
+                 "minus world-write)",
+                 (unsigned)db_mode, (unsigned)mask, (unsigned)(st.st_mode & 07777),
+                 (unsigned)want);
+    cr_assert_eq(st.st_uid, dst.st_uid);
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 1);
+    h_rmtree(dir);
+}
+
+/* Under the usual umask 022. */
+Test(queue, file_mode_0644, .timeout = LIMIT) { queue_file_mode(0644, 0644, 022); }
+Test(queue, file_mode_0666, .timeout = LIMIT) { queue_file_mode(0666, 0664, 022); }
+Test(queue, file_mode_0600, .timeout = LIMIT) { queue_file_mode(0600, 0600, 022); }
+Test(queue, file_mode_0664, .timeout = LIMIT) { queue_file_mode(0664, 0664, 022); }
+/* Under umask 0: world-write must still be taken away. */
+Test(queue, file_mode_0666_umask0, .timeout = LIMIT) { queue_file_mode(0666, 0664, 0); }
+
+/* ---- 2. LOCKFIX_QUEUE=off ----------------------------------------------------------------- */
+
+Test(queue, off_creates_no_file, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "off.db");
+    char *q = qfile(db);
+    char *log = h_join(dir, "lockfix.log");
+    h_init_db(dir, db);
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    char *script = h_join(h_root(), "tests/clients/rmw.py");
+    char *argv[] = { (char *)h_python(), script, db, "5", "0", "1", NULL };
+    char *out, *err;
+
+    const char *off[] = { logenv, "LOCKFIX_QUEUE=off", NULL };
+    int rc = h_run(dir, argv, true, off, NULL, &out, &err, RUN_S);
+    char *text = h_slurp(log);
+    cr_assert_eq(rc, 0, "rmw.py failed with LOCKFIX_QUEUE=off: %s", h_show(err));
+    cr_assert_str_eq(out, "ok=5 failed=0 locked=0\n");
+    cr_assert(!h_exists(q), "LOCKFIX_QUEUE=off created %s", q);
+    cr_assert_eq(h_count_lines(text, "config", (char *)NULL), 0, "'off' rejected: %s", h_show(text));
+    /* The rest of the shim still works. */
+    cr_assert(h_count_lines(text, "begin-rewritten", (char *)NULL) > 0, "log: %s", h_show(text));
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "wal");
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 5);
+
+    /* The same program with the queue on does create it: the check above can fail. */
+    const char *on[] = { logenv, NULL };
+    rc = h_run(dir, argv, true, on, NULL, &out, &err, RUN_S);
+    cr_assert_eq(rc, 0, "rmw.py failed: %s", h_show(err));
+    cr_assert_str_eq(out, "ok=5 failed=0 locked=0\n");
+    cr_assert(h_exists(q), "no %s with the queue on", q);
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 10);
+    h_rmtree(dir);
+}
+
+/* ---- 3. two connections of one thread ----------------------------------------------------- */
+
+static const char two_conns_py[] =
+    "import sqlite3, sys, time\n"
+    "db = sys.argv[1]\n"
+    "c1 = sqlite3.connect(db, isolation_level=None, timeout=0)\n"
+    "c2 = sqlite3.connect(db, isolation_level=None, timeout=0)\n"
+    "c1.execute('BEGIN IMMEDIATE')\n"
+    "c1.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
+    "t = time.monotonic()\n"
+    "try:\n"
+    "    c2.execute('INSERT INTO log(writer, i) VALUES(2, 0)')\n"
+    "    r = 'ok'\n"
+    "except sqlite3.Error as e:\n"
+    "    r = 'error:%s' % e\n"
+    "print('held=%s' % r.replace(' ', '_'))\n"
+    "print('held_s=%.3f' % (time.monotonic() - t))\n"
+    "c1.execute('COMMIT')\n"
+    "t = time.monotonic()\n"
+    "c2.execute('INSERT INTO log(writer, i) VALUES(2, 1)')\n"
+    "print('after_s=%.3f' % (time.monotonic() - t))\n"
+    /* short transactions on c1, each followed at once by a write on c2 */
+    "worst = 0.0\n"
+    "for i in range(20):\n"
+    "    c1.execute('BEGIN')\n"
+    "    c1.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
+    "    c1.execute('COMMIT')\n"
+    "    t = time.monotonic()\n"
+    "    c2.execute('INSERT INTO log(writer, i) VALUES(2, ?)', (i + 2,))\n"
+    "    worst = max(worst, time.monotonic() - t)\n"
+    "print('alternate_worst_s=%.3f' % worst)\n"
+    "c1.close()\n"
+    "c2.close()\n"
+    "print('done=1')\n";
+
+Test(queue, two_connections_one_thread, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "two.db");
+    char *log = h_join(dir, "lockfix.log");
+    h_init_db(dir, db);
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    /* busy-timeout floor 500 ms + retry budget 1000 ms: c2 must give up after ~1.5 s */
+    const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=500", "LOCKFIX_RETRY_BUDGET_MS=1000", NULL };
+    char *argv[] = { (char *)h_python(), "-c", (char *)two_conns_py, db, NULL };
+    char *out, *err;
+    double t0 = mono_s();
+    int rc = h_run(dir, argv, true, env, NULL, &out, &err, 30);
+    double took = mono_s() - t0;
+    char *text = h_slurp(log);
+    cr_log_info("two connections: %.2f s; %s", took, h_show(out));
+    cr_assert_neq(rc, -1, "two connections of one thread hung (killed after 30 s); log: %s",
+                  h_show(text));
+    cr_assert_eq(rc, 0, "script failed (%d): %s; stdout: %s; log: %s", rc, h_show(err),
+                 h_show(out), h_show(text));
+    cr_assert(h_find_line(out, "held=error:database_is_locked", (char *)NULL) != NULL,
+              "c2's write while c1 holds BEGIN IMMEDIATE: want 'database is locked', got: %s",
+              h_show(out));
+    double held = field(out, "held_s");
+    /* It waited (floor + retries), but a bounded time: 0.5 s floor + 1 s budget. */
+    cr_assert(held >= 0.4 && held <= 5.0, "c2 got its error after %.3f s (want 0.4-5 s)", held);
+    double after = field(out, "after_s");
+    cr_assert(after >= 0 && after < 1.0, "c2's write after c1's COMMIT took %.3f s", after);
+    double worst = field(out, "alternate_worst_s");
+    cr_assert(worst >= 0 && worst < 1.0,
+              "a write on c2 right after a short transaction on c1 took %.3f s", worst);
+    cr_assert(h_find_line(out, "done=1", (char *)NULL) != NULL);
+    /* c2 did not wait in the queue behind c1 (that wait would have been logged: it would last
+    ** the whole 1 s budget, LOCKFIX_QUEUE_LOG_MS defaults to 1000): it contended through SQLite. */
+    cr_assert_eq(h_count_lines(text, "queue-wait", (char *)NULL), 0,
+                 "c2 waited in the queue for its own thread's c1: %s", h_show(text));
+    /* c1: 1 + 20 commits; c2: 1 + 20 rows (the first attempt failed). */
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 21);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer=2"), 21);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer=2 AND i=0"), 0);
+    h_rmtree(dir);
+}
+
+/* ---- 4. waits are bounded by the budget --------------------------------------------------- */
+
+static const char holder_py[] =
+    "import sqlite3, sys, time\n"
+    "con = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "con.execute('BEGIN IMMEDIATE')\n"
+    "con.execute('INSERT INTO log(writer, i) VALUES(1, 1)')\n"
+    "con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
+    "print('holding', flush=True)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "con.execute('COMMIT')\n"
+    "print('committed', flush=True)\n"
+    "con.close()\n";
+
+static const char one_insert_py[] =
+    "import sqlite3, sys, time\n"
+    "con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0.1)\n"
+    "t = time.monotonic()\n"
+    "try:\n"
+    "    con.execute('INSERT INTO log(writer, i) VALUES(2, 1)')\n"
+    "    print('result=ok')\n"
+    "except sqlite3.Error as e:\n"
+    "    print('result=%s' % str(e).replace(' ', '_'))\n"
+    "print('took_s=%.3f' % (time.monotonic() - t))\n"
+    "con.close()\n";
+
+Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "b.db");
+    char *alog = h_join(dir, "a.log"), *blog = h_join(dir, "b.log");
+    h_init_db(dir, db);
+    char *aenv_log = h_fmt("LOCKFIX_LOG=%s", alog);
+    const char *aenv[] = { aenv_log, NULL };
+    h_proc a;
+    spawn_py(&a, dir, "a", holder_py, true, aenv, db, "6", (char *)NULL);
+    char *aout = h_join(dir, "a.out");
+    bool holding = wait_for(aout, "holding", 20);
+    double held_from = mono_s();
+    if (!holding)
+        h_wait_all(&a, 1, 1);
+    cr_assert(holding, "holder did not start: %s", h_show(h_slurp(h_join(dir, "a.err"))));
+    cr_assert(h_exists(h_fmt("%s-lockfix", db)), "the holder's write did not create the queue");
+
+    char *benv_log = h_fmt("LOCKFIX_LOG=%s", blog);
+    const char *benv[] = { benv_log, "LOCKFIX_RETRY_BUDGET_MS=1500", "LOCKFIX_TIMEOUT_MS=500",
+                           "LOCKFIX_QUEUE_LOG_MS=0", NULL };
+    char *argv[] = { (char *)h_python(), "-c", (char *)one_insert_py, db, NULL };
+    char *out, *err;
+    int rc = h_run(dir, argv, true, benv, NULL, &out, &err, 30);
+    double b_done = mono_s() - held_from;
+    /* Is A still holding (still running)? */
+    int st;
+    pid_t r = waitpid(a.pid, &st, WNOHANG);
+    bool a_running = r == 0;
+    if (r == a.pid) {
+        a.done = true;
+        a.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    int a_hung = h_wait_all(&a, 1, 30);
+    char *btext = h_slurp(blog);
+    char *atext = h_slurp(alog);
+    cr_log_info("B finished %.2f s after A took its turn: %s", b_done, h_show(out));
+
+    cr_assert_eq(rc, 0, "B failed (%d): %s", rc, h_show(err));
+    cr_assert(h_find_line(out, "result=database_is_locked", (char *)NULL) != NULL,
+              "B's write while A holds the turn for 6 s: want 'database is locked', got %s; log: %s",
+              h_show(out), h_show(btext));
+    double took = field(out, "took_s");
+    cr_assert(took >= 1.4, "B gave up after %.3f s, before its 1.5 s budget", took);
+    cr_assert(took < 5.0 && b_done < 5.5 && a_running,
+              "B's wait was not bounded by its budget: it took %.3f s (%.2f s after A's turn "
+              "began; A %s)",
+              took, b_done, a_running ? "still held its turn" : "had already finished");
+    /* The queue wait, and that B then fell back to SQLite's locking. */
+    char *line = h_find_line(btext, "queue-wait", "no turn: falling back to SQLite's locking",
+                             (char *)NULL);
+    cr_assert(line != NULL, "no 'queue-wait ... (no turn: falling back to SQLite's locking)' in "
+              "B's log: %s", h_show(btext));
+    double waited = field(line, "waited_ms");
+    cr_assert(waited >= 1400 && waited <= 4000, "queue-wait waited_ms=%.0f, want about 1500: %s",
+              waited, line);
+
+    cr_assert_eq(a_hung, 0, "A hung");
+    cr_assert_eq(a.status, 0, "A failed: %s; log: %s", h_show(h_slurp(h_join(dir, "a.err"))),
+                 h_show(atext));
+    cr_assert_str_eq(h_slurp(aout), "holding\ncommitted\n");
+    /* Everything A committed is there; B's failed write is not. */
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 1);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer=1 AND i=1"), 1);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer=2"), 0);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    h_rmtree(dir);
+}
+
+/* ---- 5. a lingering holder that goes idle ------------------------------------------------- */
+
+/* Short write transactions in a tight loop for LOOP_S, then (connection still open, no
+** transaction) creates ASLEEP and sleeps SLEEP_S. Prints `ok=N failed=M asleep=T woke=T`. */
+static const char burst_py[] =
+    "import sqlite3, sys, time\n"
+    "db, loop_s, sleep_s, asleep = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), "
+    "sys.argv[4]\n"
+    "con = sqlite3.connect(db, isolation_level=None)\n"
+    "ok = failed = 0\n"
+    "i = 0\n"
+    "end = time.monotonic() + loop_s\n"
+    "while time.monotonic() < end:\n"
+    "    try:\n"
+    "        con.execute('BEGIN')\n"
+    "        con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
+    "        con.execute('INSERT INTO log(writer, i) VALUES(1, ?)', (i,))\n"
+    "        con.execute('COMMIT')\n"
+    "        ok += 1\n"
+    "    except sqlite3.Error as e:\n"
+    "        failed += 1\n"
+    "        sys.stderr.write('A: %s\\n' % e)\n"
+    "        if con.in_transaction:\n"
+    "            con.execute('ROLLBACK')\n"
+    "    i += 1\n"
+    "t = time.time()\n"
+    "open(asleep, 'w').close()\n"
+    "time.sleep(sleep_s)\n"
+    "woke = time.time()\n"
+    "con.close()\n"
+    "print('ok=%d failed=%d asleep=%.6f woke=%.6f' % (ok, failed, t, woke))\n";
+
+Test(queue, idle_lingering_holder_does_not_stall, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "linger.db");
+    char *log = h_join(dir, "lockfix.log");
+    char *asleep = h_join(dir, "asleep");
+    h_init_db(dir, db);
+    /* Make the db WAL first, so no open has to wait for the switch. */
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode=WAL"), "wal");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    /* A: a time slice (1 s) longer than its whole loop, so that once it has waited for a turn it
+    ** keeps it to the end of the loop, and its last transaction ends inside the slice with B and
+    ** C waiting: it lingers (20 ms), then sleeps. B and C: the default slice. A 2 s budget: a
+    ** writer stalled behind the idle holder would need 2 s per transaction and finish long after
+    ** A wakes. */
+    const char *aenv[] = { logenv, "LOCKFIX_QUEUE_SLICE_US=1000000", "LOCKFIX_QUEUE_LINGER_US=20000",
+                           "LOCKFIX_RETRY_BUDGET_MS=2000", "LOCKFIX_TIMEOUT_MS=2000", NULL };
+    const char *env[] = { logenv, "LOCKFIX_RETRY_BUDGET_MS=2000", "LOCKFIX_TIMEOUT_MS=2000", NULL };
+    h_proc ps[3];
+    spawn_py(&ps[0], dir, "a", burst_py, true, aenv, db, "0.5", "4", asleep, (char *)NULL);
+    /* B and C write all along, then 10 more transactions each once A sleeps. */
+    spawn_writer(&ps[1], dir, "lg", 2, 2, db, 10, 0, "5", true, env, asleep);
+    spawn_writer(&ps[2], dir, "lg", 3, 3, db, 10, 0, "5", true, env, asleep);
+    int hung = h_wait_all(ps, 3, 40);
+    char *text = h_slurp(log);
+    char *aout = h_slurp(ps[0].out_path);
+    char *aerr = h_slurp(ps[0].err_path);
+    cr_assert_eq(hung, 0, "%d processes hung; log: %s", hung, h_show(text));
+    cr_assert_eq(ps[0].status, 0, "A failed: %s", h_show(aerr));
+    long a_ok = (long)field(aout, "ok"), a_failed = (long)field(aout, "failed");
+    double a_asleep = field(aout, "asleep"), a_woke = field(aout, "woke");
+    cr_assert(a_ok > 0 && a_failed == 0 && a_asleep > 0 && a_woke > a_asleep,
+              "A: %s; stderr: %s", h_show(aout), h_show(aerr));
+
+    long total = a_ok;
+    for (int w = 1; w <= 2; w++) {
+        char *out = h_slurp(ps[w].out_path);
+        char *err = h_slurp(ps[w].err_path);
+        char *times = writer_times(dir, "lg", w + 1);
+        long ok, failed, locked;
+        cr_assert(out && sscanf(out, "ok=%ld failed=%ld locked=%ld", &ok, &failed, &locked) == 3,
+                  "writer %d: stdout %s, status %d, stderr %s", w + 1, h_show(out), ps[w].status,
+                  h_show(err));
+        cr_assert_eq(ps[w].status, 0, "writer %d: %s", w + 1, h_show(err));
+        cr_log_info("writer %d: %.*s; %s", w + 1, (int)strcspn(out, "\n"), out, h_show(times));
+        cr_assert_eq(failed, 0, "writer %d: %ld transactions failed (%ld locked); log: %s", w + 1,
+                     failed, locked, h_show(text));
+        cr_assert_geq(ok, 10);
+        double end = field(times, "end");
+        cr_assert(end > 0, "writer %d wrote no times: %s", w + 1, h_show(times));
+        cr_assert(end < a_woke,
+                  "writer %d finished %.2f s after A went to sleep, %.2f s after A woke: an idle "
+                  "holder stalled it (A slept %.2f-%.2f); log: %s",
+                  w + 1, end - a_asleep, end - a_woke, a_asleep, a_woke, h_show(text));
+        total += ok;
+        free(out);
+        free(err);
+    }
+    cr_log_info("A: %.*s; total commits %ld", (int)strcspn(aout, "\n"), aout, total);
+    /* Nobody waited out its whole budget behind the sleeping holder. */
+    cr_assert_eq(h_count_lines(text, "no turn", (char *)NULL), 0,
+                 "a writer gave up on the queue: %s", h_show(text));
+    assert_consistent(db, total);
+    h_rmtree(dir);
+}
+
+/*
+ * The same promise when the waiter right behind the lingering holder is no longer there: B gave
+ * up on the queue (its budget ran out) or was killed while A held its turn, so the writer after
+ * B (C) is not at the head of the queue. When A's transaction ends inside its slice it lingers (someone holds a
+ * later ticket: B's, abandoned), then goes idle without closing. C must still get turns while A
+ * sleeps: the abandoned ticket must be passed over and the lingering turn taken.
+ */
+static const char hold_until_py[] =
+    "import os, sqlite3, sys, time\n"
+    "db, go, sleep_s = sys.argv[1], sys.argv[2], float(sys.argv[3])\n"
+    "con = sqlite3.connect(db, isolation_level=None)\n"
+    "con.execute('BEGIN IMMEDIATE')\n"
+    "con.execute('INSERT INTO log(writer, i) VALUES(1, 1)')\n"
+    "con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
+    "print('holding', flush=True)\n"
+    "end = time.monotonic() + 20\n"
+    "while not os.path.exists(go) and time.monotonic() < end:\n"
+    "    time.sleep(0.002)\n"
+    "con.execute('COMMIT')\n"
+    "print('idle=%.6f' % time.time(), flush=True)\n"
+    "time.sleep(sleep_s)\n"
+    "print('woke=%.6f' % time.time(), flush=True)\n"
+    "con.close()\n";
+
+/* N autocommit INSERTs (writer 3); prints `ok=N failed=M end=T worst=S`. */
+static const char inserts_py[] =
+    "import sqlite3, sys, time\n"
+    "db, n = sys.argv[1], int(sys.argv[2])\n"
+    "con = sqlite3.connect(db, isolation_level=None, timeout=0.1)\n"
+    "print('started', flush=True)\n"
+    "ok = failed = 0\n"
+    "worst = 0.0\n"
+    "for i in range(n):\n"
+    "    t = time.monotonic()\n"
+    "    try:\n"
+    "        con.execute('INSERT INTO log(writer, i) VALUES(3, ?)', (i,))\n"
+    "        con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
+    "        ok += 1\n"
+    "    except sqlite3.Error as e:\n"
+    "        failed += 1\n"
+    "        sys.stderr.write('C: %s\\n' % e)\n"
+    "    worst = max(worst, time.monotonic() - t)\n"
+    "print('ok=%d failed=%d end=%.6f worst=%.3f' % (ok, failed, time.time(), worst))\n"
+    "con.close()\n";
+
+static void lingering_behind_gone_waiter(bool kill_b)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "ab.db");
+    char *go = h_join(dir, "go");
+    h_init_db(dir, db);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode=WAL"), "wal");
+    char *zlog = h_fmt("LOCKFIX_LOG=%s/z.log", dir), *alog = h_fmt("LOCKFIX_LOG=%s/a.log", dir);
+    char *blog = h_fmt("LOCKFIX_LOG=%s/b.log", dir), *clog = h_fmt("LOCKFIX_LOG=%s/c.log", dir);
+
+    /* Z holds the turn first, so that A's turn is one it had to wait for (the slice and the
+    ** linger apply only to those). */
+    char *zgo = h_join(dir, "zgo");
+    const char *zenv[] = { zlog, NULL };
+    h_proc z, a;
+    spawn_py(&z, dir, "z", hold_until_py, true, zenv, db, zgo, "0", (char *)NULL);
+    char *zout = h_join(dir, "z.out"), *aout = h_join(dir, "a.out");
+    bool ok = wait_for(zout, "holding", 20);
+    if (!ok)
+        h_wait_all(&z, 1, 1);
+    cr_assert(ok, "Z did not start: %s", h_show(h_slurp(h_join(dir, "z.err"))));
+    const char *aenv[] = { alog, "LOCKFIX_QUEUE_SLICE_US=1000000", "LOCKFIX_QUEUE_LINGER_US=20000",
+                           "LOCKFIX_QUEUE_LOG_MS=0", NULL };
+    spawn_py(&a, dir, "a", hold_until_py, true, aenv, db, go, "5", (char *)NULL);
+    usleep(300000); /* A starts and waits in the queue behind Z */
+    touch(zgo);
+    ok = wait_for(aout, "holding", 20);
+    double a_turn = mono_s();
+    if (!ok) {
+        h_wait_all(&a, 1, 1);
+        h_wait_all(&z, 1, 1);
+    }
+    cr_assert(ok, "A did not get its turn: %s", h_show(h_slurp(h_join(dir, "a.err"))));
+    cr_assert_eq(h_wait_all(&z, 1, 20), 0);
+
+    double b_gone;
+    if (!kill_b) {
+        /* B queues behind A and gives up after 150 ms (then fails on SQLite's lock: no floor). */
+        const char *benv[] = { blog, "LOCKFIX_RETRY_BUDGET_MS=150", "LOCKFIX_TIMEOUT_MS=0",
+                               "LOCKFIX_QUEUE_LOG_MS=0", NULL };
+        char *bargv[] = { (char *)h_python(), "-c", (char *)one_insert_py, db, NULL };
+        char *bo, *be;
+        int brc = h_run(dir, bargv, true, benv, NULL, &bo, &be, 20);
+        b_gone = mono_s() - a_turn;
+        char *btext = h_slurp(h_fmt("%s/b.log", dir));
+        cr_log_info("B (gone %.2f s after A's turn began): %s; log: %s", b_gone, h_show(bo),
+                    h_show(btext));
+        if (brc != 0 || h_find_line(btext, "no turn", (char *)NULL) == NULL) {
+            touch(go);
+            h_wait_all(&a, 1, 20);
+        }
+        cr_assert_eq(brc, 0, "B failed: %s", h_show(be));
+        cr_assert(h_find_line(btext, "no turn", (char *)NULL) != NULL,
+                  "B did not give up on the queue (the scenario needs it): %s", h_show(btext));
+    } else {
+        /* B queues behind A (default budget: it would wait 30 s) and is killed while waiting. */
+        const char *benv[] = { blog, NULL };
+        char *bargv[] = { (char *)h_python(), "-c", (char *)inserts_py, db, "1", NULL };
+        h_proc b;
+        char *bout = h_join(dir, "b.out"), *berr = h_join(dir, "b.err");
+        h_spawn(&b, bargv, true, benv, NULL, bout, berr);
+        ok = wait_for(bout, "started", 20);
+        usleep(100000); /* its INSERT is waiting in the queue now */
+        kill(-b.pid, SIGKILL);
+        kill(b.pid, SIGKILL);
+        h_wait_all(&b, 1, 20);
+        b_gone = mono_s() - a_turn;
+        cr_log_info("B killed %.2f s after A's turn began (status %d)", b_gone, b.status);
+        if (!ok || b.status != 128 + SIGKILL) {
+            touch(go);
+            h_wait_all(&a, 1, 20);
+        }
+        cr_assert(ok, "B did not start: %s", h_show(h_slurp(berr)));
+        cr_assert_eq(b.status, 128 + SIGKILL, "B was not killed while waiting: %s",
+                     h_show(h_slurp(bout)));
+    }
+    /* A's transaction must end inside its 1 s slice, or it hands its turn on without lingering
+    ** and the case is not reached (a machine too busy to start python in time). */
+    if (b_gone > 0.85) {
+        touch(go);
+        h_wait_all(&a, 1, 20);
+        cr_skip_test("B took %.2f s to leave: A's slice would be over, nothing to test", b_gone);
+    }
+    touch(go); /* A commits: within its 1 s slice, with B's ticket (abandoned or dead) behind */
+    ok = wait_for(aout, "idle", 20);
+    if (!ok)
+        h_wait_all(&a, 1, 1);
+    cr_assert(ok, "A did not commit: %s", h_show(h_slurp(h_join(dir, "a.err"))));
+
+    /* C writes while A sleeps (5 s), connection open, no transaction. */
+    const char *cenv[] = { clog, "LOCKFIX_RETRY_BUDGET_MS=1500", "LOCKFIX_QUEUE_LOG_MS=500", NULL };
+    char *cargv[] = { (char *)h_python(), "-c", (char *)inserts_py, db, "5", NULL };
+    char *co, *ce;
+    int crc = h_run(dir, cargv, true, cenv, NULL, &co, &ce, 30);
+    cr_assert_eq(h_wait_all(&a, 1, 20), 0, "A hung");
+    char *atext = h_slurp(aout);
+    char *ctext = h_slurp(h_fmt("%s/c.log", dir));
+    double idle = field(atext, "idle"), woke = field(atext, "woke"), cend = field(co, "end");
+    cr_log_info("C: %s; A: %s", h_show(co), h_show(atext));
+    cr_assert_eq(a.status, 0, "A failed: %s", h_show(h_slurp(h_join(dir, "a.err"))));
+    cr_assert_eq(crc, 0, "C failed: %s", h_show(ce));
+    cr_assert(h_find_line(co, "ok=5 failed=0", (char *)NULL) != NULL, "C: %s; stderr %s",
+              h_show(co), h_show(ce));
+    cr_assert(cend > 0 && cend < woke,
+              "C's 5 writes ended %.2f s after A went idle, %.2f s after A woke: the idle, "
+              "lingering holder stalled the queue (worst write %.2f s); C's log: %s",
+              cend - idle, cend - woke, field(co, "worst"), h_show(ctext));
+    cr_assert_eq(h_count_lines(ctext, "no turn", (char *)NULL), 0,
+                 "C waited out its whole budget in the queue while A was idle: %s", h_show(ctext));
+    /* Z 1, A 1, C 5; B's write failed. */
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 7);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer=2"), 0);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    h_rmtree(dir);
+}
+
+Test(queue, lingering_holder_behind_abandoned_waiter, .timeout = LIMIT)
+{
+    lingering_behind_gone_waiter(false);
+}
+
+/* The same with B killed (kill -9) while it waits: its process is gone, nobody checks it. */
+Test(queue, lingering_holder_behind_killed_waiter, .timeout = LIMIT)
+{
+    lingering_behind_gone_waiter(true);
+}
+
+/* ---- 6. a program without the shim on the same database ----------------------------------- */
+
+static const char locker_py[] =
+    "import sqlite3, sys, time\n"
+    "con = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "con.execute('BEGIN IMMEDIATE')\n"
+    "con.execute('UPDATE counter SET v=v WHERE id=1')\n"
+    "print('locked', flush=True)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "released = time.time()\n"
+    "con.execute('ROLLBACK')\n"
+    "print('released=%.6f' % released, flush=True)\n"
+    "con.close()\n";
+
+#define MIX_WRITERS 4
+#define MIX_TXNS 30
+
+static struct h_totals mixed_run(const char *dir, const char *db, const char *tag, bool shim,
+                                 const char *const env[], double *released, double *min_start)
+{
+    h_proc lk;
+    char *lname = h_fmt("%s-locker", tag);
+    spawn_py(&lk, dir, lname, locker_py, false, NULL, db, "1.0", (char *)NULL);
+    char *lout = h_fmt("%s/%s.out", dir, lname);
+    bool locked = wait_for(lout, "locked", 20);
+    if (!locked)
+        h_wait_all(&lk, 1, 1);
+    cr_assert(locked, "locker did not start: %s",
+              h_show(h_slurp(h_fmt("%s/%s.err", dir, lname))));
+    h_proc ps[MIX_WRITERS];
+    for (int w = 0; w < MIX_WRITERS; w++)
+        spawn_writer(&ps[w], dir, tag, w + 1, w + 1 + (shim ? 10 : 0), db, MIX_TXNS, 0, "0", shim, env, NULL);
+    struct h_totals t = h_collect_writers(ps, MIX_WRITERS, RUN_S);
+    cr_assert_eq(h_wait_all(&lk, 1, RUN_S), 0, "locker hung");
+    cr_assert_eq(lk.status, 0, "locker failed: %s", h_show(h_slurp(h_fmt("%s/%s.err", dir, lname))));
+    *released = field(h_slurp(lout), "released");
+    *min_start = 1e18;
+    for (int w = 0; w < MIX_WRITERS; w++) {
+        double s = field(writer_times(dir, tag, w + 1), "start");
+        if (s > 0 && s < *min_start)
+            *min_start = s;
+    }
+    return t;
+}
+
+Test(queue, program_without_shim_shares_db, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "mix.db");
+    char *log = h_join(dir, "lockfix.log");
+    h_init_db(dir, db);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode=WAL"), "wal");
+    double released, first_start;
+
+    /* Control: writers that ask for no busy timeout, without the shim, fail while the other
+    ** program holds the write lock. */
+    struct h_totals c = mixed_run(dir, db, "plain", false, NULL, &released, &first_start);
+    cr_log_info("without shim: ok=%ld failed=%ld locked=%ld", c.ok, c.failed, c.locked);
+    cr_assert_eq(c.timed_out, 0);
+    cr_assert_eq(c.bad_output, 0, "%s", c.stdout_bad);
+    cr_assert_gt(c.locked, 0, "no writer failed without the shim while another program held the "
+                 "write lock (ok=%ld): the workload does not contend", c.ok);
+    long base = h_sql_int(db, "SELECT v FROM counter WHERE id=1");
+    cr_assert_eq(base, c.ok);
+
+    /* Under the shim the floor (3 s) covers the other program's 1 s hold. */
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=3000", "LOCKFIX_RETRY_BUDGET_MS=3000", NULL };
+    struct h_totals t = mixed_run(dir, db, "shim", true, env, &released, &first_start);
+    char *text = h_slurp(log);
+    cr_log_info("with shim: ok=%ld failed=%ld locked=%ld; first writer started %.3f s before the "
+                "lock was released",
+                t.ok, t.failed, t.locked, released - first_start);
+    cr_assert_eq(t.timed_out, 0, "writers hung; log: %s", h_show(text));
+    cr_assert_eq(t.bad_output, 0, "%s", t.stdout_bad);
+    cr_assert_eq(t.bad_exit, 0, "%s", h_show(t.stderr_all));
+    cr_assert(released > 0 && first_start < released,
+              "the writers started only after the other program released its lock (started "
+              "%.3f, released %.3f): the test did not contend", first_start, released);
+    cr_assert_eq(t.failed, 0, "%ld of %d transactions failed next to a program without the shim "
+                 "(%ld locked); log: %s", t.failed, MIX_WRITERS * MIX_TXNS, t.locked, h_show(text));
+    cr_assert_eq(t.ok, MIX_WRITERS * MIX_TXNS);
+    assert_consistent(db, base + t.ok);
+    cr_assert(h_exists(qfile(db)));
+    h_rmtree(dir);
+}
+
+/* ---- 7. a rollback-journal database ------------------------------------------------------- */
+
+#define RB_WRITERS 4
+#define RB_TXNS 100
+
+static struct h_totals rollback_run(const char *dir, const char *db, bool shim,
+                                    const char *const env[])
+{
+    char *script = h_join(h_root(), "tests/clients/rmw.py");
+    h_proc ps[RB_WRITERS];
+    for (int w = 0; w < RB_WRITERS; w++) {
+        /* distinct writer ids per run: (writer, i) identifies a transaction across both runs */
+        char *wid = h_fmt("%d", w + 1 + (shim ? 10 : 0));
+        /* rmw.py: python's defaults (5 s timeout), deferred BEGIN, 1 ms between read and write */
+        char *argv[] = { (char *)h_python(), script, (char *)db, h_fmt("%d", RB_TXNS), "1", wid,
+                         NULL };
+        char *out = h_fmt("%s/%s-w%d.out", dir, shim ? "shim" : "plain", w + 1);
+        char *err = h_fmt("%s/%s-w%d.err", dir, shim ? "shim" : "plain", w + 1);
+        h_spawn(&ps[w], argv, shim, env, dir, out, err);
+        free(out);
+        free(err);
+    }
+    return h_collect_writers(ps, RB_WRITERS, RUN_S);
+}
+
+Test(queue, rollback_journal, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "rb.db");
+    char *log = h_join(dir, "lockfix.log");
+    h_init_db(dir, db);
+
+    struct h_totals c = rollback_run(dir, db, false, NULL);
+    cr_log_info("rollback journal without shim: ok=%ld failed=%ld locked=%ld", c.ok, c.failed,
+                c.locked);
+    cr_assert_eq(c.timed_out, 0);
+    cr_assert_eq(c.bad_output, 0, "%s", c.stdout_bad);
+    cr_assert_gt(c.failed, 0, "no failures without the shim (ok=%ld): the workload does not "
+                 "contend", c.ok);
+    cr_assert_eq(c.ok + c.failed, RB_WRITERS * RB_TXNS);
+    long base = h_sql_int(db, "SELECT v FROM counter WHERE id=1");
+    cr_assert_eq(base, c.ok);
+    cr_assert(!h_exists(qfile(db)));
+
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_WAL=0", NULL };
+    struct h_totals t = rollback_run(dir, db, true, env);
+    char *text = h_slurp(log);
+    cr_log_info("rollback journal with shim: ok=%ld failed=%ld locked=%ld", t.ok, t.failed,
+                t.locked);
+    cr_assert_eq(t.timed_out, 0, "writers hung; log: %s", h_show(text));
+    cr_assert_eq(t.bad_output, 0, "%s", t.stdout_bad);
+    cr_assert_eq(t.bad_exit, 0, "%s", h_show(t.stderr_all));
+    cr_assert_eq(t.failed, 0, "%ld of %d transactions failed on a rollback-journal database under "
+                 "the shim (%ld locked); log: %s", t.failed, RB_WRITERS * RB_TXNS, t.locked,
+                 h_show(text));
+    cr_assert_eq(t.ok, RB_WRITERS * RB_TXNS);
+    assert_consistent(db, base + t.ok);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "delete");
+    cr_assert(!h_exists(h_fmt("%s-wal", db)), "a -wal file with LOCKFIX_WAL=0");
+    cr_assert_eq(h_count_lines(text, "wal-switched", (char *)NULL), 0, "log: %s", h_show(text));
+    cr_assert(h_count_lines(text, "begin-rewritten", (char *)NULL) > 0, "log: %s", h_show(text));
+    cr_assert(h_exists(qfile(db)), "no queue file: the writers did not use the queue");
+    h_rmtree(dir);
+}
+
+/* One test at a time: the timing assertions need the machine to themselves. */
+int main(int argc, char *argv[])
+{
+    struct criterion_test_set *tests = criterion_initialize();
+    criterion_options.jobs = 1;
+    int result = 0;
+    if (criterion_handle_args(argc, argv, true))
+        result = !criterion_run_all_tests(tests);
+    criterion_finalize(tests);
+    return result;
+}
