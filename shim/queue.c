@@ -147,7 +147,11 @@ static struct q_shared *map_queue(const char *dbpath, char *qpath, size_t cap)
     memcpy(qpath, dbpath, len);
     memcpy(qpath + len, "-lockfix", sizeof "-lockfix");
     mode_t mode = st.st_mode & 0664; /* the database's permissions, never world-writable */
-    int fd = open(qpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+    int fd = open(qpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+    if (fd >= 0)
+        (void)!fchmod(fd, mode); /* made here: the umask must not take the group's write away */
+    else if (errno == EEXIST)
+        fd = open(qpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
     if (fd < 0)
         return NULL;
     struct stat qst;
@@ -209,6 +213,16 @@ struct lf_queue *lf_queue_open(const char *dbpath)
     return q;
 }
 
+/* A lingering holder's time is over: take its turn away (only one of the holder and the waiters
+** can end the lingering state). Returns 1 when this caller did. */
+static int claim_lingering(struct q_shared *sh, struct q_slot *slot)
+{
+    if (now_ns() < atomic_load(&sh->linger_until_ns))
+        return 0;
+    uint32_t lingering = SLOT_LINGERING;
+    return atomic_compare_exchange_strong(&slot->state, &lingering, SLOT_FREE);
+}
+
 /* Move `serving` past tickets whose owners are gone or gave up, starting at `s`; returns the
 ** ticket now served. */
 static uint32_t skip_dead(struct q_shared *sh, uint32_t s, long long *unpublished_since)
@@ -226,14 +240,18 @@ static uint32_t skip_dead(struct q_shared *sh, uint32_t s, long long *unpublishe
             skip = now - *unpublished_since > Q_UNPUBLISHED_GRACE_MS;
         } else {
             uint32_t state = atomic_load(&slot->state);
-            skip = state == SLOT_ABANDONED || pid_dead(atomic_load(&slot->pid));
+            if (state == SLOT_LINGERING && claim_lingering(sh, slot))
+                skip = 2; /* its time is over: not an event worth a log line */
+            else
+                skip = state == SLOT_ABANDONED || pid_dead(atomic_load(&slot->pid));
         }
         if (!skip)
             return s;
         *unpublished_since = 0;
         uint32_t expect = s;
         if (atomic_compare_exchange_strong(&sh->serving, &expect, s + 1)) {
-            lf_log("queue-skipped ticket=%u (its process is gone or gave up)", s);
+            if (skip == 1)
+                lf_log("queue-skipped ticket=%u (its process is gone or gave up)", s);
             wake_slot(sh, s + 1);
             s = s + 1;
         } else {
@@ -309,7 +327,9 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
                 break;
             head = s + 1 == t;
         }
-        long long poll_ns = (head ? Q_HEAD_POLL_MS : Q_TAIL_POLL_MS) * 1000000LL;
+        /* the two writers next in line check the head every few ms: either may be a process
+        ** that died or gave up, or a holder whose lingering time is over */
+        long long poll_ns = ((int32_t)(t - s) <= 2 ? Q_HEAD_POLL_MS : Q_TAIL_POLL_MS) * 1000000LL;
         if (head) {
             struct q_slot *hs = &sh->slot[s % Q_RING];
             if (atomic_load(&hs->ticket) == s && atomic_load(&hs->state) == SLOT_LINGERING) {
@@ -317,9 +337,8 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
                 ** starts soon. After that the head takes the turn (the holder finds out when
                 ** its next write begins, and queues again). */
                 if (now >= atomic_load(&sh->linger_until_ns)) {
-                    uint32_t lingering = SLOT_LINGERING;
                     uint32_t expect = s;
-                    if (atomic_compare_exchange_strong(&hs->state, &lingering, SLOT_FREE) &&
+                    if (claim_lingering(sh, hs) &&
                         atomic_compare_exchange_strong(&sh->serving, &expect, t)) {
                         atomic_store(&sh->handoff_ns, now);
                         if ((int32_t)(atomic_load(&sh->next) - (t + 1)) > 0)
@@ -463,8 +482,13 @@ void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, 
             lf_queue_release(q, conn);
         return;
     }
+    struct q_slot *after = &sh->slot[(t + 1) % Q_RING];
+    uint32_t after_state;
     if (slice_us > 0 && linger_us > 0 && q->turn_ns != 0 &&
-        (int32_t)(atomic_load(&sh->next) - (t + 1)) > 0) {
+        (int32_t)(atomic_load(&sh->next) - (t + 1)) > 0 && atomic_load(&after->ticket) == t + 1 &&
+        ((after_state = atomic_load(&after->state)) == SLOT_WAITING ||
+         after_state == SLOT_SLEEPING)) {
+        /* someone waits (not a ticket given up: nobody would then end the lingering) */
         int64_t now = now_ns();
         if (now - q->turn_ns < slice_us * 1000LL) {
             atomic_store(&sh->linger_until_ns, now + linger_us * 1000LL);
