@@ -451,3 +451,14 @@ struct h_totals h_collect_writers(h_proc *ps, int n, int timeout_s)
     }
     return t;
 }
+
+int h_main_one_at_a_time(int argc, char *argv[])
+{
+    struct criterion_test_set *tests = criterion_initialize();
+    criterion_options.jobs = 1;
+    int result = 0;
+    if (criterion_handle_args(argc, argv, true))
+        result = !criterion_run_all_tests(tests);
+    criterion_finalize(tests);
+    return result;
+}

@@ -86,4 +86,8 @@ const char *h_show(const char *s);
 /* Create the read-modify-write database with tests/clients/init-db.sh (DELETE journal mode). */
 void h_init_db(const char *dir, const char *db);
 
+/* A Criterion main that runs the tests one at a time (Criterion runs them in parallel by default):
+ * parallel tests would load the machine and change the contention being measured. */
+int h_main_one_at_a_time(int argc, char *argv[]);
+
 #endif

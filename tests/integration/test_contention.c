@@ -161,11 +161,5 @@ Test(contention, c_with_shim, .timeout = LIMIT) { with_shim(CPROG); }
 /* One test at a time: parallel tests would load the machine and change the contention. */
 int main(int argc, char *argv[])
 {
-    struct criterion_test_set *tests = criterion_initialize();
-    criterion_options.jobs = 1;
-    int result = 0;
-    if (criterion_handle_args(argc, argv, true))
-        result = !criterion_run_all_tests(tests);
-    criterion_finalize(tests);
-    return result;
+    return h_main_one_at_a_time(argc, argv);
 }

@@ -909,11 +909,5 @@ Test(queue, rollback_journal, .timeout = LIMIT)
 /* One test at a time: the timing assertions need the machine to themselves. */
 int main(int argc, char *argv[])
 {
-    struct criterion_test_set *tests = criterion_initialize();
-    criterion_options.jobs = 1;
-    int result = 0;
-    if (criterion_handle_args(argc, argv, true))
-        result = !criterion_run_all_tests(tests);
-    criterion_finalize(tests);
-    return result;
+    return h_main_one_at_a_time(argc, argv);
 }
