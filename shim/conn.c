@@ -26,8 +26,7 @@ struct lf_conn {
     int timeout_ms;
     struct lf_queue *queue; /* opened at the first write, NULL if it could not be */
     int queue_tried;
-    int has_turn;
-    uint32_t ticket;
+    struct lf_turn turn;
     unsigned long count[LF_EV_COUNT];
     char path[LF_PATH_MAX];
 };
@@ -80,8 +79,7 @@ struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char 
         old->own_handler = 0;
         old->timeout_ms = -1;
         memset(old->count, 0, sizeof old->count);
-        if (old->has_turn)
-            lf_queue_release(old->queue, old);
+        lf_queue_release(old->queue, old);
         old->queue = NULL;
         old->queue_tried = 0;
         free(c);
@@ -194,8 +192,7 @@ void lf_conn_closed(struct lf_conn *c)
 {
     if (c == NULL)
         return;
-    if (c->has_turn) /* closed inside a transaction: the turn goes to the next writer */
-        lf_queue_release(c->queue, c);
+    lf_queue_release(c->queue, c); /* closed inside a transaction: the turn goes on */
     lf_queue_close(c->queue);
     report(c, "close");
     free(c);
@@ -263,23 +260,9 @@ struct lf_queue *lf_conn_queue(struct lf_conn *c)
     return c->queue;
 }
 
-void lf_conn_set_turn(struct lf_conn *c, uint32_t ticket)
+struct lf_turn *lf_conn_turn(struct lf_conn *c)
 {
-    c->ticket = ticket;
-    c->has_turn = 1;
-}
-
-int lf_conn_turn(const struct lf_conn *c, uint32_t *ticket)
-{
-    if (c == NULL || !c->has_turn)
-        return 0;
-    *ticket = c->ticket;
-    return 1;
-}
-
-void lf_conn_clear_turn(struct lf_conn *c)
-{
-    c->has_turn = 0;
+    return c ? &c->turn : NULL;
 }
 
 int lf_conn_event(struct lf_conn *c, enum lf_event ev)

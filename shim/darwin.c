@@ -115,6 +115,15 @@ void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
 {
     (void)q, (void)conn;
 }
+void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, long linger_us)
+{
+    (void)q, (void)conn, (void)slice_us, (void)linger_us;
+}
+int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn)
+{
+    (void)q, (void)conn;
+    return 0;
+}
 void lf_queue_close(struct lf_queue *q)
 {
     (void)q;

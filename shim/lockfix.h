@@ -6,6 +6,7 @@
 #define LOCKFIX_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "hooks.h"
@@ -275,10 +276,24 @@ void lf_report_unreachable(void);
 
 /* ---- queue.c: the fair writer queue ------------------------------------------------------ */
 struct lf_queue;
+/* A connection's turn (kept in its lf_conn). A connection may be used by several threads, and
+** the shim's code around SQLite's calls is not under SQLite's mutex: the turn's operations take
+** `lock`, so that a turn is taken, kept and handed on exactly once. */
+enum lf_turn_state { LF_TURN_NONE, LF_TURN_HOLDING, LF_TURN_LINGERING };
+struct lf_turn {
+    _Atomic int lock;
+    _Atomic int state; /* enum lf_turn_state; read without the lock only as a hint */
+    uint32_t ticket;
+    int64_t began_ns; /* when a contended turn began; 0 if it was free when asked for */
+};
 struct lf_queue *lf_queue_open(const char *dbpath);
+/* Wait for conn's turn; 1 when held, 0 when the queue was bypassed (SQLite's locking decides). */
 int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, long *waited_ms);
+/* Hand conn's turn on now (a close); does nothing when it holds none. */
 void lf_queue_release(struct lf_queue *q, struct lf_conn *conn);
+/* conn is back in autocommit mode: hand its turn on, or keep it a little (time slices). */
 void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, long linger_us);
+/* conn starts a write: 1 if it holds a turn (kept since its last transaction), else 0. */
 int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn);
 void lf_queue_close(struct lf_queue *q);
 /* How many turns this process holds now: while 0, nothing needs releasing (the fast path). */
@@ -288,9 +303,13 @@ extern int lf_queue_enabled;
 
 /* conn.c: the connection's queue and turn */
 struct lf_queue *lf_conn_queue(struct lf_conn *c);
-void lf_conn_set_turn(struct lf_conn *c, uint32_t ticket);
-int lf_conn_turn(const struct lf_conn *c, uint32_t *ticket);
-void lf_conn_clear_turn(struct lf_conn *c);
+struct lf_turn *lf_conn_turn(struct lf_conn *c); /* NULL for NULL */
+/* Whether conn holds a turn, kept or not (a hint: read without the turn's lock). */
+static inline int lf_conn_has_turn(struct lf_conn *c)
+{
+    struct lf_turn *t = lf_conn_turn(c);
+    return t != NULL && atomic_load_explicit(&t->state, memory_order_relaxed) != LF_TURN_NONE;
+}
 
 /* ---- policies (open_policy.c, stmt.c) ----------------------------------------------------- */
 void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);

@@ -49,6 +49,7 @@
 ** is a memory write instead of a futex wake-up (tens of microseconds on a virtual machine). */
 #define Q_SPIN_EARLY_NS 100000LL
 #define Q_SPIN_LATE_NS 200000LL
+#define Q_LINGER_MAX_NS 1000000000LL /* LOCKFIX_QUEUE_LINGER_US's limit */
 
 /* SLOT_SLEEPING: waiting, asleep on the slot's futex word (a waker makes the system call only
 ** then). SLOT_LINGERING: the holder's transaction ended inside its time slice; it keeps the turn
@@ -70,7 +71,8 @@ struct q_shared {
     _Atomic uint32_t turn_avg_ns; /* moving average of how long a contended turn lasts */
     uint32_t pad0;
     _Atomic int64_t linger_until_ns; /* a lingering holder's turn may be taken from then on */
-    uint32_t pad[6];
+    _Atomic uint64_t boot; /* the boot the state belongs to (pids and clocks start again) */
+    uint32_t pad[4];
     struct q_slot slot[Q_RING];
 };
 _Static_assert(sizeof(struct q_shared) == 64 + Q_RING * sizeof(struct q_slot),
@@ -80,9 +82,10 @@ struct lf_queue {
     char path[LF_PATH_MAX];
     struct q_shared *sh;
     int refs;
-    struct lf_conn *_Atomic holder; /* the connection of this process holding the turn, if any */
-    int64_t turn_ns; /* when the holder's turn began, if it had to wait for it (else 0) */
-    int lingering;   /* the holder's transaction ended; the turn is kept for its next one */
+    /* The thread of this process that took the turn last, and its ticket: another connection
+    ** of that thread must not queue behind it (it would wait for itself). */
+    _Atomic unsigned long holder_thread;
+    _Atomic uint32_t holder_ticket;
     struct lf_queue *next;
 };
 
@@ -135,6 +138,41 @@ static int pid_dead(int32_t pid)
     return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
 }
 
+/* This boot's identity (a hash of /proc/sys/kernel/random/boot_id), never 0; 1 if unknown. */
+static uint64_t boot_identity(void)
+{
+    static _Atomic uint64_t cached;
+    uint64_t h = atomic_load(&cached);
+    if (h != 0)
+        return h;
+    h = 1469598103934665603ULL;
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[64];
+        ssize_t n = read(fd, buf, sizeof buf);
+        close(fd);
+        for (ssize_t i = 0; i < n; i++)
+            h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+    }
+    if (h == 0 || h == 1469598103934665603ULL)
+        h = 1;
+    atomic_store(&cached, h);
+    return h;
+}
+
+/* A queue file written before this boot: its pids may now be other processes, its clock values
+** are from another clock. The first process of this boot to map it abandons what it holds. */
+static void forget_other_boot(struct q_shared *sh)
+{
+    uint64_t now_boot = boot_identity(), was = atomic_load(&sh->boot);
+    if (was == now_boot || !atomic_compare_exchange_strong(&sh->boot, &was, now_boot))
+        return;
+    atomic_store(&sh->handoff_ns, 0);
+    atomic_store(&sh->linger_until_ns, 0);
+    atomic_store(&sh->turn_avg_ns, 0);
+    atomic_store(&sh->serving, atomic_load(&sh->next));
+}
+
 /* Open (creating if needed) and map the queue file of the database at `dbpath`. */
 static struct q_shared *map_queue(const char *dbpath, char *qpath, size_t cap)
 {
@@ -150,8 +188,13 @@ static struct q_shared *map_queue(const char *dbpath, char *qpath, size_t cap)
     int fd = open(qpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
     if (fd >= 0)
         (void)!fchmod(fd, mode); /* made here: the umask must not take the group's write away */
-    else if (errno == EEXIST)
+    else if (errno == EEXIST) {
         fd = open(qpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0 && errno == EACCES) { /* made by another user a moment ago: chmod pending */
+            lf_sleep_ms(1);
+            fd = open(qpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        }
+    }
     if (fd < 0)
         return NULL;
     struct stat qst;
@@ -180,6 +223,7 @@ static struct q_shared *map_queue(const char *dbpath, char *qpath, size_t cap)
         munmap(p, sizeof(struct q_shared));
         return NULL;
     }
+    forget_other_boot(sh);
     return sh;
 }
 
@@ -217,7 +261,9 @@ struct lf_queue *lf_queue_open(const char *dbpath)
 ** can end the lingering state). Returns 1 when this caller did. */
 static int claim_lingering(struct q_shared *sh, struct q_slot *slot)
 {
-    if (now_ns() < atomic_load(&sh->linger_until_ns))
+    int64_t now = now_ns(), until = atomic_load(&sh->linger_until_ns);
+    /* (a deadline further away than any linger may last comes from a clock that is gone) */
+    if (now < until && until - now <= Q_LINGER_MAX_NS)
         return 0;
     uint32_t lingering = SLOT_LINGERING;
     return atomic_compare_exchange_strong(&slot->state, &lingering, SLOT_FREE);
@@ -240,7 +286,9 @@ static uint32_t skip_dead(struct q_shared *sh, uint32_t s, long long *unpublishe
             skip = now - *unpublished_since > Q_UNPUBLISHED_GRACE_MS;
         } else {
             uint32_t state = atomic_load(&slot->state);
-            if (state == SLOT_LINGERING && claim_lingering(sh, slot))
+            if (state == SLOT_FREE)
+                skip = 2; /* given back, and whoever gave it back did not move on (killed there) */
+            else if (state == SLOT_LINGERING && claim_lingering(sh, slot))
                 skip = 2; /* its time is over: not an event worth a log line */
             else
                 skip = state == SLOT_ABANDONED || pid_dead(atomic_load(&slot->pid));
@@ -252,7 +300,10 @@ static uint32_t skip_dead(struct q_shared *sh, uint32_t s, long long *unpublishe
         if (atomic_compare_exchange_strong(&sh->serving, &expect, s + 1)) {
             if (skip == 1)
                 lf_log("queue-skipped ticket=%u (its process is gone or gave up)", s);
+            atomic_store(&sh->handoff_ns, now_ns());
             wake_slot(sh, s + 1);
+            if ((int32_t)(atomic_load(&sh->next) - (s + 2)) > 0)
+                wake_slot(sh, s + 2); /* the new head, so that it is awake in time */
             s = s + 1;
         } else {
             s = expect; /* someone else moved it */
@@ -260,43 +311,37 @@ static uint32_t skip_dead(struct q_shared *sh, uint32_t s, long long *unpublishe
     }
 }
 
-/*
-** Wait for this connection's turn to write. Returns 1 when the turn is held, 0 when the queue was
-** bypassed (no queue, another connection of this process holds the turn, too many waiters, or the
-** budget ran out): the caller then contends through SQLite's locks as before.
-*/
-int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, long *waited_ms)
+/* A turn's operations on one connection, one thread at a time (see struct lf_turn). */
+static void turn_lock(struct lf_turn *tn)
 {
-    *waited_ms = 0;
-    if (q == NULL)
-        return 0;
-    /* Two connections of this process to one database must not wait on each other: the second
-    ** one contends through SQLite, as it would without the queue. */
-    if (atomic_load(&q->holder) != NULL)
-        return 0;
+    while (atomic_exchange_explicit(&tn->lock, 1, memory_order_acquire))
+        sched_yield();
+}
 
-    struct q_shared *sh = q->sh;
-    if ((int32_t)(atomic_load(&sh->next) - atomic_load(&sh->serving)) >= (int32_t)Q_RING / 2)
-        return 0; /* more waiters than the ring is meant for: no ticket, SQLite decides */
-    uint32_t t = atomic_fetch_add(&sh->next, 1);
+static void turn_unlock(struct lf_turn *tn)
+{
+    atomic_store_explicit(&tn->lock, 0, memory_order_release);
+}
+
+static unsigned long self_thread(void)
+{
+    return (unsigned long)pthread_self();
+}
+
+/*
+** Wait for ticket t's turn. Returns 1 when it is served, 0 when it gave up (budget) or was passed
+** over; *began_ns is when the wait ended (0 when there was none).
+*/
+static int wait_turn(struct q_shared *sh, uint32_t t, long budget_ms, long *waited_ms,
+                     int64_t *began_ns)
+{
     struct q_slot *slot = &sh->slot[t % Q_RING];
-    if ((int32_t)(t - atomic_load(&sh->serving)) >= (int32_t)Q_RING) {
-        /* more waiters than slots (half the ring's worth arrived at once): give it up at once */
-        atomic_store(&slot->state, SLOT_ABANDONED);
-        atomic_store(&slot->ticket, t);
-        return 0;
-    }
-    atomic_store(&slot->pid, self_pid());
-    atomic_store(&slot->state, SLOT_WAITING);
-    atomic_store(&slot->ticket, t); /* published: from here on it can be checked and skipped */
-
-    long long start = 0, unpublished_since = 0;
-    int64_t began = 0, next_check;
+    long long unpublished_since = 0;
+    *began_ns = 0;
     if (atomic_load(&sh->serving) == t)
-        goto turn; /* uncontended: no clock, no wait */
-    began = now_ns();
-    start = began / 1000000;
-    next_check = began + Q_HEAD_POLL_MS * 1000000LL;
+        return 1; /* uncontended: no clock, no wait */
+    int64_t start_ns = now_ns(), next_check = start_ns + Q_HEAD_POLL_MS * 1000000LL;
+    long long start = start_ns / 1000000;
     for (;;) {
         uint32_t seen = atomic_load(&slot->wake);
         uint32_t s = atomic_load(&sh->serving);
@@ -319,7 +364,7 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
             return 0;
         }
         int head = s + 1 == t;
-        if ((head || (int32_t)(t - s) <= 2) && now >= next_check) {
+        if ((int32_t)(t - s) <= 2 && now >= next_check) {
             /* is the holder (or the head) still alive? a system call: every few ms only */
             next_check = now + Q_HEAD_POLL_MS * 1000000LL;
             s = skip_dead(sh, s, &unpublished_since);
@@ -336,7 +381,8 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
                 /* the holder's transaction is over; it keeps the turn only if its next one
                 ** starts soon. After that the head takes the turn (the holder finds out when
                 ** its next write begins, and queues again). */
-                if (now >= atomic_load(&sh->linger_until_ns)) {
+                int64_t until = atomic_load(&sh->linger_until_ns);
+                if (now >= until || until - now > Q_LINGER_MAX_NS) {
                     uint32_t expect = s;
                     if (claim_lingering(sh, hs) &&
                         atomic_compare_exchange_strong(&sh->serving, &expect, t)) {
@@ -346,17 +392,21 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
                     }
                     continue;
                 }
-                sched_yield();
-                continue;
+                if (until - now <= Q_SPIN_LATE_NS) {
+                    sched_yield();
+                    continue;
+                }
+                poll_ns = until - now; /* a long linger: sleep until it is over */
+            } else {
+                /* the turn in front of ours should end about `end`: be awake around then */
+                int64_t end = atomic_load(&sh->handoff_ns) + atomic_load(&sh->turn_avg_ns);
+                if (now >= end - Q_SPIN_EARLY_NS && now <= end + Q_SPIN_LATE_NS) {
+                    sched_yield();
+                    continue;
+                }
+                if (now < end - Q_SPIN_EARLY_NS && end - Q_SPIN_EARLY_NS - now < poll_ns)
+                    poll_ns = end - Q_SPIN_EARLY_NS - now;
             }
-            /* the turn in front of ours should end about `end`: be awake around then */
-            int64_t end = atomic_load(&sh->handoff_ns) + atomic_load(&sh->turn_avg_ns);
-            if (now >= end - Q_SPIN_EARLY_NS && now <= end + Q_SPIN_LATE_NS) {
-                sched_yield();
-                continue;
-            }
-            if (now < end - Q_SPIN_EARLY_NS && end - Q_SPIN_EARLY_NS - now < poll_ns)
-                poll_ns = end - Q_SPIN_EARLY_NS - now;
         }
         long long left_ns = (budget_ms - waited) * 1000000LL;
         if (poll_ns > left_ns)
@@ -372,41 +422,67 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
             skip_dead(sh, s2, &unpublished_since);
         }
     }
-    began = now_ns();
-    *waited_ms = (long)(began / 1000000 - start);
-turn:
-    atomic_store(&slot->state, SLOT_HOLDING);
-    struct lf_conn *none = NULL;
-    if (!atomic_compare_exchange_strong(&q->holder, &none, conn)) {
-        /* another connection of this process got a turn meanwhile: hand ours on */
-        atomic_store(&slot->state, SLOT_FREE);
-        uint32_t expect = t;
-        if (atomic_compare_exchange_strong(&sh->serving, &expect, t + 1))
-            wake_slot(sh, t + 1);
-        return 0;
-    }
-    q->turn_ns = began;
-    q->lingering = 0;
-    lf_conn_set_turn(conn, t);
-    atomic_fetch_add(&lf_queue_turns_held, 1);
+    *began_ns = now_ns();
+    *waited_ms = (long)(*began_ns / 1000000 - start);
     return 1;
 }
 
-/* The process-local side of giving up conn's turn. */
-static void forget_turn(struct lf_queue *q, struct lf_conn *conn)
+/*
+** Wait for this connection's turn to write. Returns 1 when the turn is held, 0 when the queue was
+** bypassed (no queue, this thread holds the turn through another connection, too many waiters,
+** or the budget ran out): the caller then contends through SQLite's locks as before.
+*/
+int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, long *waited_ms)
 {
-    struct lf_conn *me = conn;
-    atomic_compare_exchange_strong(&q->holder, &me, NULL);
-    q->lingering = 0;
-    lf_conn_clear_turn(conn);
-    atomic_fetch_sub(&lf_queue_turns_held, 1);
+    *waited_ms = 0;
+    struct lf_turn *tn = lf_conn_turn(conn);
+    if (q == NULL || tn == NULL)
+        return 0;
+    struct q_shared *sh = q->sh;
+    /* Two connections of one thread to one database must not wait on each other: the second
+    ** one contends through SQLite, as it would without the queue. (Other threads queue.) */
+    if (atomic_load(&q->holder_thread) == self_thread() &&
+        atomic_load(&sh->serving) == atomic_load(&q->holder_ticket))
+        return 0;
+    if ((int32_t)(atomic_load(&sh->next) - atomic_load(&sh->serving)) >= (int32_t)Q_RING / 2)
+        return 0; /* more waiters than the ring is meant for: no ticket, SQLite decides */
+
+    turn_lock(tn);
+    if (atomic_load(&tn->state) != LF_TURN_NONE) {
+        turn_unlock(tn); /* another thread took it for this connection meanwhile */
+        return 1;
+    }
+    uint32_t t = atomic_fetch_add(&sh->next, 1);
+    struct q_slot *slot = &sh->slot[t % Q_RING];
+    if ((int32_t)(t - atomic_load(&sh->serving)) >= (int32_t)Q_RING) {
+        /* half the ring's worth arrived at once: leave the slot alone (it may still be in use);
+        ** the unpublished ticket is passed over after a grace time */
+        turn_unlock(tn);
+        return 0;
+    }
+    atomic_store(&slot->pid, self_pid());
+    atomic_store(&slot->state, SLOT_WAITING);
+    atomic_store(&slot->ticket, t); /* published: from here on it can be checked and skipped */
+
+    int64_t began;
+    if (!wait_turn(sh, t, budget_ms, waited_ms, &began)) {
+        turn_unlock(tn);
+        return 0;
+    }
+    atomic_store(&slot->state, SLOT_HOLDING);
+    tn->ticket = t;
+    tn->began_ns = began;
+    atomic_store(&tn->state, LF_TURN_HOLDING);
+    atomic_store(&q->holder_ticket, t);
+    atomic_store(&q->holder_thread, self_thread());
+    atomic_fetch_add(&lf_queue_turns_held, 1);
+    turn_unlock(tn);
+    return 1;
 }
 
-/* Hand ticket t's turn to the next writer. */
-static void hand_on(struct lf_queue *q, uint32_t t)
+/* Hand ticket t's turn, which began at `began` (0: unknown), to the next writer. */
+static void hand_on(struct q_shared *sh, uint32_t t, int64_t began)
 {
-    struct q_shared *sh = q->sh;
-    int64_t began = q->turn_ns;
     if ((int32_t)(atomic_load(&sh->next) - (t + 1)) > 0) {
         /* someone waits: tell the head when this hand-off happened and how long turns last, so
         ** that it can be awake when the next turn ends (no clock read when nobody waits) */
@@ -440,26 +516,40 @@ static void hand_on(struct lf_queue *q, uint32_t t)
     }
 }
 
-/* Hand the turn held by conn to the next writer now (the connection closes, or gives up). */
-void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
+/* The turn's lock is held: give conn's turn up; hand it on unless a waiter took it already. */
+static void give_up_locked(struct lf_queue *q, struct lf_turn *tn)
 {
-    uint32_t t;
-    if (q == NULL || !lf_conn_turn(conn, &t))
+    int state = atomic_load(&tn->state);
+    if (state == LF_TURN_NONE)
         return;
-    struct q_slot *slot = &q->sh->slot[t % Q_RING];
-    int was_lingering = q->lingering;
-    forget_turn(q, conn);
-    if (was_lingering) {
-        /* the head may have taken the turn already: only the one that ends the lingering
-        ** state moves the queue on */
+    uint32_t t = tn->ticket;
+    struct q_shared *sh = q->sh;
+    struct q_slot *slot = &sh->slot[t % Q_RING];
+    atomic_store(&tn->state, LF_TURN_NONE);
+    atomic_fetch_sub(&lf_queue_turns_held, 1);
+    unsigned long me = self_thread();
+    if (atomic_load(&q->holder_ticket) == t)
+        atomic_compare_exchange_strong(&q->holder_thread, &me, 0UL);
+    if (state == LF_TURN_LINGERING) {
+        /* only the one that ends the lingering state moves the queue on */
         uint32_t lingering = SLOT_LINGERING;
-        if (atomic_load(&q->sh->serving) != t ||
+        if (atomic_load(&sh->serving) != t ||
             !atomic_compare_exchange_strong(&slot->state, &lingering, SLOT_FREE))
             return;
     } else {
         atomic_store(&slot->state, SLOT_FREE);
     }
-    hand_on(q, t);
+    hand_on(sh, t, tn->began_ns);
+}
+
+void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
+{
+    struct lf_turn *tn = lf_conn_turn(conn);
+    if (q == NULL || tn == NULL || atomic_load(&tn->state) == LF_TURN_NONE)
+        return;
+    turn_lock(tn);
+    give_up_locked(q, tn);
+    turn_unlock(tn);
 }
 
 /*
@@ -471,53 +561,65 @@ void lf_queue_release(struct lf_queue *q, struct lf_conn *conn)
 */
 void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, long linger_us)
 {
-    uint32_t t;
-    if (q == NULL || !lf_conn_turn(conn, &t))
+    struct lf_turn *tn = lf_conn_turn(conn);
+    if (q == NULL || tn == NULL || atomic_load(&tn->state) == LF_TURN_NONE)
         return;
     struct q_shared *sh = q->sh;
-    if (q->lingering) {
+    turn_lock(tn);
+    int state = atomic_load(&tn->state);
+    uint32_t t = tn->ticket;
+    if (state == LF_TURN_LINGERING) {
         /* another statement ended while lingering (a read): give the turn up once the time
         ** is over */
-        if (now_ns() >= atomic_load(&sh->linger_until_ns))
-            lf_queue_release(q, conn);
-        return;
-    }
-    struct q_slot *after = &sh->slot[(t + 1) % Q_RING];
-    uint32_t after_state;
-    if (slice_us > 0 && linger_us > 0 && q->turn_ns != 0 &&
-        (int32_t)(atomic_load(&sh->next) - (t + 1)) > 0 && atomic_load(&after->ticket) == t + 1 &&
-        ((after_state = atomic_load(&after->state)) == SLOT_WAITING ||
-         after_state == SLOT_SLEEPING)) {
-        /* someone waits (not a ticket given up: nobody would then end the lingering) */
-        int64_t now = now_ns();
-        if (now - q->turn_ns < slice_us * 1000LL) {
+        if (now_ns() >= atomic_load(&sh->linger_until_ns) || atomic_load(&sh->serving) != t)
+            give_up_locked(q, tn);
+    } else if (state == LF_TURN_HOLDING) {
+        struct q_slot *after = &sh->slot[(t + 1) % Q_RING];
+        uint32_t after_state;
+        int64_t now;
+        if (slice_us > 0 && linger_us > 0 && tn->began_ns != 0 &&
+            (int32_t)(atomic_load(&sh->next) - (t + 1)) > 0 &&
+            atomic_load(&after->ticket) == t + 1 &&
+            ((after_state = atomic_load(&after->state)) == SLOT_WAITING ||
+             after_state == SLOT_SLEEPING) &&
+            (now = now_ns()) - tn->began_ns < slice_us * 1000LL) {
+            /* someone waits (not a ticket given up: nobody would then end the lingering) and
+            ** the slice is not over: keep the turn a little */
             atomic_store(&sh->linger_until_ns, now + linger_us * 1000LL);
             atomic_store(&sh->slot[t % Q_RING].state, SLOT_LINGERING);
-            q->lingering = 1;
-            return;
+            atomic_store(&tn->state, LF_TURN_LINGERING);
+        } else {
+            give_up_locked(q, tn);
         }
     }
-    lf_queue_release(q, conn);
+    turn_unlock(tn);
 }
 
-/* conn starts a write while its turn lingers: keep the turn (returns 1), unless the head took it
+/* conn starts a write while it may hold a turn: keep it (returns 1), unless the head took it
 ** meanwhile (returns 0: the turn is gone and conn must queue again). */
 int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn)
 {
-    uint32_t t;
-    if (q == NULL || !lf_conn_turn(conn, &t))
+    struct lf_turn *tn = lf_conn_turn(conn);
+    if (q == NULL || tn == NULL)
         return 0;
-    if (!q->lingering)
-        return 1; /* still held */
     struct q_shared *sh = q->sh;
-    uint32_t lingering = SLOT_LINGERING;
-    if (atomic_load(&sh->serving) == t &&
-        atomic_compare_exchange_strong(&sh->slot[t % Q_RING].state, &lingering, SLOT_HOLDING)) {
-        q->lingering = 0;
-        return 1;
+    turn_lock(tn);
+    int state = atomic_load(&tn->state), held = state == LF_TURN_HOLDING;
+    if (state == LF_TURN_LINGERING) {
+        uint32_t t = tn->ticket, lingering = SLOT_LINGERING;
+        if (atomic_load(&sh->serving) == t &&
+            atomic_compare_exchange_strong(&sh->slot[t % Q_RING].state, &lingering,
+                                           SLOT_HOLDING)) {
+            atomic_store(&tn->state, LF_TURN_HOLDING);
+            atomic_store(&q->holder_ticket, t);
+            atomic_store(&q->holder_thread, self_thread());
+            held = 1;
+        } else {
+            give_up_locked(q, tn); /* taken by the head, which moved the queue on */
+        }
     }
-    forget_turn(q, conn); /* taken by the head, which moved the queue on */
-    return 0;
+    turn_unlock(tn);
+    return held;
 }
 
 void lf_queue_close(struct lf_queue *q)

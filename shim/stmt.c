@@ -314,13 +314,12 @@ static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
 __attribute__((noinline)) static void take_turn(const struct lf_copy *c, sqlite3 *db)
 {
     struct lf_conn *conn = lf_conn_get(db, c);
-    uint32_t t;
     if (!lf_conn_enabled(conn))
         return;
     struct lf_queue *q = lf_conn_queue(conn);
     if (q == NULL)
         return;
-    if (lf_conn_turn(conn, &t) && lf_queue_resume(q, conn))
+    if (lf_conn_has_turn(conn) && lf_queue_resume(q, conn))
         return; /* its turn is still held, or kept since its last transaction */
     const struct lf_config *cfg = lf_config();
     long waited = 0;
@@ -337,8 +336,7 @@ __attribute__((noinline)) static void end_turn(const struct lf_copy *c, sqlite3 
                                                sqlite3_stmt *stmt)
 {
     struct lf_conn *conn = lf_conn_get(db, c);
-    uint32_t t;
-    if (!lf_conn_turn(conn, &t))
+    if (!lf_conn_has_turn(conn))
         return;
     if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
         return; /* an autocommit write still handing out rows (RETURNING) */

@@ -12,6 +12,9 @@
  *   mixed          a program without the shim holding the write lock: the shim's writers wait
  *                  through it (busy-timeout floor), nothing fails
  *   rollback       a rollback-journal database (LOCKFIX_WAL=0) under the queue: no failures
+ *   stale state    a queue file from an earlier boot, or a turn given back by a process killed
+ *                  before it moved the queue on, is not waited for (a crafted file; the control
+ *                  shows a live holder of this boot is)
  *
  * Budgets are cut to 1-3 s through LOCKFIX_TIMEOUT_MS / LOCKFIX_RETRY_BUDGET_MS so each test stays
  * short; every child runs under a hang guard (h_run / h_wait_all) and every test under a
@@ -911,3 +914,156 @@ int main(int argc, char *argv[])
 {
     return h_main_one_at_a_time(argc, argv);
 }
+
+/* ---- 8. state nobody will ever clear -------------------------------------------------------- */
+
+/* Write a queue file by hand: ticket 4 served, slot 4 in STATE (2 holding, 0 free) for pid 1
+** (alive, not a writer), and BOOT: "this" (this boot's identity, as queue.c computes it from
+** /proc/sys/kernel/random/boot_id) or "other" (a file left by an earlier boot). */
+static const char craft_py[] =
+    "import struct, sys\n"
+    "path, boot, state = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
+    "h = 12345\n"
+    "if boot == 'this':\n"
+    "    h = 1469598103934665603\n"
+    "    for b in open('/proc/sys/kernel/random/boot_id', 'rb').read(64):\n"
+    "        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF\n"
+    "buf = bytearray(64 + 1024 * 16)\n"
+    "struct.pack_into('<IIII', buf, 0, 0x4c4b4651, 1, 5, 4)\n"
+    "struct.pack_into('<Q', buf, 40, h)\n"
+    "struct.pack_into('<IiII', buf, 64 + 4 * 16, 4, 1, state, 0)\n"
+    "open(path, 'wb').write(buf)\n";
+
+/* One write against a crafted queue file; returns how long it took (s), asserts it committed. */
+static double write_against(const char *boot, int state, char **log_text)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "s.db");
+    h_init_db(dir, db);
+    char *cargv[] = { (char *)h_python(), "-c", (char *)craft_py, qfile(db), (char *)boot,
+                      h_fmt("%d", state), NULL };
+    char *cerr;
+    cr_assert_eq(h_run(dir, cargv, false, NULL, NULL, NULL, &cerr, 30), 0, "%s", h_show(cerr));
+    char *log = h_join(dir, "w.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_RETRY_BUDGET_MS=1500", "LOCKFIX_TIMEOUT_MS=500",
+                          "LOCKFIX_QUEUE_LOG_MS=0", NULL };
+    char *argv[] = { (char *)h_python(), "-c", (char *)one_insert_py, db, NULL };
+    char *out, *err;
+    int rc = h_run(dir, argv, true, env, NULL, &out, &err, 30);
+    *log_text = h_slurp(log);
+    cr_assert_eq(rc, 0, "writer failed (%d): %s", rc, h_show(err));
+    cr_assert(h_find_line(out, "result=ok", (char *)NULL) != NULL, "the write failed: %s; log: %s",
+              h_show(out), h_show(*log_text));
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer=2"), 1);
+    double took = field(out, "took_s");
+    h_rmtree(dir);
+    return took;
+}
+
+/* The control: a turn held (as far as the file says) by a live process of this boot is waited
+** for until the budget runs out. It shows that the two checks below can fail. */
+Test(queue, stale_state_control_is_waited_for, .timeout = LIMIT)
+{
+    char *log;
+    double took = write_against("this", 2, &log);
+    cr_assert(took >= 1.4, "the crafted holder was not waited for (%.3f s): the next tests "
+              "would prove nothing; log: %s", took, h_show(log));
+    cr_assert(h_find_line(log, "queue-wait", "falling back", (char *)NULL) != NULL, "%s",
+              h_show(log));
+}
+
+/* A queue file left by an earlier boot (a database on disk, a reboot): its pids may now belong
+** to other processes, which must not be waited for. */
+Test(queue, state_from_an_earlier_boot_is_not_obeyed, .timeout = LIMIT)
+{
+    char *log;
+    double took = write_against("other", 2, &log);
+    cr_assert(took < 1.0, "a turn recorded before this boot was waited for: %.3f s; log: %s", took,
+              h_show(log));
+    cr_assert(h_find_line(log, "falling back", (char *)NULL) == NULL, "%s", h_show(log));
+}
+
+/* A served ticket given back by a process killed before it moved the queue on (its slot free,
+** its pid alive): passed over at once. */
+Test(queue, free_slot_at_the_head_is_passed_over, .timeout = LIMIT)
+{
+    char *log;
+    double took = write_against("this", 0, &log);
+    cr_assert(took < 1.0, "a free slot at the head was waited for: %.3f s; log: %s", took,
+              h_show(log));
+    cr_assert(h_find_line(log, "falling back", (char *)NULL) == NULL, "%s", h_show(log));
+}
+
+/* ---- 9. threads ------------------------------------------------------------------------------ */
+
+/* THREADS threads insert for RUN_S seconds, each through its own connection ("own") or all
+** through one connection ("shared", check_same_thread=False); then the process sleeps SLEEP_S
+** with its connections open. Prints `ok=N`. */
+static const char threads_py[] =
+    "import sqlite3, sys, threading, time\n"
+    "db, mode, nth, run_s, sleep_s = sys.argv[1], sys.argv[2], int(sys.argv[3]), "
+    "float(sys.argv[4]), float(sys.argv[5])\n"
+    "shared = sqlite3.connect(db, isolation_level=None, check_same_thread=False)\n"
+    "stop = time.monotonic() + run_s\n"
+    "n = [0] * nth\n"
+    "def w(k):\n"
+    "    c = shared if mode == 'shared' else sqlite3.connect(db, isolation_level=None)\n"
+    "    while time.monotonic() < stop:\n"
+    "        c.execute('INSERT INTO log(writer, i) VALUES(?, ?)', (10 + k, n[k]))\n"
+    "        n[k] += 1\n"
+    "ths = [threading.Thread(target=w, args=(k,)) for k in range(nth)]\n"
+    "[t.start() for t in ths]\n"
+    "[t.join() for t in ths]\n"
+    "print('ok=%d' % sum(n), flush=True)\n"
+    "time.sleep(sleep_s)\n";
+
+/* Single inserts for RUN_S seconds; prints `ok=N worst_s=S`. */
+static const char other_py[] =
+    "import sqlite3, sys, time\n"
+    "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "stop = time.monotonic() + float(sys.argv[2])\n"
+    "n = 0; worst = 0.0\n"
+    "while time.monotonic() < stop:\n"
+    "    t = time.monotonic()\n"
+    "    c.execute('INSERT INTO log(writer, i) VALUES(2, ?)', (n,))\n"
+    "    worst = max(worst, time.monotonic() - t); n += 1\n"
+    "print('ok=%d worst_s=%.3f' % (n, worst))\n";
+
+/* A process whose threads write (own connections, or one shared connection) next to another
+** writer process: nobody waits anywhere near the 3 s budget. Before the turn was per connection
+** and per thread, the other threads skipped the queue and starved the thread holding the turn,
+** which kept it for seconds (own), or two threads handed one turn on twice and left it held
+** forever (shared). */
+static void threads_next_to_other(const char *mode)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "t.db");
+    h_init_db(dir, db);
+    char *log = h_join(dir, "q.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_RETRY_BUDGET_MS=3000", "LOCKFIX_QUEUE_LOG_MS=500",
+                          NULL };
+    h_proc p[2];
+    spawn_py(&p[0], dir, "threads", threads_py, true, env, db, mode, "3", "3", "3", (char *)NULL);
+    spawn_py(&p[1], dir, "other", other_py, true, env, db, "5", (char *)NULL);
+    cr_assert_eq(h_wait_all(p, 2, 60), 0, "a writer hung");
+    char *tout = h_slurp(h_join(dir, "threads.out")), *oout = h_slurp(h_join(dir, "other.out"));
+    char *text = h_slurp(log);
+    cr_assert_eq(p[0].status, 0, "%s", h_show(h_slurp(h_join(dir, "threads.err"))));
+    cr_assert_eq(p[1].status, 0, "%s", h_show(h_slurp(h_join(dir, "other.err"))));
+    double tn = field(tout, "ok"), on = field(oout, "ok"), worst = field(oout, "worst_s");
+    cr_log_info("%s: threads %.0f inserts, other %.0f, other's worst %.3f s", mode, tn, on, worst);
+    cr_assert(tn > 0 && on > 0, "threads: %s other: %s", h_show(tout), h_show(oout));
+    cr_assert(worst < 1.0, "the other process waited %.3f s for one insert; log: %s", worst,
+              h_show(text));
+    cr_assert_eq(h_count_lines(text, "queue-wait", (char *)NULL), 0,
+                 "waits of 0.5 s or more in the queue: %s", h_show(text));
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer >= 10"), (long long)tn);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer = 2"), (long long)on);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    h_rmtree(dir);
+}
+
+Test(queue, threads_with_own_connections, .timeout = LIMIT) { threads_next_to_other("own"); }
+Test(queue, threads_sharing_one_connection, .timeout = LIMIT) { threads_next_to_other("shared"); }
