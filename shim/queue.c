@@ -311,11 +311,19 @@ static uint32_t skip_dead(struct q_shared *sh, uint32_t s, long long *unpublishe
     }
 }
 
-/* A turn's operations on one connection, one thread at a time (see struct lf_turn). */
+/* A turn's operations on one connection, one thread at a time (see struct lf_turn). Held for
+** long only while a thread waits in the queue for this connection: a second thread using the
+** same connection then sleeps in steps of 0.5 ms instead of spinning. */
 static void turn_lock(struct lf_turn *tn)
 {
-    while (atomic_exchange_explicit(&tn->lock, 1, memory_order_acquire))
-        sched_yield();
+    for (int i = 0; atomic_exchange_explicit(&tn->lock, 1, memory_order_acquire); i++) {
+        if (i < 64) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 500000};
+            nanosleep(&ts, NULL);
+        }
+    }
 }
 
 static void turn_unlock(struct lf_turn *tn)
