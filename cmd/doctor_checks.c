@@ -164,13 +164,14 @@ static void read_shm(struct diag *d)
     d->shm_info.page_size = szpage == 1 ? 65536 : szpage;
 }
 
-/* `<db>-lockfix`: header {magic, version, next, serving, pad[12]} then 1024 slots of {ticket,
-** pid, state, wake}, native byte order. Only read; a layout it does not know is reported as
-** such rather than guessed at. */
+/* `<db>-lockfix` (shim/queue.c): a 64-byte header {magic, version, next, serving, ...} then 1024
+** slots of {ticket, pid, state, wake}, native byte order. Only read; a layout it does not know is
+** reported as such rather than guessed at. A waiter is a slot whose ticket is between the one
+** served and the next one to hand out (older slots are left behind by writers that moved on). */
 static void read_queue(struct diag *d)
 {
     enum { Q_MAGIC = 0x4c4b4651, Q_VERSION = 1, Q_RING = 1024, HDR = 64, SLOT = 16 };
-    enum { SLOT_WAITING = 1, SLOT_HOLDING = 2 };
+    enum { SLOT_WAITING = 1, SLOT_HOLDING = 2, SLOT_SLEEPING = 4, SLOT_LINGERING = 5 };
     char *p = xasprintf("%s-lockfix", d->db);
     static unsigned char q[HDR + Q_RING * SLOT];
     ssize_t n = read_head(p, q, sizeof q);
@@ -194,9 +195,13 @@ static void read_queue(struct diag *d)
         memcpy(&ticket, q + HDR + i * SLOT, 4);
         memcpy(&pid, q + HDR + i * SLOT + 4, 4);
         memcpy(&state, q + HDR + i * SLOT + 8, 4);
-        if (state == SLOT_WAITING)
+        int32_t after_served = (int32_t)(ticket - d->queue.serving);
+        int32_t before_next = (int32_t)(d->queue.next - ticket);
+        if ((state == SLOT_WAITING || state == SLOT_SLEEPING) && after_served > 0 &&
+            before_next > 0)
             d->queue.waiting++;
-        if (state == SLOT_HOLDING && ticket == d->queue.serving) {
+        if ((state == SLOT_HOLDING || state == SLOT_LINGERING) && ticket == d->queue.serving &&
+            before_next > 0) {
             d->queue.holder_pid = pid;
             d->queue.holder_alive = pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
         }
