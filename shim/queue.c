@@ -117,6 +117,16 @@ static void wake_slot(struct q_shared *sh, uint32_t ticket)
         futex(&s->wake, FUTEX_WAKE, INT_MAX, NULL);
 }
 
+/* Ticket s is now served: wake its writer, and the one after it, which has become the head and
+** should be awake by the time this turn ends. Only tickets already handed out. */
+static void wake_served(struct q_shared *sh, uint32_t s)
+{
+    if ((int32_t)(atomic_load(&sh->next) - s) > 0)
+        wake_slot(sh, s);
+    if ((int32_t)(atomic_load(&sh->next) - (s + 1)) > 0)
+        wake_slot(sh, s + 1);
+}
+
 /* getpid() is a system call in this glibc; a forked child must not use its parent's pid. */
 static _Atomic int32_t my_pid;
 static void forget_pid(void)
@@ -259,9 +269,9 @@ struct lf_queue *lf_queue_open(const char *dbpath)
 
 /* A lingering holder's time is over: take its turn away (only one of the holder and the waiters
 ** can end the lingering state). Returns 1 when this caller did. */
-static int claim_lingering(struct q_shared *sh, struct q_slot *slot)
+static int claim_lingering(struct q_shared *sh, struct q_slot *slot, int64_t now)
 {
-    int64_t now = now_ns(), until = atomic_load(&sh->linger_until_ns);
+    int64_t until = atomic_load(&sh->linger_until_ns);
     /* (a deadline further away than any linger may last comes from a clock that is gone) */
     if (now < until && until - now <= Q_LINGER_MAX_NS)
         return 0;
@@ -288,7 +298,7 @@ static uint32_t skip_dead(struct q_shared *sh, uint32_t s, long long *unpublishe
             uint32_t state = atomic_load(&slot->state);
             if (state == SLOT_FREE)
                 skip = 2; /* given back, and whoever gave it back did not move on (killed there) */
-            else if (state == SLOT_LINGERING && claim_lingering(sh, slot))
+            else if (state == SLOT_LINGERING && claim_lingering(sh, slot, now_ns()))
                 skip = 2; /* its time is over: not an event worth a log line */
             else
                 skip = state == SLOT_ABANDONED || pid_dead(atomic_load(&slot->pid));
@@ -301,9 +311,7 @@ static uint32_t skip_dead(struct q_shared *sh, uint32_t s, long long *unpublishe
             if (skip == 1)
                 lf_log("queue-skipped ticket=%u (its process is gone or gave up)", s);
             atomic_store(&sh->handoff_ns, now_ns());
-            wake_slot(sh, s + 1);
-            if ((int32_t)(atomic_load(&sh->next) - (s + 2)) > 0)
-                wake_slot(sh, s + 2); /* the new head, so that it is awake in time */
+            wake_served(sh, s + 1);
             s = s + 1;
         } else {
             s = expect; /* someone else moved it */
@@ -389,22 +397,21 @@ static int wait_turn(struct q_shared *sh, uint32_t t, long budget_ms, long *wait
                 /* the holder's transaction is over; it keeps the turn only if its next one
                 ** starts soon. After that the head takes the turn (the holder finds out when
                 ** its next write begins, and queues again). */
-                int64_t until = atomic_load(&sh->linger_until_ns);
-                if (now >= until || until - now > Q_LINGER_MAX_NS) {
-                    uint32_t expect = s;
-                    if (claim_lingering(sh, hs) &&
-                        atomic_compare_exchange_strong(&sh->serving, &expect, t)) {
+                uint32_t expect = s;
+                if (claim_lingering(sh, hs, now)) {
+                    if (atomic_compare_exchange_strong(&sh->serving, &expect, t)) {
                         atomic_store(&sh->handoff_ns, now);
-                        if ((int32_t)(atomic_load(&sh->next) - (t + 1)) > 0)
-                            wake_slot(sh, t + 1); /* the new head */
+                        wake_served(sh, t);
                     }
                     continue;
                 }
+                int64_t until = atomic_load(&sh->linger_until_ns);
                 if (until - now <= Q_SPIN_LATE_NS) {
                     sched_yield();
                     continue;
                 }
-                poll_ns = until - now; /* a long linger: sleep until it is over */
+                if (until - now <= Q_LINGER_MAX_NS)
+                    poll_ns = until - now; /* a long linger: sleep until it is over */
             } else {
                 /* the turn in front of ours should end about `end`: be awake around then */
                 int64_t end = atomic_load(&sh->handoff_ns) + atomic_load(&sh->turn_avg_ns);
@@ -515,12 +522,7 @@ static void hand_on(struct q_shared *sh, uint32_t t, int64_t began)
                 break;
             s++;
         }
-        /* only when someone holds a later ticket: no system call otherwise. The one after it
-        ** becomes the head: wake it too, so that it is awake when this next turn ends. */
-        if ((int32_t)(atomic_load(&sh->next) - s) > 0)
-            wake_slot(sh, s);
-        if ((int32_t)(atomic_load(&sh->next) - (s + 1)) > 0)
-            wake_slot(sh, s + 1);
+        wake_served(sh, s); /* no system call when nobody holds a later ticket */
     }
 }
 
