@@ -312,6 +312,21 @@ static int is_sep(char c)
     return preload_separator(c);
 }
 
+/* The next non-empty entry of a preload list at *p: its start, its length in *n, and *p moved
+** past it; NULL at the end. */
+static const char *next_entry(const char **p, size_t *n)
+{
+    const char *s = *p;
+    while (*s && is_sep(*s))
+        s++;
+    const char *start = s;
+    while (*s && !is_sep(*s))
+        s++;
+    *p = s;
+    *n = (size_t)(s - start);
+    return *n ? start : NULL;
+}
+
 /* Appending keeps the user's own preloads first, in their order. */
 char *preload_value(const char *current, const char *lib, char **replaced)
 {
@@ -320,15 +335,8 @@ char *preload_value(const char *current, const char *lib, char **replaced)
     if (replaced)
         *replaced = NULL;
     buf_add(&out, "");
-    for (const char *p = current ? current : ""; *p;) {
-        while (*p && is_sep(*p))
-            p++;
-        const char *start = p;
-        while (*p && !is_sep(*p))
-            p++;
-        size_t n = (size_t)(p - start);
-        if (n == 0)
-            continue;
+    size_t n;
+    for (const char *p = current ? current : "", *start; (start = next_entry(&p, &n)) != NULL;) {
         char *entry = xmalloc(n + 1);
         memcpy(entry, start, n);
         entry[n] = '\0';
@@ -365,14 +373,9 @@ char *preload_without_shim(const char *current)
 {
     struct buf out = {0};
     buf_add(&out, "");
-    for (const char *p = current ? current : ""; *p;) {
-        while (*p && is_sep(*p))
-            p++;
-        const char *start = p;
-        while (*p && !is_sep(*p))
-            p++;
-        size_t n = (size_t)(p - start);
-        if (n == 0 || is_shim_entry(start, n))
+    size_t n;
+    for (const char *p = current ? current : "", *start; (start = next_entry(&p, &n)) != NULL;) {
+        if (is_shim_entry(start, n))
             continue;
         if (out.len)
             buf_add(&out, ":");
