@@ -346,6 +346,19 @@ static void agg_add(struct agg *a, const struct unit *u)
         tally_add(&a->gave_up_codes, u->gave_up_codes.key[i], u->gave_up_codes.count[i]);
 }
 
+/* The units are sorted by database: sum those of the database of unit i into *a (zeroed first);
+** returns the index of the next database's first unit. */
+static int agg_database(const struct stats *s, int i, struct agg *a)
+{
+    memset(a, 0, sizeof *a);
+    int j = i;
+    for (; j < s->nunits && strcmp(s->units[j].db, s->units[i].db) == 0; j++) {
+        agg_add(a, &s->units[j]);
+        a->processes++;
+    }
+    return j;
+}
+
 /* Aggregates are built per database and thrown away after printing. */
 static void agg_free(struct agg *a)
 {
@@ -408,6 +421,18 @@ static long count_pids(const struct stats *s)
 }
 
 /* The counts object shared by totals, databases and processes in the JSON output. */
+/* A tally as a JSON object {"key":count,...}. */
+static void json_tally(struct buf *b, const struct tally *t)
+{
+    buf_add(b, "{");
+    for (int i = 0; i < t->n; i++) {
+        buf_add(b, i ? "," : "");
+        buf_json_str(b, t->key[i]);
+        buf_printf(b, ":%ld", t->count[i]);
+    }
+    buf_add(b, "}");
+}
+
 static void json_counts(struct buf *b, const struct agg *a)
 {
     for (int e = 0; e < EV_N; e++)
@@ -426,19 +451,10 @@ static void json_counts(struct buf *b, const struct agg *a)
     buf_printf(b,
                ",\"queue_waits_ms\":{\"n\":%d,\"median\":%ld,\"max\":%ld,\"without_turn\":%ld}",
                q.n, percentile(&q, 50), q.n ? q.v[q.n - 1] : 0L, a->queue_no_turn);
-    buf_add(b, ",\"wal_skipped_reasons\":{");
-    for (int i = 0; i < a->wal_reasons.n; i++) {
-        buf_add(b, i ? "," : "");
-        buf_json_str(b, a->wal_reasons.key[i]);
-        buf_printf(b, ":%ld", a->wal_reasons.count[i]);
-    }
-    buf_add(b, "},\"gave_up_reasons\":{");
-    for (int i = 0; i < a->gave_up_codes.n; i++) {
-        buf_add(b, i ? "," : "");
-        buf_json_str(b, a->gave_up_codes.key[i]);
-        buf_printf(b, ":%ld", a->gave_up_codes.count[i]);
-    }
-    buf_add(b, "}");
+    buf_add(b, ",\"wal_skipped_reasons\":");
+    json_tally(b, &a->wal_reasons);
+    buf_add(b, ",\"gave_up_reasons\":");
+    json_tally(b, &a->gave_up_codes);
 }
 
 /* Totals first: the figures a test or a dashboard wants most. */
@@ -457,12 +473,7 @@ static void print_json(struct stats *s)
     int ndb = 0;
     for (int i = 0; i < s->nunits;) {
         struct agg a;
-        memset(&a, 0, sizeof a);
-        int j = i;
-        for (; j < s->nunits && strcmp(s->units[j].db, s->units[i].db) == 0; j++) {
-            agg_add(&a, &s->units[j]);
-            a.processes++;
-        }
+        int j = agg_database(s, i, &a);
         buf_add(&b, ndb++ ? ",{\"db\":" : "{\"db\":");
         buf_json_str(&b, s->units[i].db);
         buf_printf(&b, ",\"processes\":%ld,", a.processes);
@@ -491,13 +502,9 @@ static void print_json(struct stats *s)
         buf_json_str(&b, s->notes[i].text);
         buf_printf(&b, ",\"count\":%ld}", s->notes[i].count);
     }
-    buf_add(&b, "],\"unknown_events\":{");
-    for (int i = 0; i < s->unknown_events.n; i++) {
-        buf_add(&b, i ? "," : "");
-        buf_json_str(&b, s->unknown_events.key[i]);
-        buf_printf(&b, ":%ld", s->unknown_events.count[i]);
-    }
-    buf_add(&b, "}}\n");
+    buf_add(&b, "],\"unknown_events\":");
+    json_tally(&b, &s->unknown_events);
+    buf_add(&b, "}\n");
     fputs(b.p, stdout);
     buf_free(&b);
     agg_free(&total);
@@ -550,12 +557,7 @@ static void print_human(struct stats *s)
         printf("no per-database events found.\n");
     for (int i = 0; i < s->nunits;) {
         struct agg a;
-        memset(&a, 0, sizeof a);
-        int j = i;
-        for (; j < s->nunits && strcmp(s->units[j].db, s->units[i].db) == 0; j++) {
-            agg_add(&a, &s->units[j]);
-            a.processes++;
-        }
+        int j = agg_database(s, i, &a);
         printf("\ndatabase %s (%ld process%s)\n", s->units[i].db, a.processes,
                a.processes == 1 ? "" : "es");
         print_agg(&a);
