@@ -25,6 +25,9 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import contention  # noqa: E402  (shim_identity: which shim a figure was measured with)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KINDS = ("select", "insert", "autocommit")
 LABEL = {"select": "indexed SELECT, 1 row",
@@ -164,16 +167,6 @@ def open_cost(args):
     return res
 
 
-def shim_identity(args):
-    """Which shim was measured: the commit, whether shim/ had uncommitted changes, the build."""
-    def git(*a):
-        p = subprocess.run(["git", "-C", ROOT] + list(a), capture_output=True, text=True)
-        return p.stdout.strip() if p.returncode == 0 else "?"
-    dirty = git("status", "--porcelain", "--", "shim")
-    return "%s%s" % (git("rev-parse", "--short", "HEAD"),
-                     " + uncommitted changes in shim/" if dirty else "")
-
-
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -258,7 +251,7 @@ def write_outputs(args, argv, rows, oc, elapsed):
 
     L = ["# lockfix overhead benchmark\n",
          "Shim measured: %s (%s). %s. Command: `%s`. %.0f s.\n" % (
-             shim_identity(args), args.shim, "QUICK" if args.quick else "full",
+             contention.shim_identity(), args.shim, "QUICK" if args.quick else "full",
              os.environ.get("BENCH_COMMAND", " ".join(argv)), elapsed),
          "Per statement = bind + `sqlite3_step` + `sqlite3_reset` in a loop (bench/overhead.c). "
          "Both sides run with WAL and a 5000 ms busy timeout already set, so SQLite does the "
