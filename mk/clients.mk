@@ -25,12 +25,12 @@ $(CLIENTS_DIR)/twocopies: tests/clients/twocopies.c tests/clients/twocopies.h
 	@mkdir -p $(@D)
 	$(CC) $(CLIENTS_CFLAGS) -Itests/clients -o $@ $< -ldl -lpthread
 
-$(CLIENTS_DIR)/plugin_sys.so: tests/clients/twocopies_plugin.c tests/clients/twocopies.h
+$(CLIENTS_DIR)/plugin_sys.so: tests/clients/twocopies_plugin.c tests/clients/twocopies.h tests/clients/run_sql.h
 	@mkdir -p $(@D)
 	$(CC) $(CLIENTS_CFLAGS) -fPIC -shared -fvisibility=hidden -DPLUGIN_NAME='"sys"' -Itests/clients \
 	    -o $@ $< -lsqlite3
 
-$(CLIENTS_DIR)/plugin_cipher.so: tests/clients/twocopies_plugin.c tests/clients/twocopies.h
+$(CLIENTS_DIR)/plugin_cipher.so: tests/clients/twocopies_plugin.c tests/clients/twocopies.h tests/clients/run_sql.h
 	@mkdir -p $(@D)
 	$(CC) $(CLIENTS_CFLAGS) -fPIC -shared -fvisibility=hidden -DPLUGIN_NAME='"cipher"' \
 	    -I$(SQLCIPHER_INC) -Itests/clients -o $@ $< -lsqlcipher

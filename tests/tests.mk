@@ -23,7 +23,7 @@ TEST_TARGETS += integration
 .PHONY: integration demo
 
 # The C client: a plain program linked to the system SQLite, as users build theirs.
-$(RMW_C): tests/clients/rmw.c
+$(RMW_C): tests/clients/rmw.c tests/clients/run_sql.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lsqlite3
 

@@ -18,49 +18,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "run_sql.h"
+
 /* Last error of the current transaction; kept to classify the failure. */
 static char last_err[512];
 
-/* Run one statement, binding up to two integers; on SQLITE_ROW stores column 0 in *out.
- * Returns 0 on success, -1 on error (message in last_err). */
+/* One statement (run_sql.h), its error kept in last_err. */
 static int run(sqlite3 *db, const char *sql, int nbind, sqlite3_int64 a, sqlite3_int64 b,
                sqlite3_int64 *out)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(last_err, sizeof last_err, "prepare %s: %s (%d)", sql, sqlite3_errmsg(db), rc);
-        sqlite3_finalize(st);
-        return -1;
-    }
-    if (nbind > 0)
-        sqlite3_bind_int64(st, 1, a);
-    if (nbind > 1)
-        sqlite3_bind_int64(st, 2, b);
-    int got_row = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out && !got_row)
-            *out = sqlite3_column_int64(st, 0);
-        got_row = 1;
-    }
-    if (rc != SQLITE_DONE) {
-        snprintf(last_err, sizeof last_err, "step %s: %s (%d)", sql, sqlite3_errmsg(db), rc);
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    if (out && !got_row) {
-        snprintf(last_err, sizeof last_err, "%s: no row", sql);
-        return -1;
-    }
-    return 0;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0) {
-    }
+    return run_sql(db, sql, nbind, a, b, out, last_err, sizeof last_err);
 }
 
 int main(int argc, char **argv)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "run_sql.h"
 #include "twocopies.h"
 
 #ifndef PLUGIN_NAME
@@ -97,64 +98,26 @@ __attribute__((noinline)) static int close_db_tail(void *db)
     return sqlite3_close(db);
 }
 
-static int run(sqlite3 *db, const char *sql, int nbind, sqlite3_int64 a, sqlite3_int64 b,
-               sqlite3_int64 *out, char *err, size_t errlen)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "prepare %s: %s (%d)", sql, sqlite3_errmsg(db), rc);
-        sqlite3_finalize(st);
-        return -1;
-    }
-    if (nbind > 0)
-        sqlite3_bind_int64(st, 1, a);
-    if (nbind > 1)
-        sqlite3_bind_int64(st, 2, b);
-    int got = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out && !got)
-            *out = sqlite3_column_int64(st, 0);
-        got = 1;
-    }
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "step %s: %s (%d)", sql, sqlite3_errmsg(db), rc);
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    if (out && !got) {
-        snprintf(err, errlen, "%s: no row", sql);
-        return -1;
-    }
-    return 0;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* One transaction; 0 ok, -1 failed (rolled back, message in err). */
 static int txn(void *h, long writer, long i, long hold, char *err, size_t errlen)
 {
     sqlite3 *db = h;
     sqlite3_int64 v = 0;
     err[0] = '\0';
-    int bad = run(db, "BEGIN", 0, 0, 0, NULL, err, errlen) != 0 ||
-              run(db, "SELECT v FROM counter WHERE id=1", 0, 0, 0, &v, err, errlen) != 0;
+    int bad = run_sql(db, "BEGIN", 0, 0, 0, NULL, err, errlen) != 0 ||
+              run_sql(db, "SELECT v FROM counter WHERE id=1", 0, 0, 0, &v, err, errlen) != 0;
     if (!bad && hold > 0)
         sleep_ms(hold);
-    bad = bad || run(db, "UPDATE counter SET v=? WHERE id=1", 1, v + 1, 0, NULL, err, errlen) != 0 ||
-          run(db, "INSERT INTO log(writer, i) VALUES(?, ?)", 2, writer, i, NULL, err, errlen) != 0 ||
-          run(db, "COMMIT", 0, 0, 0, NULL, err, errlen) != 0;
+    bad = bad ||
+          run_sql(db, "UPDATE counter SET v=? WHERE id=1", 1, v + 1, 0, NULL, err, errlen) != 0 ||
+          run_sql(db, "INSERT INTO log(writer, i) VALUES(?, ?)", 2, writer, i, NULL, err,
+                  errlen) != 0 ||
+          run_sql(db, "COMMIT", 0, 0, 0, NULL, err, errlen) != 0;
     if (!bad)
         return 0;
     if (!sqlite3_get_autocommit(db)) {
         char ignored[256];
-        if (run(db, "ROLLBACK", 0, 0, 0, NULL, ignored, sizeof ignored) != 0)
+        if (run_sql(db, "ROLLBACK", 0, 0, 0, NULL, ignored, sizeof ignored) != 0)
             fprintf(stderr, "twocopies[%s]: rollback failed: %s\n", PLUGIN_NAME, ignored);
     }
     return -1;
