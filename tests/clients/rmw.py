@@ -15,6 +15,17 @@ import sys
 import time
 
 
+def transaction(con, writer, i, hold_ms):
+    """The read-modify-write transaction (also bench/kill_writer.py's); raises on failure."""
+    con.execute("BEGIN")
+    v = con.execute("SELECT v FROM counter WHERE id=1").fetchone()[0]
+    if hold_ms:
+        time.sleep(hold_ms / 1000.0)
+    con.execute("UPDATE counter SET v=? WHERE id=1", (v + 1,))
+    con.execute("INSERT INTO log(writer, i) VALUES(?, ?)", (writer, i))
+    con.execute("COMMIT")
+
+
 def main(argv):
     if len(argv) < 3:
         sys.stderr.write("usage: rmw.py DB N [HOLD_MS [WRITER_ID]]\n")
@@ -27,13 +38,7 @@ def main(argv):
     con = sqlite3.connect(db, isolation_level=None)
     for i in range(n):
         try:
-            con.execute("BEGIN")
-            v = con.execute("SELECT v FROM counter WHERE id=1").fetchone()[0]
-            if hold:
-                time.sleep(hold / 1000.0)
-            con.execute("UPDATE counter SET v=? WHERE id=1", (v + 1,))
-            con.execute("INSERT INTO log(writer, i) VALUES(?, ?)", (writer, i))
-            con.execute("COMMIT")
+            transaction(con, writer, i, hold)
             ok += 1
         except sqlite3.Error as e:
             failed += 1
