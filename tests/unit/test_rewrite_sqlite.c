@@ -305,6 +305,46 @@ static int first_word_is(const char *s, const char *kw)
                                            s[n] == '$' || (unsigned char)s[n] >= 0x80);
 }
 
+/*
+** One text against SQLite: the replay (UTF-8, or UTF-16 when `wide`) must agree; then, when the
+** original compiles and is read-only (running it changes nothing), run it: if it left a
+** transaction open it was a deferred BEGIN, which lockfix must have rewritten. Returns -1 when
+** the original does not compile, 1 when it ran as a deferred BEGIN, else 0.
+*/
+static int cross_check(const char *sql, int wide, const char *kind)
+{
+    char what[700];
+    snprintf(what, sizeof what, "[%s %s] \"%s\"", kind, wide ? "utf16" : "utf8", sql);
+    static unsigned short u[1024];
+    const void *text = sql;
+    if (wide) {
+        size_t n = to16(sql, strlen(sql), u);
+        u[n] = 0;
+        text = u;
+    }
+    struct outcome o = replay(wide, V2, text, -1, what);
+    check_outcome(&o, what);
+    if (o.rc_orig != SQLITE_OK)
+        return -1;
+    int began = 0;
+    sqlite3_stmt *s0;
+    if (sqlite3_prepare_v2(db, sql, -1, &s0, NULL) == SQLITE_OK && s0 &&
+        sqlite3_stmt_readonly(s0) && !first_word_is(sql, "SAVEPOINT")) {
+        back_to_autocommit();
+        while (sqlite3_step(s0) == SQLITE_ROW)
+            ;
+        if (!sqlite3_get_autocommit(db)) {
+            began = 1;
+            cr_expect(o.rewritten && o.st.kind == LF_STMT_BEGIN_DEFERRED,
+                      "%s: SQLite ran a deferred BEGIN that was not rewritten (kind %d)", what,
+                      o.st.kind);
+        }
+        back_to_autocommit();
+    }
+    sqlite3_finalize(s0);
+    return began;
+}
+
 /* Texts built around BEGIN so many of them compile: tails, rewrites, and no deferred BEGIN that
 ** SQLite would run (it turns autocommit off and is read-only) left unrewritten. */
 Test(sqlite_cross, generated_texts_agree_with_sqlite)
@@ -322,42 +362,9 @@ Test(sqlite_cross, generated_texts_agree_with_sqlite)
             gen(rest, sizeof rest, &seed, rand_r(&seed) % 5);
             snprintf(sql, sizeof sql, "%s %s", pre[rand_r(&seed) % 7], rest);
         }
-        int wide = iter % 3 == 0;
-        char what[700];
-        snprintf(what, sizeof what, "[generated %s] \"%s\"", wide ? "utf16" : "utf8", sql);
-        static unsigned short u[1024];
-        const void *text = sql;
-        if (wide) {
-            size_t n = to16(sql, strlen(sql), u);
-            u[n] = 0;
-            text = u;
-        }
-        struct outcome o = replay(wide, V2, text, -1, what);
-        check_outcome(&o, what);
-        if (o.rc_orig != SQLITE_OK)
-            continue;
-        compiled++;
-        /* Run the original when it is read-only (nothing is changed) and see whether it began
-        ** a transaction: then it was a deferred BEGIN and must have been rewritten. */
-        sqlite3_stmt *s0;
-        const char *t0;
-        if (sqlite3_prepare_v2(db, sql, -1, &s0, &t0) == SQLITE_OK && s0 &&
-            sqlite3_stmt_readonly(s0) && !first_word_is(sql, "SAVEPOINT")) {
-            back_to_autocommit();
-            int rc = sqlite3_step(s0);
-            while (rc == SQLITE_ROW)
-                rc = sqlite3_step(s0);
-            if (!sqlite3_get_autocommit(db)) {
-                begins++;
-                cr_expect(o.rewritten && o.st.kind == LF_STMT_BEGIN_DEFERRED,
-                          "%s: SQLite ran a deferred BEGIN that was not rewritten (kind %d)", what,
-                          o.st.kind);
-            }
-            sqlite3_finalize(s0);
-            back_to_autocommit();
-        } else {
-            sqlite3_finalize(s0);
-        }
+        int r = cross_check(sql, iter % 3 == 0, "generated");
+        compiled += r >= 0;
+        begins += r == 1;
     }
     cr_log_info("%d generated texts compiled, %d ran as a deferred BEGIN", compiled, begins);
     cr_expect_gt(compiled, 3000);
@@ -383,33 +390,7 @@ Test(sqlite_cross, char_level_texts_agree_with_sqlite, .timeout = 120)
         int k = 1 + rand_r(&seed) % 14;
         for (int j = 0; j < k; j++)
             strcat(sql, alpha[rand_r(&seed) % (sizeof alpha / sizeof alpha[0])]);
-        int wide = iter % 4 == 0;
-        char what[700];
-        snprintf(what, sizeof what, "[chars %s] \"%s\"", wide ? "utf16" : "utf8", sql);
-        static unsigned short u[1024];
-        const void *text = sql;
-        if (wide) {
-            size_t n = to16(sql, strlen(sql), u);
-            u[n] = 0;
-            text = u;
-        }
-        struct outcome o = replay(wide, V2, text, -1, what);
-        check_outcome(&o, what);
-        if (o.rc_orig != SQLITE_OK)
-            continue;
-        compiled++;
-        sqlite3_stmt *s0;
-        if (sqlite3_prepare_v2(db, sql, -1, &s0, NULL) == SQLITE_OK && s0 &&
-            sqlite3_stmt_readonly(s0) && !first_word_is(sql, "SAVEPOINT")) {
-            back_to_autocommit();
-            while (sqlite3_step(s0) == SQLITE_ROW)
-                ;
-            if (!sqlite3_get_autocommit(db))
-                cr_expect(o.rewritten && o.st.kind == LF_STMT_BEGIN_DEFERRED,
-                          "%s: SQLite ran a deferred BEGIN that was not rewritten", what);
-            back_to_autocommit();
-        }
-        sqlite3_finalize(s0);
+        compiled += cross_check(sql, iter % 4 == 0, "chars") >= 0;
     }
     cr_expect_gt(compiled, 2000);
 }
