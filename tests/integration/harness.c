@@ -44,21 +44,25 @@ bool h_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* `dir` is the repository root if it holds tests/clients/rmw.py: then it is copied to root. */
+static bool root_is(const char *dir, char *root, size_t cap)
+{
+    char *probe = h_join(dir, "tests/clients/rmw.py");
+    bool ok = h_exists(probe);
+    free(probe);
+    if (ok)
+        snprintf(root, cap, "%s", dir);
+    return ok;
+}
+
 const char *h_root(void)
 {
     static char root[PATH_MAX];
     if (root[0])
         return root;
     char buf[PATH_MAX];
-    if (getcwd(buf, sizeof buf)) {
-        char *probe = h_join(buf, "tests/clients/rmw.py");
-        bool ok = h_exists(probe);
-        free(probe);
-        if (ok) {
-            snprintf(root, sizeof root, "%s", buf);
-            return root;
-        }
-    }
+    if (getcwd(buf, sizeof buf) && root_is(buf, root, sizeof root))
+        return root;
     /* Fall back to <exe>/../.. (binaries live in build/tests/). */
     ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
     if (n > 0) {
@@ -68,13 +72,8 @@ const char *h_root(void)
             if (slash)
                 *slash = '\0';
         }
-        char *probe = h_join(buf, "tests/clients/rmw.py");
-        bool ok = h_exists(probe);
-        free(probe);
-        if (ok) {
-            snprintf(root, sizeof root, "%s", buf);
+        if (root_is(buf, root, sizeof root))
             return root;
-        }
     }
     cr_assert_fail("cannot find the repository root (run the tests from it)");
     return NULL;
