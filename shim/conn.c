@@ -193,7 +193,6 @@ void lf_conn_closed(struct lf_conn *c)
     if (c == NULL)
         return;
     lf_queue_release(c->queue, c); /* closed inside a transaction: the turn goes on */
-    lf_queue_close(c->queue);
     report(c, "close");
     free(c);
 }

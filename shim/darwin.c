@@ -124,10 +124,6 @@ int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn)
     (void)q, (void)conn;
     return 0;
 }
-void lf_queue_close(struct lf_queue *q)
-{
-    (void)q;
-}
 void lf_report_unreachable(void)
 {
 }

@@ -286,6 +286,8 @@ struct lf_turn {
     uint32_t ticket;
     int64_t began_ns; /* when a contended turn began; 0 if it was free when asked for */
 };
+/* The queue of the database at dbpath, mapped once for the process's life (a connection may
+** reopen soon); NULL when there can be none. */
 struct lf_queue *lf_queue_open(const char *dbpath);
 /* Wait for conn's turn; 1 when held, 0 when the queue was bypassed (SQLite's locking decides). */
 int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, long *waited_ms);
@@ -295,7 +297,6 @@ void lf_queue_release(struct lf_queue *q, struct lf_conn *conn);
 void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, long linger_us);
 /* conn starts a write: 1 if it holds a turn (kept since its last transaction), else 0. */
 int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn);
-void lf_queue_close(struct lf_queue *q);
 /* How many turns this process holds now: while 0, nothing needs releasing (the fast path). */
 extern _Atomic int lf_queue_turns_held;
 /* LOCKFIX_QUEUE, read once with the configuration (checked on the hot path). */

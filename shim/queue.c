@@ -81,7 +81,6 @@ _Static_assert(sizeof(struct q_shared) == 64 + Q_RING * sizeof(struct q_slot),
 struct lf_queue {
     char path[LF_PATH_MAX];
     struct q_shared *sh;
-    int refs;
     /* The thread of this process that took the turn last, and its ticket: another connection
     ** of that thread must not queue behind it (it would wait for itself). */
     _Atomic unsigned long holder_thread;
@@ -184,25 +183,27 @@ static void forget_other_boot(struct q_shared *sh)
 }
 
 /* Open (creating if needed) and map the queue file of the database at `dbpath`. */
-static struct q_shared *map_queue(const char *dbpath, char *qpath, size_t cap)
+static struct q_shared *map_queue(const char *dbpath)
 {
     struct stat st;
     if (stat(dbpath, &st) != 0)
         return NULL;
+    char qpath[LF_PATH_MAX];
     size_t len = strlen(dbpath);
-    if (len + sizeof "-lockfix" > cap)
+    if (len + sizeof "-lockfix" > sizeof qpath)
         return NULL;
     memcpy(qpath, dbpath, len);
     memcpy(qpath + len, "-lockfix", sizeof "-lockfix");
     mode_t mode = st.st_mode & 0664; /* the database's permissions, never world-writable */
-    int fd = open(qpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+    const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+    int fd = open(qpath, flags | O_CREAT | O_EXCL, mode);
     if (fd >= 0)
         (void)!fchmod(fd, mode); /* made here: the umask must not take the group's write away */
     else if (errno == EEXIST) {
-        fd = open(qpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        fd = open(qpath, flags);
         if (fd < 0 && errno == EACCES) { /* made by another user a moment ago: chmod pending */
             lf_sleep_ms(1);
-            fd = open(qpath, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+            fd = open(qpath, flags);
         }
     }
     if (fd < 0)
@@ -247,8 +248,7 @@ struct lf_queue *lf_queue_open(const char *dbpath)
         if (strcmp(q->path, dbpath) == 0)
             break;
     if (q == NULL) {
-        char qpath[LF_PATH_MAX];
-        struct q_shared *sh = map_queue(dbpath, qpath, sizeof qpath);
+        struct q_shared *sh = map_queue(dbpath);
         if (sh != NULL && (q = calloc(1, sizeof *q)) != NULL) {
             strncpy(q->path, dbpath, sizeof q->path - 1);
             q->sh = sh;
@@ -258,8 +258,6 @@ struct lf_queue *lf_queue_open(const char *dbpath)
             munmap(sh, sizeof *sh);
         }
     }
-    if (q)
-        q->refs++;
     static int atfork_set;
     if (q && !atfork_set)
         atfork_set = pthread_atfork(NULL, NULL, forget_pid) == 0;
@@ -630,13 +628,4 @@ int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn)
     }
     turn_unlock(tn);
     return held;
-}
-
-void lf_queue_close(struct lf_queue *q)
-{
-    if (q == NULL)
-        return;
-    pthread_mutex_lock(&queue_lock);
-    q->refs--; /* mappings are kept for the process's life: a connection may reopen soon */
-    pthread_mutex_unlock(&queue_lock);
 }
