@@ -93,29 +93,29 @@ static void env_set(struct shim_env *env, const char *name, const char *value, i
     }
 }
 
+/* A whole number from 0 to max, normalised; NULL after saying what was expected. */
+static char *check_number(const struct opt *o, const char *v, long max, const char *what)
+{
+    long n;
+    if (parse_ms(v, max, &n) == 0)
+        return xasprintf("%ld", n);
+    warnx_("--%s: '%s' is not %s (0 to %ld)", o->name, v, what, max);
+    return NULL;
+}
+
 /* Check and normalise one option value; returns the value to export (malloc'd) or NULL after
 ** printing why it is bad. */
 static char *check_value(const struct opt *o, const char *v)
 {
-    long n;
     switch (o->kind) {
     case K_FLAG:
         return xstrdup(o->fixed);
     case K_MS:
-        if (parse_ms(v, 86400000L, &n) == 0)
-            return xasprintf("%ld", n);
-        warnx_("--%s: '%s' is not a number of milliseconds (0 to 86400000)", o->name, v);
-        return NULL;
+        return check_number(o, v, 86400000L, "a number of milliseconds");
     case K_COUNT:
-        if (parse_ms(v, 1000000L, &n) == 0)
-            return xasprintf("%ld", n);
-        warnx_("--%s: '%s' is not a count (0 to 1000000)", o->name, v);
-        return NULL;
+        return check_number(o, v, 1000000L, "a count");
     case K_US:
-        if (parse_ms(v, 1000000L, &n) == 0)
-            return xasprintf("%ld", n);
-        warnx_("--%s: '%s' is not a number of microseconds (0 to 1000000)", o->name, v);
-        return NULL;
+        return check_number(o, v, 1000000L, "a number of microseconds");
     case K_LOG:
         if (strcasecmp(v, "off") == 0 || strcasecmp(v, "none") == 0)
             return xstrdup("off");
