@@ -173,6 +173,21 @@ def kill_all(procs):
         p.wait()
 
 
+def one_line_each(procs, limit, poll_s):
+    """Read one line from each writer's stdout, until all have answered or the monotonic clock
+    passes `limit`; returns {proc: line} for those that answered (b"" for one that exited)."""
+    lines = {}
+    sel = selectors.DefaultSelector()
+    for p in procs:
+        sel.register(p.stdout, selectors.EVENT_READ, p)
+    while len(lines) < len(procs) and time.monotonic() < limit:
+        for key, _ in sel.select(timeout=poll_s):
+            lines[key.data] = key.fileobj.readline()
+            sel.unregister(key.fileobj)
+    sel.close()
+    return lines
+
+
 def run_cell(args, lang, cfg, hold, nwriters, seconds, tag):
     """Start nwriters writers, release them together, wait, and collect. Never raises for a
     writer's fault: faults are returned in r["faults"] so the table shows them."""
@@ -193,19 +208,11 @@ def run_cell(args, lang, cfg, hold, nwriters, seconds, tag):
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=err, close_fds=True))
     # Wait for every "ready": a writer that dies or hangs in setup is a fault of the cell.
-    sel = selectors.DefaultSelector()
-    for p in procs:
-        sel.register(p.stdout, selectors.EVENT_READ, p)
-    waiting = len(procs)
-    limit = time.monotonic() + args.setup_timeout
-    while waiting and time.monotonic() < limit:
-        for key, _ in sel.select(timeout=0.5):
-            line = key.fileobj.readline()
-            sel.unregister(key.fileobj)
-            waiting -= 1
-            if line.strip() != b"ready":
-                faults.append("writer pid %d failed in setup" % key.data.pid)
-    sel.close()
+    lines = one_line_each(procs, time.monotonic() + args.setup_timeout, 0.5)
+    for p, line in lines.items():
+        if line.strip() != b"ready":
+            faults.append("writer pid %d failed in setup" % p.pid)
+    waiting = len(procs) - len(lines)
     if waiting:
         faults.append("%d writers not ready after %ds" % (waiting, args.setup_timeout))
     setup_s = time.monotonic() - t_setup
@@ -224,16 +231,7 @@ def run_cell(args, lang, cfg, hold, nwriters, seconds, tag):
     # done, so the exits of the first ones (an interpreter's teardown) take no CPU from the
     # transactions still running.
     limit = time.monotonic() + seconds + args.cell_timeout
-    sel = selectors.DefaultSelector()
-    for p in procs:
-        sel.register(p.stdout, selectors.EVENT_READ, p)
-    pending = len(procs)
-    while pending and time.monotonic() < limit:
-        for key, _ in sel.select(timeout=0.1):
-            key.fileobj.readline()  # "done", or "" when the writer exited
-            sel.unregister(key.fileobj)
-            pending -= 1
-    sel.close()
+    one_line_each(procs, limit, 0.1)  # "done", or "" when a writer exited
     for p in procs:
         try:
             p.stdin.close()
