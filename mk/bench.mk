@@ -70,3 +70,23 @@ bench-quick: $(SHIM_LIB) $(BENCH_WRITER) $(BENCH_OVERHEAD_BIN)
 	$(BENCH_PY) bench/check-output.py $(BENCH_OUT)/quick
 
 test: bench-quick
+
+# The floor of interposition (bench/floor.c): two tiny preload libraries, one that only forwards
+# sqlite3_step/sqlite3_reset and one that also asks the facts a retry rule needs, counted with
+# callgrind against no preload and against lockfix. Into $(BENCH_OUT)/floor.md.
+FLOOR_LIBS   = $(BUILD)/bench/floor-forward.so $(BUILD)/bench/floor-facts.so
+FLOOR_CFLAGS = -std=c11 -O2 -fPIC -shared -fvisibility=hidden $(WARN)
+
+.PHONY: bench-floor
+
+$(BUILD)/bench/floor-forward.so: bench/floor.c
+	@mkdir -p $(@D)
+	$(CC) $(FLOOR_CFLAGS) -o $@ $< -ldl
+
+$(BUILD)/bench/floor-facts.so: bench/floor.c
+	@mkdir -p $(@D)
+	$(CC) $(FLOOR_CFLAGS) -DFLOOR_FACTS -o $@ $< -ldl
+
+bench-floor: $(SHIM_LIB) $(BENCH_OVERHEAD_BIN) $(FLOOR_LIBS)
+	$(BENCH_PY) bench/floor.py --out $(BENCH_OUT) --prog $(BENCH_OVERHEAD_BIN) --shim $(SHIM_LIB) \
+		--floor-dir $(BUILD)/bench $(if $(BENCH_DIR),--dir "$(BENCH_DIR)")
