@@ -10,8 +10,8 @@ spend the budget?
 
 Instructions per statement = the collected total ("summary:" line, as bench/overhead.py reads it)
 divided by the statements measure() ran, counted from callgrind's own record of measure's calls
-to sqlite3_step: this includes the select mode's 1000-statement warm-up, which overhead.py's
-"total / N" does not divide by (its select figure is about 5% high; its ratios are unaffected).
+to sqlite3_step (a check on N: the select mode's warm-up runs outside measure() and is not
+counted).
 Python standard library only.
 """
 import argparse
