@@ -87,6 +87,9 @@ $(BUILD)/bench/floor-facts.so: bench/floor.c
 	@mkdir -p $(@D)
 	$(CC) $(FLOOR_CFLAGS) -DFLOOR_FACTS -o $@ $< -ldl
 
+# Built (with -Werror) by every `make test`, so the benchmark cannot rot; run only on demand.
+test: $(FLOOR_LIBS)
+
 bench-floor: $(SHIM_LIB) $(BENCH_OVERHEAD_BIN) $(FLOOR_LIBS)
 	$(BENCH_PY) bench/floor.py --out $(BENCH_OUT) --prog $(BENCH_OVERHEAD_BIN) --shim $(SHIM_LIB) \
 		--floor-dir $(BUILD)/bench $(if $(BENCH_DIR),--dir "$(BENCH_DIR)")
