@@ -103,14 +103,10 @@ static char *expand_origin(const char *dir, const char *origin)
 static char *try_list(const char *list, const char *name, const char *origin,
                       const struct elf_info *obj)
 {
-    if (list == NULL)
-        return NULL;
-    for (const char *p = list; *p;) {
-        const char *colon = strchr(p, ':');
-        size_t n = colon ? (size_t)(colon - p) : strlen(p);
-        char *dir = xmalloc(n + 1);
-        memcpy(dir, p, n);
-        dir[n] = '\0';
+    size_t n;
+    for (const char *p = list; p != NULL && *p != '\0';) { /* (a trailing ':' adds no entry) */
+        const char *entry = list_entry(&p, &n);
+        char *dir = xasprintf("%.*s", (int)n, entry);
         char *edir = expand_origin(dir, origin);
         free(dir);
         char *cand = xasprintf("%s/%s", edir[0] ? edir : ".", name);
@@ -118,9 +114,6 @@ static char *try_list(const char *list, const char *name, const char *origin,
         if (elf_matches(cand, obj->is64, obj->machine))
             return cand;
         free(cand);
-        if (colon == NULL)
-            break;
-        p = colon + 1;
     }
     return NULL;
 }

@@ -101,6 +101,7 @@ char *dir_name(const char *path); /* malloc'd */
 char *abs_path(const char *path); /* malloc'd, not resolving links; NULL if getcwd fails */
 /* Find `name` on PATH the way execvp would; malloc'd path or NULL. Names with '/' are returned
 ** as they are if they exist. */
+const char *list_entry(const char **p, size_t *n); /* next entry of an a:b:c list */
 char *path_lookup(const char *name);
 char *read_file_text(const char *path, size_t max, size_t *len); /* malloc'd, NUL-terminated */
 /* Single-quote for POSIX shells. */

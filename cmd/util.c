@@ -232,6 +232,20 @@ char *abs_path(const char *path)
     return xasprintf("%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", p);
 }
 
+/* The entries of a ':'-separated search list, empty ones included (to execvp and ld.so they
+** mean the current directory): returns the entry at *p and sets *n to its length, moving *p to
+** the next entry, or to NULL after the last one. */
+const char *list_entry(const char **p, size_t *n)
+{
+    const char *s = *p;
+    if (s == NULL)
+        return NULL;
+    const char *colon = strchr(s, ':');
+    *n = colon ? (size_t)(colon - s) : strlen(s);
+    *p = colon ? colon + 1 : NULL;
+    return s;
+}
+
 /* execvp's search, done here so check can inspect the file it would run. */
 char *path_lookup(const char *name)
 {
@@ -242,17 +256,13 @@ char *path_lookup(const char *name)
     const char *path = getenv("PATH");
     if (path == NULL)
         path = "/usr/local/bin:/usr/bin:/bin";
-    for (const char *p = path;;) {
-        const char *colon = strchr(p, ':');
-        size_t n = colon ? (size_t)(colon - p) : strlen(p);
-        char *cand = n == 0 ? xasprintf("./%s", name) : xasprintf("%.*s/%s", (int)n, p, name);
+    size_t n;
+    for (const char *p = path, *dir; (dir = list_entry(&p, &n)) != NULL;) {
+        char *cand = n == 0 ? xasprintf("./%s", name) : xasprintf("%.*s/%s", (int)n, dir, name);
         struct stat st;
         if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
             return cand;
         free(cand);
-        if (colon == NULL)
-            break;
-        p = colon + 1;
     }
     return NULL;
 }
