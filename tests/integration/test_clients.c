@@ -259,14 +259,30 @@ static void check_run(enum client c, enum mode m, const struct h_totals *t, cons
     cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
 }
 
-static void without_shim(enum client c)
+/* A contended run of client c in a fresh directory, its accounting checked (check_run). */
+struct client_run {
+    char *dir, *db, *logpath, *log; /* logpath and log: NULL without the shim */
+    struct h_totals t;
+};
+
+static struct client_run checked_run(enum client c, enum mode m)
 {
     require_client(c);
-    char *dir = h_tmpdir();
-    char *db = h_join(dir, "rmw.db");
-    h_init_db(dir, db);
-    struct h_totals t = run_writers(c, dir, db, NO_SHIM, NULL);
-    check_run(c, NO_SHIM, &t, db, dir, NULL);
+    struct client_run r = {.dir = h_tmpdir()};
+    r.db = h_join(r.dir, "rmw.db");
+    r.logpath = m == NO_SHIM ? NULL : h_join(r.dir, "lockfix.log");
+    h_init_db(r.dir, r.db);
+    r.t = run_writers(c, r.dir, r.db, m, r.logpath);
+    r.log = r.logpath ? h_slurp(r.logpath) : NULL;
+    check_run(c, m, &r.t, r.db, r.dir, r.log);
+    return r;
+}
+
+static void without_shim(enum client c)
+{
+    struct client_run r = checked_run(c, NO_SHIM);
+    char *dir = r.dir, *db = r.db;
+    struct h_totals t = r.t;
     cr_assert_gt(t.failed, 0, "%s: no transaction failed without the shim: the workload does not "
                  "contend, so the with-shim test proves nothing", info[c].name);
     cr_assert_gt(t.locked, 0, "%s: failures without the shim but none said 'database is locked'",
@@ -278,14 +294,9 @@ static void without_shim(enum client c)
 /* A reachable client under the shim (preload, stand-in, or both): no failure, interventions. */
 static void fixed(enum client c, enum mode m)
 {
-    require_client(c);
-    char *dir = h_tmpdir();
-    char *db = h_join(dir, "rmw.db");
-    char *logpath = h_join(dir, "lockfix.log");
-    h_init_db(dir, db);
-    struct h_totals t = run_writers(c, dir, db, m, logpath);
-    char *log = h_slurp(logpath);
-    check_run(c, m, &t, db, dir, log);
+    struct client_run r = checked_run(c, m);
+    char *dir = r.dir, *db = r.db, *logpath = r.logpath, *log = r.log;
+    struct h_totals t = r.t;
     cr_assert_eq(t.failed, 0, "%s %s: %ld of %d transactions failed (%ld locked); log: %s",
                  info[c].name, mode_name[m], t.failed, TOTAL, t.locked, h_show(log));
     cr_assert_eq(t.ok, TOTAL);
@@ -402,14 +413,9 @@ Test(clients, php_pdo_without_shim, .timeout = LIMIT) { without_shim(PDO); }
  * transactions still fail. */
 Test(clients, php_preload_alone_does_not_reach, .timeout = LIMIT)
 {
-    require_client(PHP);
-    char *dir = h_tmpdir();
-    char *db = h_join(dir, "rmw.db");
-    char *logpath = h_join(dir, "lockfix.log");
-    h_init_db(dir, db);
-    struct h_totals t = run_writers(PHP, dir, db, PRELOAD, logpath);
-    char *log = h_slurp(logpath);
-    check_run(PHP, PRELOAD, &t, db, dir, log);
+    struct client_run r = checked_run(PHP, PRELOAD);
+    char *dir = r.dir, *db = r.db, *log = r.log;
+    struct h_totals t = r.t;
     assert_not_reached(log, "PHP under the preload alone");
     cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "delete");
     cr_assert_gt(t.failed, 0, "PHP failed nothing under the preload: was it reached? log: %s",
@@ -449,15 +455,10 @@ Test(clients, node_better_without_shim, .timeout = LIMIT) { without_shim(NODE_BE
 
 Test(clients, node_better_unreachable_is_reported, .timeout = LIMIT)
 {
-    require_client(NODE_BETTER);
-    char *dir = h_tmpdir();
-    char *db = h_join(dir, "rmw.db");
-    char *logpath = h_join(dir, "lockfix.log");
-    h_init_db(dir, db);
-    struct h_totals t = run_writers(NODE_BETTER, dir, db, PRELOAD, logpath);
-    char *log = h_slurp(logpath);
     /* It must run as it does without the shim: no crash, exact accounting, untouched database. */
-    check_run(NODE_BETTER, PRELOAD, &t, db, dir, log);
+    struct client_run r = checked_run(NODE_BETTER, PRELOAD);
+    char *dir = r.dir, *db = r.db, *log = r.log;
+    struct h_totals t = r.t;
     cr_assert_str_empty(t.stderr_all, "stderr: %s", h_show(t.stderr_all));
     cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "delete");
     assert_not_reached(log, "better-sqlite3");
