@@ -36,7 +36,7 @@ endif
 
 LIBDIR = $(PREFIX)/lib/lockfix
 
-.PHONY: all test unit integration bench demo install clean check-exports deps
+.PHONY: all test unit integration bench demo install clean check-exports deps ci-checks
 
 all: $(SHIM_LIB) $(if $(wildcard cmd/*.c),$(BUILD)/lockfix)
 
@@ -67,6 +67,11 @@ bench: deps
 # their prerequisites from all of them.
 -include tests/tests.mk
 -include $(sort $(wildcard mk/*.mk))
+
+# Checks CI runs after `make test` (sanitizers, other compilers, the bindings' own suites, a fresh
+# machine, ...): each fragment in mk/ that has one adds it with `CI_CHECKS += target`.
+ci-checks: $(CI_CHECKS)
+	@echo "ci-checks: done ($(or $(strip $(CI_CHECKS)),none))"
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
