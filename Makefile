@@ -24,7 +24,7 @@ ifeq ($(UNAME_S),Darwin)
 # macOS (not tested in CI): darwin.c replaces the Linux-only resolver, queue, exit scan and
 # platform files; the library links against libsqlite3 weakly only to name the interposed
 # originals, and is loaded with DYLD_INSERT_LIBRARIES.
-SHIM_SRC  := $(filter-out shim/resolve.c shim/queue.c shim/unreachable.c shim/platform.c,$(SHIM_SRC))
+SHIM_SRC  := $(filter-out shim/resolve.c shim/queue.c shim/unreachable.c shim/platform.c shim/static.c shim/symtab.c,$(SHIM_SRC))
 SHIM_LIB   = $(BUILD)/liblockfix.dylib
 SHIM_LDFLAGS = -dynamiclib -Wl,-weak-lsqlite3
 LDLIBS_SHIM =

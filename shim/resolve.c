@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "lockfix.h"
+#include "static.h"
 
 #define LF_MAX_RANGES 256
 #define LF_MAX_COPIES 64
@@ -86,6 +87,18 @@ static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* The last touches of a copy whose functions are found. Accessors the step hook reads before
+** every step (SQLite 3.7.10 and later have them). With LOCKFIX_DISABLE=1 (read before any copy is
+** resolved: lf_copy_for) every copy passes through, so the trampolines test one flag for both. */
+static void copy_finish(struct lf_copy *c)
+{
+    c->passthrough = c->sqlite3_stmt_busy == NULL || c->sqlite3_db_handle == NULL ||
+                     c->sqlite3_get_autocommit == NULL || c->sqlite3_reset == NULL ||
+                     c->sqlite3_finalize == NULL || c->sqlite3_busy_timeout == NULL ||
+                     lf_disabled;
+    lf_copy_stand_ins(c);
+}
+
 /* The copy defined by the object `lm`, resolving it the first time. */
 static const struct lf_copy *copy_for_object(struct link_map *lm)
 {
@@ -122,14 +135,7 @@ static const struct lf_copy *copy_for_object(struct link_map *lm)
         dlclose(h);
         return NULL;
     }
-    /* Accessors the step hook reads before every step (SQLite 3.7.10 and later have them). With
-    ** LOCKFIX_DISABLE=1 (read before any copy is resolved: lf_copy_for) every copy passes
-    ** through, so the trampolines test one flag for both. */
-    c->passthrough = c->sqlite3_stmt_busy == NULL || c->sqlite3_db_handle == NULL ||
-                     c->sqlite3_get_autocommit == NULL || c->sqlite3_reset == NULL ||
-                     c->sqlite3_finalize == NULL || c->sqlite3_busy_timeout == NULL ||
-                     lf_disabled;
-    lf_copy_stand_ins(c);
+    copy_finish(c);
     c->base = (uintptr_t)lm;
     c->path = is_main ? "(main program)" : lm->l_name;
     atomic_store_explicit(&lf_ncopies, n + 1, memory_order_release);
@@ -277,4 +283,34 @@ const struct lf_copy *lf_copy_by_stmt_slow(const void *ra, sqlite3_stmt *stmt)
 {
     const struct lf_copy *c = stmt ? lf_stmt_owner_get(stmt) : NULL;
     return c ? c : lf_copy_fast(ra);
+}
+
+/*
+** A copy compiled into an object and redirected at load (static.c): every caller inside the
+** object's code reaches it, exactly as a caller finds its dynamic copy, but found without asking
+** the loader. Registered before any of the object's code runs, so no range of that object can
+** have been cached for another copy.
+*/
+const struct lf_copy *lf_copy_register_static(const struct lf_copy *proto, const uintptr_t *lo,
+                                              const uintptr_t *hi, int nlo)
+{
+    pthread_mutex_lock(&resolve_lock);
+    int n = atomic_load_explicit(&lf_ncopies, memory_order_relaxed);
+    unsigned r = atomic_load_explicit(&nranges, memory_order_relaxed);
+    const struct lf_copy *out = NULL;
+    if (n < LF_MAX_COPIES && r + (unsigned)nlo <= LF_MAX_RANGES) {
+        struct lf_copy *c = &copies[n];
+        *c = *proto;
+        copy_finish(c);
+        atomic_store_explicit(&lf_ncopies, n + 1, memory_order_release);
+        for (int i = 0; i < nlo; i++) {
+            ranges[r + i].lo = lo[i];
+            ranges[r + i].len = hi[i] - lo[i];
+            ranges[r + i].copy = c;
+        }
+        atomic_store_explicit(&nranges, r + (unsigned)nlo, memory_order_release);
+        out = c;
+    }
+    pthread_mutex_unlock(&resolve_lock);
+    return out;
 }

@@ -1,0 +1,45 @@
+/*
+** Reaching a SQLite compiled into the program (static.c, symtab.c): internal interfaces.
+*/
+#ifndef LOCKFIX_STATIC_H
+#define LOCKFIX_STATIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#pragma GCC visibility push(hidden)
+
+/* symtab.c: one function looked up by name in an object's .symtab */
+struct lf_symtab_want {
+    const char *name;
+    int found;
+    int global;      /* defined with default or protected visibility (may be exported) */
+    uintptr_t value; /* st_value: the address relative to the object's load base */
+    size_t size;     /* st_size */
+};
+/* Find the wanted function definitions in the .symtab of the ELF file open as fd; returns how
+** many were found (0: no .symtab, or none of them), -1 if it is not an ELF file of this class. */
+int lf_symtab_find(int fd, struct lf_symtab_want *want, size_t nwant);
+/* The same in .dynsym: a definition found there is exported, served by the dynamic path. */
+int lf_dynsym_find(int fd, struct lf_symtab_want *want, size_t nwant);
+/* Whether the file has a .symtab, and where its .rodata is (address relative to the load base). */
+int lf_symtab_layout(int fd, int *has_symtab, uint64_t *rodata_addr, uint64_t *rodata_size);
+
+/* resolve.c: make every call from [lo, hi) reach `proto` (a copy found in that object), as a
+** copy found through the dynamic linker is reached. Returns the registered copy, or NULL when the
+** tables are full. */
+struct lf_copy;
+const struct lf_copy *lf_copy_register_static(const struct lf_copy *proto, const uintptr_t *lo,
+                                              const uintptr_t *hi, int nranges);
+
+/* unreachable.c: SQLite code in a loaded object, found by its strings (the object's mapped
+** .rodata at [p, p + n)); writes its version guess into version (cap bytes; "" if none). */
+int lf_rodata_has_sqlite(const void *p, size_t n, char *version, size_t cap);
+/* The one "unreachable" line for an object holding SQLite that lockfix cannot patch. */
+void lf_report_unreachable_object(const char *object, const char *version, const char *why);
+/* Objects already reported at start-up or load (the exit-time check skips them). */
+extern int lf_unreachable_reported;
+
+#pragma GCC visibility pop
+
+#endif
