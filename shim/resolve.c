@@ -34,6 +34,8 @@ static struct lf_copy copies[LF_MAX_COPIES];
 _Atomic int lf_ncopies;
 static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct link_map *self_map;
+static int nstatic;                       /* copies compiled in (static.c), under resolve_lock */
+static const struct lf_copy *only_static; /* the first of them */
 
 LF_TLS int lf_guard;
 LF_TLS struct lf_range lf_last_range;
@@ -215,8 +217,12 @@ static const struct lf_copy *resolve_slow(uintptr_t ra)
     ** wrapper): if exactly one copy is loaded, that is the only one it can mean. */
     if (c == NULL) {
         struct link_map *only = only_definer();
-        if (only != NULL)
+        if (only != NULL && nstatic == 0)
             c = copy_for_object(only);
+        /* A compiled-in copy counts too: a module that tail-calls its SQLite (better-sqlite3's
+        ** close) returns straight to code outside it. */
+        if (only == NULL && nstatic == 1)
+            c = only_static;
     }
 
     /* "No SQLite in reach" is not cached: the caller's SQLite may simply not be loaded yet. */
@@ -309,6 +315,8 @@ const struct lf_copy *lf_copy_register_static(const struct lf_copy *proto, const
             ranges[r + i].copy = c;
         }
         atomic_store_explicit(&nranges, r + (unsigned)nlo, memory_order_release);
+        if (nstatic++ == 0)
+            only_static = c;
         out = c;
     }
     pthread_mutex_unlock(&resolve_lock);

@@ -22,26 +22,27 @@
 
 static const char sqlite_magic[] = "SQLite format 3"; /* every SQLite build carries it */
 
-/* The "3.x.y" string nearest to `at` in [p, p + n), as a version guess; the SQLite version is a
-** NUL-terminated string of its own among SQLite's constants. */
+/* The "3.x.y" string nearest to `at` in [p, p + n), as a version guess: SQLite's version is a
+** NUL-terminated string of its own among its constants (after a NUL, or after the bytes of
+** whatever the linker aligned it behind: not a letter, digit or dot). */
 static void guess_version(const char *p, size_t n, const char *at, char *out, size_t cap)
 {
-    static const char needle[] = {'\0', '3', '.'};
     size_t best = (size_t)-1;
     out[0] = '\0';
-    const char *q = p, *end = p + n;
-    while ((q = memmem(q, (size_t)(end - q), needle, sizeof needle)) != NULL) {
-        const char *v = q + 1;
+    const char *v = p + 1, *end = p + n;
+    while ((v = memmem(v, (size_t)(end - v), "3.", 2)) != NULL) {
+        unsigned char before = (unsigned char)v[-1];
         size_t k = 0;
-        int dots = 0, ok = 1;
-        while (v + k < end && v[k] != '\0' && k < 12) {
+        int dots = 0, ok = !(before == '.' || (before >= '0' && before <= '9') ||
+                             ((before | 0x20) >= 'a' && (before | 0x20) <= 'z'));
+        while (ok && v + k < end && v[k] != '\0' && k < 12) {
             if (v[k] == '.')
-                dots++;
+                dots += v[k - 1] != '.' ? 1 : 9; /* ".." is no version */
             else if (v[k] < '0' || v[k] > '9')
                 ok = 0;
             k++;
         }
-        long minor = strtol(v + 2, NULL, 10);
+        long minor = ok ? strtol(v + 2, NULL, 10) : 0;
         size_t dist = (size_t)(v > at ? v - at : at - v);
         if (ok && v + k < end && v[k] == '\0' && dots == 2 && minor >= 7 && minor < 100 &&
             v[k - 1] != '.' && k < cap && dist < best) {
@@ -49,7 +50,7 @@ static void guess_version(const char *p, size_t n, const char *at, char *out, si
             memcpy(out, v, k);
             out[k] = '\0';
         }
-        q += 1;
+        v += 2;
     }
 }
 
