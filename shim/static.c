@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lockfix.h"
@@ -45,6 +46,7 @@ static const char *const names[] = {LF_HOOKS(NAME_X) LF_HELPERS(NAME_H)};
 #undef NAME_H
 #define ONE_X(...) +1
 enum { N_HOOKS = 0 LF_HOOKS(ONE_X), N_NAMES = sizeof names / sizeof names[0] };
+_Static_assert(N_NAMES <= LF_OBJ_MAX_NAMES, "LF_OBJ_MAX_NAMES is too small");
 #undef ONE_X
 
 /* The exported hook for hook i: where a patched entry jumps. */
@@ -168,19 +170,19 @@ static int collect_object(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /* Patch every hooked function of the copy found in `o` (all or none) and register the copy. */
-static void patch_copy(const struct object *o, const struct lf_symtab_want *want)
+static void patch_copy(const struct object *o, const struct lf_obj_verdict *v)
 {
     struct lf_patch patch[N_HOOKS];
     int hook_of[N_HOOKS], np = 0;
     char why[160];
     memset(patch, 0, sizeof patch);
     for (int i = 0; i < N_HOOKS; i++) {
-        if (!want[i].found)
+        if (!v->sym[i].found)
             continue; /* an older SQLite without this function: nothing to redirect */
         struct lf_patch *p = &patch[np];
-        p->target = (void *)(o->base + want[i].value);
+        p->target = (void *)(o->base + (uintptr_t)v->sym[i].value);
         p->hook = hook_address(i);
-        p->size = want[i].size;
+        p->size = (size_t)v->sym[i].size;
         if (lf_patch_prepare(p, why, sizeof why) != 0) {
             for (int k = 0; k < np; k++)
                 lf_patch_discard(&patch[k]);
@@ -206,9 +208,9 @@ static void patch_copy(const struct object *o, const struct lf_symtab_want *want
     for (int k = 0; k < np; k++)
         memcpy(&slot[hook_of[k]], &patch[k].trampoline, sizeof(void *));
     for (int i = N_HOOKS; i < N_NAMES; i++) {
-        if (!want[i].found)
+        if (!v->sym[i].found)
             continue;
-        void *fn = (void *)(o->base + want[i].value);
+        void *fn = (void *)(o->base + (uintptr_t)v->sym[i].value);
         memcpy(&slot[i], &fn, sizeof fn);
     }
     proto.path = strdup(o->shown);
@@ -223,29 +225,25 @@ static void patch_copy(const struct object *o, const struct lf_symtab_want *want
         lf_log("static-patched object=%s functions=%d", o->shown, np);
 }
 
-/* Look at one object: a compiled-in copy to patch, one that cannot be reached, or neither. */
-static void examine(const struct object *o)
+/* The search itself: what the object open as fd holds. */
+static void search(const struct object *o, int fd, struct lf_obj_verdict *v)
 {
-    int fd = open(o->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
     struct lf_symtab_want want[N_NAMES];
     memset(want, 0, sizeof want);
     for (int i = 0; i < N_NAMES; i++)
         want[i].name = names[i];
     int step = name_index("sqlite3_step"), prep = name_index("sqlite3_prepare_v2");
-    int found = lf_symtab_find(fd, want, N_NAMES);
-    if (found > 0 && want[step].found && want[prep].found) {
+    if (lf_symtab_find(fd, want, N_NAMES) > 0 && want[step].found && want[prep].found) {
         /* Exported copies are served by the dynamic path. */
         struct lf_symtab_want exp[1] = {{.name = "sqlite3_step"}};
-        int exported = want[step].global && lf_dynsym_find(fd, exp, 1) > 0;
-        close(fd);
-        if (exported)
-            return;
-        if (static_on) {
-            patch_copy(o, want);
-        } else {
-            lf_report_unreachable_object(o->shown, "", "LOCKFIX_STATIC=0");
+        v->kind = want[step].global && lf_dynsym_find(fd, exp, 1) > 0 ? LF_OBJ_EXPORTED
+                                                                       : LF_OBJ_COPY;
+        v->has_symtab = 1;
+        for (int i = 0; i < N_NAMES; i++) {
+            v->sym[i].found = want[i].found;
+            v->sym[i].global = want[i].global;
+            v->sym[i].value = want[i].value;
+            v->sym[i].size = want[i].size;
         }
         return;
     }
@@ -253,24 +251,57 @@ static void examine(const struct object *o)
     /* No names: SQLite may still be there, recognised by its strings in .rodata. */
     int has_symtab;
     uint64_t ro_addr, ro_size;
-    if (lf_symtab_layout(fd, &has_symtab, &ro_addr, &ro_size) != 0 || ro_size == 0) {
-        close(fd);
+    if (lf_symtab_layout(fd, &has_symtab, &ro_addr, &ro_size) != 0 || ro_size == 0)
         return;
-    }
+    v->has_symtab = has_symtab;
     uintptr_t lo = o->base + (uintptr_t)ro_addr, hi = lo + (uintptr_t)ro_size;
     int mapped = 0;
     for (int i = 0; i < o->nro; i++)
         mapped |= lo >= o->ro_lo[i] && hi <= o->ro_hi[i] && hi > lo;
-    char version[32] = "";
-    if (mapped && lf_rodata_has_sqlite((const void *)lo, (size_t)(hi - lo), version,
-                                       sizeof version)) {
+    if (mapped && lf_rodata_has_sqlite((const void *)lo, (size_t)(hi - lo), v->version,
+                                       sizeof v->version)) {
         struct lf_symtab_want exp[1] = {{.name = "sqlite3_libversion_number"}};
-        if (lf_dynsym_find(fd, exp, 1) <= 0)
-            lf_report_unreachable_object(o->shown, version,
-                                         has_symtab ? "its symbol table names no SQLite function"
-                                                    : "no symbol table (stripped)");
+        v->kind = lf_dynsym_find(fd, exp, 1) > 0 ? LF_OBJ_EXPORTED : LF_OBJ_UNREACHABLE;
+    }
+}
+
+/* A hash of the names searched for: cached entries of another list are not used. */
+static uint32_t names_hash(void)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < N_NAMES; i++)
+        for (const char *p = names[i]; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+    return h ^ (uint32_t)sizeof(struct lf_obj_verdict);
+}
+
+/* Look at one object: a compiled-in copy to patch, one that cannot be reached, or neither. */
+static void examine(const struct object *o)
+{
+    struct stat st;
+    struct lf_obj_verdict v;
+    int fd = open(o->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    int large = st.st_size >= LF_CACHE_MIN_SIZE;
+    if (!large || !lf_objcache_get(&st, names_hash(), &v)) {
+        memset(&v, 0, sizeof v);
+        search(o, fd, &v);
+        if (large)
+            lf_objcache_put(&st, names_hash(), &v);
     }
     close(fd);
+    if (v.kind == LF_OBJ_COPY && static_on)
+        patch_copy(o, &v);
+    else if (v.kind == LF_OBJ_COPY)
+        lf_report_unreachable_object(o->shown, v.version, "LOCKFIX_STATIC=0 is set");
+    else if (v.kind == LF_OBJ_UNREACHABLE)
+        lf_report_unreachable_object(o->shown, v.version,
+                                     v.has_symtab ? "its symbol table names no SQLite function"
+                                                  : "it has no symbol table (stripped)");
 }
 
 /* Examine the objects loaded since the last time. */

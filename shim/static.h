@@ -25,6 +25,30 @@ int lf_dynsym_find(int fd, struct lf_symtab_want *want, size_t nwant);
 /* Whether the file has a .symtab, and where its .rodata is (address relative to the load base). */
 int lf_symtab_layout(int fd, int *has_symtab, uint64_t *rodata_addr, uint64_t *rodata_size);
 
+/* What an object holds (static.c), as remembered across processes (objcache.c). */
+#define LF_OBJ_MAX_NAMES 48
+enum lf_obj_kind {
+    LF_OBJ_NONE,        /* no SQLite */
+    LF_OBJ_COPY,        /* a compiled-in copy with its functions named in .symtab */
+    LF_OBJ_EXPORTED,    /* a copy that exports its functions: the dynamic path serves it */
+    LF_OBJ_UNREACHABLE, /* SQLite without names */
+};
+struct lf_obj_verdict {
+    int32_t kind;
+    int32_t has_symtab;
+    char version[24];
+    struct {
+        uint64_t value, size; /* st_value (relative to the load base), st_size */
+        int32_t found, global;
+    } sym[LF_OBJ_MAX_NAMES]; /* in the order of static.c's names[] */
+};
+/* objects of this size or more are looked up in (and added to) the cache */
+#define LF_CACHE_MIN_SIZE (1024 * 1024)
+struct stat;
+/* 1 and *v filled when the cache holds the answer for the file `obj` describes. */
+int lf_objcache_get(const struct stat *obj, uint32_t names_hash, struct lf_obj_verdict *v);
+void lf_objcache_put(const struct stat *obj, uint32_t names_hash, const struct lf_obj_verdict *v);
+
 /* resolve.c: make every call from [lo, hi) reach `proto` (a copy found in that object), as a
 ** copy found through the dynamic linker is reached. Returns the registered copy, or NULL when the
 ** tables are full. */

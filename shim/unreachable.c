@@ -68,7 +68,7 @@ int lf_unreachable_reported;
 void lf_report_unreachable_object(const char *object, const char *version, const char *why)
 {
     lf_unreachable_reported++;
-    lf_log("unreachable object=%s sqlite=%s: it carries SQLite but %s, so lockfix cannot "
+    lf_log("unreachable object=%s sqlite=%s: it carries SQLite but %s: lockfix cannot "
            "redirect its calls and changes nothing for it",
            object, version[0] ? version : "unknown", why);
 }

@@ -1,0 +1,149 @@
+/*
+** What static.c found in a large object, remembered across processes.
+**
+** Every process lockfix is loaded into examines its objects for SQLite. For most objects that is
+** a few microseconds (section headers, a small .rodata), but not for large ones: the search for
+** sqlite3_* names in Node 26's 19 MB string table takes ~10 ms, and looking for SQLite's strings
+** in python3's 2 MB .rodata ~0.5 ms; wrapped around a process tree, that is paid thousands of
+** times. So the answer for an object of LF_CACHE_MIN_SIZE bytes or more is kept in a small file
+** per object, keyed by what identifies the file's contents (device, inode, size, modification
+** and status-change times: any write or replacement changes one of them), and the next process
+** that loads the object reads ~1 KB instead of searching.
+**
+** Where: $XDG_CACHE_HOME/lockfix, else $HOME/.cache/lockfix, a directory of the user's own
+** (mode 0700, owned by the effective user, or it is not used). Nothing is cached in set-uid
+** programs (their environment is not theirs). A file that cannot be written, read, or does not
+** match is ignored: the object is examined as if there were no cache. Files are written whole
+** under a temporary name and renamed, so a reader never sees half of one.
+*/
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lockfix.h"
+#include "static.h"
+
+#define MAGIC 0x31434f464cULL /* "LFOC1" */
+
+struct record {
+    uint64_t magic;
+    uint64_t dev, ino, size;
+    int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+    uint32_t names_hash; /* the list of names the entries belong to (a new lockfix may differ) */
+    uint32_t pad;
+    struct lf_obj_verdict v;
+};
+
+static char dir[LF_PATH_MAX];
+static int dir_state; /* 0: not looked for yet, 1: usable, -1: none */
+
+/* The cache directory, created on first use; 1 if usable. */
+static int cache_dir(void)
+{
+    if (dir_state != 0)
+        return dir_state > 0;
+    dir_state = -1;
+    if (lf_secure_exec())
+        return 0;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char parent[LF_PATH_MAX];
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(parent, sizeof parent, "%s", xdg);
+    else if (home != NULL && home[0] == '/')
+        snprintf(parent, sizeof parent, "%s/.cache", home);
+    else
+        return 0;
+    if ((size_t)snprintf(dir, sizeof dir, "%s/lockfix", parent) >= sizeof dir - 40)
+        return 0;
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        (void)mkdir(parent, 0700); /* XDG: created 0700 when missing */
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return 0;
+        if (lstat(dir, &st) != 0)
+            return 0;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0)
+        return 0;
+    dir_state = 1;
+    return 1;
+}
+
+/* dir is at most LF_PATH_MAX - 41 bytes long (cache_dir): the name fits. */
+static void file_name(char *out, size_t cap, const struct stat *obj)
+{
+    char leaf[48];
+    snprintf(leaf, sizeof leaf, "/obj-%llx-%llx", (unsigned long long)obj->st_dev,
+             (unsigned long long)obj->st_ino);
+    size_t n = strlen(dir);
+    if (n + strlen(leaf) + 1 > cap) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, dir, n);
+    memcpy(out + n, leaf, strlen(leaf) + 1);
+}
+
+static void fill_key(struct record *r, const struct stat *obj, uint32_t names_hash)
+{
+    memset(r, 0, sizeof *r);
+    r->magic = MAGIC;
+    r->dev = (uint64_t)obj->st_dev;
+    r->ino = (uint64_t)obj->st_ino;
+    r->size = (uint64_t)obj->st_size;
+    r->mtime_s = (int64_t)obj->st_mtim.tv_sec;
+    r->mtime_ns = (int64_t)obj->st_mtim.tv_nsec;
+    r->ctime_s = (int64_t)obj->st_ctim.tv_sec;
+    r->ctime_ns = (int64_t)obj->st_ctim.tv_nsec;
+    r->names_hash = names_hash;
+}
+
+int lf_objcache_get(const struct stat *obj, uint32_t names_hash, struct lf_obj_verdict *v)
+{
+    if (!cache_dir())
+        return 0;
+    char path[LF_PATH_MAX];
+    file_name(path, sizeof path, obj);
+    if (path[0] == '\0')
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    struct record r, want;
+    struct stat st;
+    int ok = fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+             read(fd, &r, sizeof r) == (ssize_t)sizeof r;
+    close(fd);
+    fill_key(&want, obj, names_hash);
+    if (!ok || memcmp(&r, &want, offsetof(struct record, v)) != 0)
+        return 0;
+    *v = r.v;
+    v->version[sizeof v->version - 1] = '\0';
+    return 1;
+}
+
+void lf_objcache_put(const struct stat *obj, uint32_t names_hash, const struct lf_obj_verdict *v)
+{
+    if (!cache_dir())
+        return;
+    char path[LF_PATH_MAX], tmp[LF_PATH_MAX + 32];
+    file_name(path, sizeof path, obj);
+    if (path[0] == '\0')
+        return;
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+    struct record r;
+    fill_key(&r, obj, names_hash);
+    r.v = *v;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return;
+    int ok = write(fd, &r, sizeof r) == (ssize_t)sizeof r;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp);
+}
