@@ -1,14 +1,15 @@
 /*
 ** What static.c found in a large object, remembered across processes.
 **
-** Every process lockfix is loaded into examines its objects for SQLite. For most objects that is
-** a few microseconds (section headers, a small .rodata), but not for large ones: the search for
-** sqlite3_* names in Node 26's 19 MB string table takes ~10 ms, and looking for SQLite's strings
-** in python3's 2 MB .rodata ~0.5 ms; wrapped around a process tree, that is paid thousands of
-** times. So the answer for an object of LF_CACHE_MIN_SIZE bytes or more is kept in a small file
-** per object, keyed by what identifies the file's contents (device, inode, size, modification
-** and status-change times: any write or replacement changes one of them), and the next process
-** that loads the object reads ~1 KB instead of searching.
+** Every process lockfix is loaded into examines its objects for SQLite. The search for sqlite3_*
+** names in Node 26's 19 MB string table takes ~10 ms, looking for SQLite's strings in python3's
+** 2 MB .rodata ~0.5 ms, and even a small object costs an open and a close of its file (~15 us
+** here: closing a mapped executable is slow); wrapped around a process tree, that is paid
+** thousands of times. So the answer for each object is kept in a small file, keyed by what
+** identifies the file's contents (device, inode, size, modification and status-change times:
+** any write or replacement changes one of them), and the next process that loads the object
+** stats it and reads its record instead of searching. A record for an object without SQLite
+** is 88 bytes (the symbol entries are written only for a copy).
 **
 ** Where: $XDG_CACHE_HOME/lockfix, else $HOME/.cache/lockfix, a directory of the user's own
 ** (mode 0700, owned by the effective user, or it is not used). Nothing is cached in set-uid
@@ -39,11 +40,14 @@ struct record {
     struct lf_obj_verdict v;
 };
 
+/* a record without the symbol entries (an object holding no copy) */
+static const size_t short_len = offsetof(struct record, v) + offsetof(struct lf_obj_verdict, sym);
+
 static char dir[LF_PATH_MAX];
 static int dir_state; /* 0: not looked for yet, 1: usable, -1: none */
 
 /* The cache directory, created on first use; 1 if usable. */
-static int cache_dir(void)
+LF_ONCE static int cache_dir(void)
 {
     if (dir_state != 0)
         return dir_state > 0;
@@ -51,15 +55,15 @@ static int cache_dir(void)
     if (lf_secure_exec())
         return 0;
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    const char *base = xdg != NULL && xdg[0] == '/' ? xdg : home;
+    const char *tail = base == xdg ? "/lockfix" : "/.cache/lockfix";
+    if (base == NULL || base[0] != '/' || strlen(base) + strlen(tail) + 64 > sizeof dir)
+        return 0;
     char parent[LF_PATH_MAX];
-    if (xdg != NULL && xdg[0] == '/')
-        snprintf(parent, sizeof parent, "%s", xdg);
-    else if (home != NULL && home[0] == '/')
-        snprintf(parent, sizeof parent, "%s/.cache", home);
-    else
-        return 0;
-    if ((size_t)snprintf(dir, sizeof dir, "%s/lockfix", parent) >= sizeof dir - 40)
-        return 0;
+    strcpy(dir, base);
+    strcat(dir, tail);
+    strcpy(parent, dir);
+    *strrchr(parent, '/') = '\0';
     struct stat st;
     if (lstat(dir, &st) != 0) {
         (void)mkdir(parent, 0700); /* XDG: created 0700 when missing */
@@ -74,22 +78,30 @@ static int cache_dir(void)
     return 1;
 }
 
-/* dir is at most LF_PATH_MAX - 41 bytes long (cache_dir): the name fits. */
-static void file_name(char *out, size_t cap, const struct stat *obj)
+/* dir/obj-DEV-INO (hex), built without stdio: this runs in every process. */
+LF_ONCE static void file_name(char *out, size_t cap, const struct stat *obj)
 {
-    char leaf[48];
-    snprintf(leaf, sizeof leaf, "/obj-%llx-%llx", (unsigned long long)obj->st_dev,
-             (unsigned long long)obj->st_ino);
     size_t n = strlen(dir);
-    if (n + strlen(leaf) + 1 > cap) {
+    if (n + 48 > cap) {
         out[0] = '\0';
         return;
     }
     memcpy(out, dir, n);
-    memcpy(out + n, leaf, strlen(leaf) + 1);
+    memcpy(out + n, "/obj-", 5);
+    n += 5;
+    unsigned long long part[2] = {(unsigned long long)obj->st_dev,
+                                  (unsigned long long)obj->st_ino};
+    for (int k = 0; k < 2; k++) {
+        int digits = 1;
+        while (digits < 16 && (part[k] >> (4 * digits)) != 0)
+            digits++;
+        for (int d = digits - 1; d >= 0; d--)
+            out[n++] = "0123456789abcdef"[(part[k] >> (4 * d)) & 15];
+        out[n++] = k == 0 ? '-' : '\0';
+    }
 }
 
-static void fill_key(struct record *r, const struct stat *obj, uint32_t names_hash)
+LF_ONCE static void fill_key(struct record *r, const struct stat *obj, uint32_t names_hash)
 {
     memset(r, 0, sizeof *r);
     r->magic = MAGIC;
@@ -103,7 +115,7 @@ static void fill_key(struct record *r, const struct stat *obj, uint32_t names_ha
     r->names_hash = names_hash;
 }
 
-int lf_objcache_get(const struct stat *obj, uint32_t names_hash, struct lf_obj_verdict *v)
+LF_ONCE int lf_objcache_get(const struct stat *obj, uint32_t names_hash, struct lf_obj_verdict *v)
 {
     if (!cache_dir())
         return 0;
@@ -116,12 +128,15 @@ int lf_objcache_get(const struct stat *obj, uint32_t names_hash, struct lf_obj_v
         return 0;
     struct record r, want;
     struct stat st;
-    int ok = fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
-             read(fd, &r, sizeof r) == (ssize_t)sizeof r;
+    ssize_t n = fstat(fd, &st) == 0 && st.st_uid == geteuid() ? read(fd, &r, sizeof r) : -1;
     close(fd);
     fill_key(&want, obj, names_hash);
-    if (!ok || memcmp(&r, &want, offsetof(struct record, v)) != 0)
+    if (n < (ssize_t)short_len || memcmp(&r, &want, offsetof(struct record, v)) != 0)
         return 0;
+    if (r.v.kind == LF_OBJ_COPY && n != (ssize_t)sizeof r)
+        return 0;
+    if (r.v.kind != LF_OBJ_COPY)
+        memset(r.v.sym, 0, sizeof r.v.sym);
     *v = r.v;
     v->version[sizeof v->version - 1] = '\0';
     return 1;
@@ -142,7 +157,8 @@ void lf_objcache_put(const struct stat *obj, uint32_t names_hash, const struct l
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return;
-    int ok = write(fd, &r, sizeof r) == (ssize_t)sizeof r;
+    size_t len = v->kind == LF_OBJ_COPY ? sizeof r : short_len;
+    int ok = write(fd, &r, len) == (ssize_t)len;
     close(fd);
     if (!ok || rename(tmp, path) != 0)
         unlink(tmp);

@@ -273,7 +273,7 @@ const struct lf_copy *lf_copy_for(const void *ra_ptr)
     return c;
 }
 
-int lf_any_call_seen(void)
+LF_ONCE int lf_any_call_seen(void)
 {
     return atomic_load_explicit(&nranges, memory_order_acquire) > 0;
 }

@@ -9,6 +9,12 @@
 
 #pragma GCC visibility push(hidden)
 
+/* Code that runs once in every process, at start or at exit: kept together in .text.startup
+** (where the compiler puts constructors), so that it touches as few pages as possible. A page of
+** code touched is a page fault, about 5 us on the virtual machines measured (docs/benchmarks.md),
+** and a process that never uses SQLite pays it. */
+#define LF_ONCE __attribute__((section(".text.startup")))
+
 /* symtab.c: one function looked up by name in an object's .symtab */
 struct lf_symtab_want {
     const char *name;
@@ -42,8 +48,6 @@ struct lf_obj_verdict {
         int32_t found, global;
     } sym[LF_OBJ_MAX_NAMES]; /* in the order of static.c's names[] */
 };
-/* objects of this size or more are looked up in (and added to) the cache */
-#define LF_CACHE_MIN_SIZE (1024 * 1024)
 struct stat;
 /* 1 and *v filled when the cache holds the answer for the file `obj` describes. */
 int lf_objcache_get(const struct stat *obj, uint32_t names_hash, struct lf_obj_verdict *v);

@@ -73,20 +73,15 @@ void lf_report_unreachable_object(const char *object, const char *version, const
            object, version[0] ? version : "unknown", why);
 }
 
-static int is_php(void)
+/* By the name it was started as (a readlink at every exit of every process would cost more). */
+LF_ONCE static int is_php(void)
 {
-    char exe[LF_PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return 0;
-    exe[n] = '\0';
-    const char *base = strrchr(exe, '/');
-    base = base ? base + 1 : exe;
-    return strncmp(base, "php", 3) == 0;
+    extern char *program_invocation_short_name;
+    return strncmp(program_invocation_short_name, "php", 3) == 0;
 }
 
 /* At exit, when no SQLite call came through the shim. */
-void lf_report_unreachable(void)
+LF_ONCE void lf_report_unreachable(void)
 {
     /* PHP unloads its extensions before exit, so there may be nothing left to find: the line is
     ** given for any PHP process in which no call came through. */
