@@ -78,6 +78,8 @@ struct object {
     uintptr_t seg_lo[MAX_SEGS], seg_hi[MAX_SEGS]; /* executable segments */
     uintptr_t ro_lo[MAX_SEGS], ro_hi[MAX_SEGS];   /* readable segments */
     int nseg, nro, is_main;
+    int have_st; /* st already taken (the main program's, by main_path) */
+    struct stat st;
 };
 
 /* Objects already examined, by load base and program headers (a new object at the address of an
@@ -131,7 +133,8 @@ LF_ONCE static int contains(const struct dl_phdr_info *info, uintptr_t addr)
 
 /* A path for the main program's file: `execfn` if it is the ELF file mapped (its section
 ** headers end where the file ends, as they do in every linked object), else /proc/self/exe. */
-LF_ONCE static const char *main_path(const struct dl_phdr_info *info, const char *execfn)
+LF_ONCE static const char *main_path(const struct dl_phdr_info *info, const char *execfn,
+                                     struct object *o)
 {
     const ElfW(Ehdr) *eh = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++)
@@ -139,11 +142,13 @@ LF_ONCE static const char *main_path(const struct dl_phdr_info *info, const char
             eh = (const ElfW(Ehdr) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
             break;
         }
-    struct stat st;
+    struct stat *st = &o->st;
     if (execfn != NULL && eh != NULL && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
-        stat(execfn, &st) == 0 &&
-        (uint64_t)st.st_size == eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize)
+        lf_sys_stat(execfn, st) == 0 &&
+        (uint64_t)st->st_size == eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize) {
+        o->have_st = 1;
         return execfn;
+    }
     return "/proc/self/exe";
 }
 
@@ -176,7 +181,7 @@ LF_ONCE static int collect_object(struct dl_phdr_info *info, size_t size, void *
         /* The name it was started by: a stat of /proc/self/exe in a new process costs ~40 us.
         ** For a script (#!) it is the script's: then /proc/self/exe after all (main_path). */
         const char *fn = (const char *)getauxval(AT_EXECFN);
-        o->path = main_path(info, fn);
+        o->path = main_path(info, fn, o);
         o->shown = fn ? fn : "(main program)";
     } else {
         o->path = o->shown = info->dlpi_name;
@@ -310,17 +315,17 @@ LF_ONCE static uint32_t names_hash(void)
 ** mapped executable costs more than everything else here together (~15 us measured). */
 LF_ONCE static void examine(const struct object *o)
 {
-    struct stat st;
+    struct stat st = o->st;
     struct lf_obj_verdict v;
-    if (stat(o->path, &st) != 0)
+    if (!o->have_st && lf_sys_stat(o->path, &st) != 0)
         return;
     if (!lf_objcache_get(&st, names_hash(), &v)) {
-        int fd = open(o->path, O_RDONLY | O_CLOEXEC);
+        int fd = lf_sys_open(o->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             return;
         memset(&v, 0, sizeof v);
         search(o, fd, &v);
-        close(fd);
+        lf_sys_close(fd);
         lf_objcache_put(&st, names_hash(), &v);
     }
     if (v.kind == LF_OBJ_COPY && static_on)
@@ -433,13 +438,13 @@ LF_ONCE static int redirect_debug_hook(unsigned char *f, void *to, char *why, si
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     uintptr_t lo = (uintptr_t)(f + at) & ~(page - 1);
     uintptr_t hi = ((uintptr_t)(f + at + len) + page - 1) & ~(page - 1);
-    if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+    if (lf_sys_mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
         snprintf(why, cap, "mprotect: the dynamic linker's code cannot be made writable");
         return -1;
     }
     memcpy(f + at + 1, jump + 1, len - 1);
     __atomic_store_n(f + at, jump[0], __ATOMIC_RELEASE);
-    mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC);
+    lf_sys_mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC);
     return 0;
 #else
     (void)f;

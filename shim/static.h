@@ -15,6 +15,17 @@
 ** and a process that never uses SQLite pays it. */
 #define LF_ONCE __attribute__((section(".text.startup")))
 
+/* The few system calls made at start in every process, through the one libc function syscall():
+** each distinct libc wrapper is code on another page of libc, faulted in on first use. */
+#include <sys/syscall.h>
+#include <unistd.h>
+#define lf_sys_stat(path, st) syscall(SYS_newfstatat, AT_FDCWD, (path), (st), 0)
+#define lf_sys_lstat(path, st) syscall(SYS_newfstatat, AT_FDCWD, (path), (st), AT_SYMLINK_NOFOLLOW)
+#define lf_sys_open(path, flags) ((int)syscall(SYS_openat, AT_FDCWD, (path), (flags), 0))
+#define lf_sys_read(fd, buf, n) syscall(SYS_read, (fd), (buf), (n))
+#define lf_sys_close(fd) syscall(SYS_close, (fd))
+#define lf_sys_mprotect(p, n, prot) syscall(SYS_mprotect, (p), (n), (prot))
+
 /* symtab.c: one function looked up by name in an object's .symtab */
 struct lf_symtab_want {
     const char *name;
