@@ -1,0 +1,19 @@
+# Real SQLite features under contention (issue 11): FTS5/FTS4, R-tree, triggers, foreign keys,
+# upsert, RETURNING, savepoints, ATTACH, VACUUM (INTO), ALTER TABLE, CREATE INDEX, the backup API,
+# blob I/O, WAL checkpoints and a long reader, each run alone and by 8 contending processes,
+# without and with lockfix (tests/features/run.py says what is checked).
+#
+#   make features-test                      every feature (about 2 minutes on 2 cores)
+#   make features-test FEATURES="fts5 vacuum"   some of them
+#
+# Debian's python3 (3.11.2: Connection.blobopen) and the sqlite3 shell, both from scripts/install-deps.
+
+FEATURES_PY ?= $(firstword $(wildcard /usr/bin/python3) python3)
+
+.PHONY: features-test
+
+features-test: $(SHIM_LIB)
+	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) $(FEATURES_PY) -B tests/features/run.py \
+	    $(if $(FEATURES),--only "$(FEATURES)")
+
+test: features-test
