@@ -17,3 +17,12 @@ features-test: $(SHIM_LIB)
 	    $(if $(FEATURES),--only "$(FEATURES)")
 
 test: features-test
+
+# What the BEGIN -> BEGIN IMMEDIATE rewrite costs read transactions: 8 readers beside 2 writers,
+# without lockfix, with it, with LOCKFIX_REWRITE=0 and with the database excluded (about 80 s;
+# figures in docs/benchmarks.md, "What the rewrite costs readers"). Not part of `make test`.
+.PHONY: bench-readers
+
+bench-readers: $(SHIM_LIB)
+	$(FEATURES_PY) -B bench/readers.py --shim $(abspath $(SHIM_LIB)) \
+	    $(if $(READERS_SECONDS),--seconds $(READERS_SECONDS)) $(if $(READERS_ROUNDS),--rounds $(READERS_ROUNDS))

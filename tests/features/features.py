@@ -89,7 +89,16 @@ def writer_records(reports):
 
 
 def expect(problems, what, got, want):
-    if got != want:
+    if got == want:
+        return
+    if isinstance(got, list) and isinstance(want, list):
+        g, w = [repr(x) for x in got], [repr(x) for x in want]
+        missing = [x for x in w if x not in g]
+        extra = [x for x in g if x not in w]
+        problems.append("%s: %d found, %d expected; missing %s; not expected %s"
+                        % (what, len(got), len(want), ", ".join(missing[:5]) or "none",
+                           ", ".join(extra[:5]) or "none"))
+    else:
         problems.append("%s: %r, expected %r" % (what, got, want))
 
 
