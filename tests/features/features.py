@@ -172,7 +172,7 @@ class Fts5External(Feature):
         rec = {"add": s.lastrowid, "edit": None, "del": None}
         if i % 3 == 2 and alive:
             rec["edit"] = alive[-1]
-            s.ex("UPDATE docs SET body = body || ' edited' WHERE id = ?", (alive[-1],))
+            s.ex("UPDATE docs SET body = replace(body, 'delta', 'edited') WHERE id = ?", (alive[-1],))
         if i % 5 == 4 and alive:
             rec["del"] = alive[0]
             s.ex("DELETE FROM docs WHERE id = ?", (alive[0],))
@@ -194,11 +194,22 @@ class Fts5External(Feature):
         alive = sorted(i for r in ws for i in r["data"]["alive"])
         edited = {rec["edit"] for r in ws for rec in r["data"]["recs"] if rec["edit"] is not None}
         expect(p, "docs rows", [r[0] for r in rows(c, "SELECT id FROM docs ORDER BY id")], alive)
-        expect(p, "docs edited", sorted(r[0] for r in rows(c, "SELECT id FROM docs WHERE body LIKE '% edited%'")),
+        expect(p, "docs edited", sorted(r[0] for r in rows(c, "SELECT id FROM docs WHERE body LIKE '% edited'")),
                sorted(edited & set(alive)))
         expect(p, "MATCH edited", [r[0] for r in rows(c, "SELECT rowid FROM docs_fts WHERE docs_fts MATCH 'edited' ORDER BY rowid")],
                sorted(edited & set(alive)))
-        expect(p, "MATCH delta", one(c, "SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'delta'"), len(alive))
+        expect(p, "MATCH delta", one(c, "SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'delta'"),
+               len(set(alive) - edited))
+        # SQLite 3.40's FTS5 integrity-check does not compare an external-content index with its
+        # content table (3.44's rank=1 form does): every token's matches are compared here.
+        want = {}
+        for rid, body in rows(c, "SELECT id, body FROM docs"):
+            for token in body.split():
+                want.setdefault(token, []).append(rid)
+        for token in sorted(want):
+            expect(p, "MATCH %s" % token, [r[0] for r in rows(
+                c, "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ? ORDER BY rowid", ('"%s"' % token,))],
+                sorted(want[token]))
         return p
 
     def queries(self, c):
