@@ -185,7 +185,11 @@ def uncontended(feature, modes, args, base, res):
                 probs.append("%s (alone): %d locked, errors %r" % (r["role"], r["locked"], r["errors"]))
         probs += integrity(feature, d)
         res.problems += ["same/%s: %s" % (mode.label, p) for p in probs]
-        dumps.append(dump(feature, d, reports) if not probs or reports else [])
+        try:
+            dumps.append(dump(feature, d, reports))
+        except sqlite3.Error as e:
+            res.problems.append("same/%s: dump: %s" % (mode.label, e))
+            dumps.append(["dump failed"])
     same = len(dumps) == 2 and dumps[0] == dumps[1]
     if len(dumps) == 2 and not same:
         diff = [(a, b) for a, b in zip(dumps[0], dumps[1]) if a != b]
@@ -214,12 +218,14 @@ def contended(feature, mode, args, base, res):
         for e in r["errors"]:
             probs.append("%s %d: %s" % (r["role"], r["worker"], e))
     if len(reports) == len(feature.roles):
-        c = open_main(feature, d)
         try:
-            probs += ["nothing lost: " + p for p in feature.verify(c, reports)]
+            c = open_main(feature, d)
+            try:
+                probs += ["nothing lost: " + p for p in feature.verify(c, reports)]
+            finally:
+                c.close()
         except sqlite3.Error as e:
             probs.append("verify: %s" % e)
-        c.close()
     probs += integrity(feature, d)
     if mode.shim:
         if locked:
