@@ -100,7 +100,8 @@ def one_run(base, shim, extra, seconds):
     c.executemany("INSERT INTO t VALUES(?, 0)", [(i,) for i in range(1, ROWS + 1)])
     c.commit()
     c.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKFIX_") and k != "LD_PRELOAD"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("LOCKFIX_") and k != "LD_PRELOAD"}
     if extra is not None:
         env.update(LD_PRELOAD=shim, LOCKFIX_LOG=os.path.join(d, "lockfix.log"), **extra)
         if "LOCKFIX_EXCLUDE" in extra:
@@ -124,10 +125,11 @@ def one_run(base, shim, extra, seconds):
     ok = c.execute("PRAGMA integrity_check").fetchone()[0]
     c.close()
     shutil.rmtree(d, ignore_errors=True)
-    r = dict(reads=sum(x["done"] for x in res["reader"]), read_failed=sum(x["failed"] for x in res["reader"]),
-             read_longest_ms=max(x["longest_ms"] for x in res["reader"]),
-             writes=sum(x["done"] for x in res["writer"]), write_failed=sum(x["failed"] for x in res["writer"]),
-             write_longest_ms=max(x["longest_ms"] for x in res["writer"]))
+    rd, wr = res["reader"], res["writer"]
+    r = dict(reads=sum(x["done"] for x in rd), read_failed=sum(x["failed"] for x in rd),
+             read_longest_ms=max(x["longest_ms"] for x in rd),
+             writes=sum(x["done"] for x in wr), write_failed=sum(x["failed"] for x in wr),
+             write_longest_ms=max(x["longest_ms"] for x in wr))
     if total != r["writes"] or ok != "ok":
         raise SystemExit("readers.py: lost updates or a damaged database: sum %s, writes %d, %s"
                          % (total, r["writes"], ok))
@@ -144,7 +146,8 @@ def cell(values, fmt="{:,.0f}"):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         return child(sys.argv[2:])
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shim", default=os.environ.get("LOCKFIX_TEST_SHIM"))
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=3)
@@ -168,7 +171,8 @@ def main():
           % (READERS, WRITERS, args.seconds, args.dir, args.rounds, platform.python_version(),
              sqlite3.sqlite_version, platform.machine(), os.cpu_count()))
     print()
-    print("| configuration | read txns | failed | longest read txn (ms) | write txns | failed | longest write txn (ms) |")
+    print("| configuration | read txns | failed | longest read txn (ms) "
+          "| write txns | failed | longest write txn (ms) |")
     print("|---|---|---|---|---|---|---|")
     for label, _ in CONFIGS:
         rs = runs[label]

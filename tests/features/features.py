@@ -24,6 +24,10 @@ def rows(c, sql, args=()):
     return c.execute(sql, args).fetchall()
 
 
+def col(c, sql, args=()):
+    return [r[0] for r in c.execute(sql, args)]
+
+
 def one(c, sql, args=()):
     return c.execute(sql, args).fetchone()[0]
 
@@ -132,16 +136,19 @@ class Fts5(Feature):
     def verify(self, c, reports):
         recs = writer_records(reports)
         p = []
-        expect(p, "notes rows", sorted(r[1] for r in recs), [r[0] for r in rows(c, "SELECT id FROM notes ORDER BY id")])
+        expect(p, "notes rows", col(c, "SELECT id FROM notes ORDER BY id"),
+               sorted(r[1] for r in recs))
         expect(p, "stats.n", one(c, "SELECT n FROM stats"), len(recs))
         expect(p, "search rows", one(c, "SELECT count(*) FROM search"), len(recs))
         for w in range(8):
-            expect(p, "MATCH w%d" % w, one(c, "SELECT count(*) FROM search WHERE search MATCH ?", ("w%d" % w,)),
+            expect(p, "MATCH w%d" % w,
+                   one(c, "SELECT count(*) FROM search WHERE search MATCH ?", ("w%d" % w,)),
                    sum(1 for r in recs if r[0] == w))
         return p
 
     def queries(self, c):
-        return rows(c, "SELECT rowid, bm25(search) > -100 FROM search WHERE search MATCH 'gamma1' ORDER BY rowid")
+        return rows(c, "SELECT rowid, bm25(search) > -100 FROM search "
+                       "WHERE search MATCH 'gamma1' ORDER BY rowid")
 
 
 class Fts5External(Feature):
@@ -169,11 +176,13 @@ class Fts5External(Feature):
 
     def write(self, s, i):
         alive = s.state.setdefault("alive", [])
-        s.ex("INSERT INTO docs(w, body) VALUES(?, ?)", (s.worker, "doc w%d i%d delta" % (s.worker, i)))
+        s.ex("INSERT INTO docs(w, body) VALUES(?, ?)",
+             (s.worker, "doc w%d i%d delta" % (s.worker, i)))
         rec = {"add": s.lastrowid, "edit": None, "del": None}
         if i % 3 == 2 and alive:
             rec["edit"] = alive[-1]
-            s.ex("UPDATE docs SET body = replace(body, 'delta', 'edited') WHERE id = ?", (alive[-1],))
+            s.ex("UPDATE docs SET body = replace(body, 'delta', 'edited') WHERE id = ?",
+                 (alive[-1],))
         if i % 5 == 4 and alive:
             rec["del"] = alive[0]
             s.ex("DELETE FROM docs WHERE id = ?", (alive[0],))
@@ -194,12 +203,14 @@ class Fts5External(Feature):
         ws = [r for r in reports if r["role"] == "writer"]
         alive = sorted(i for r in ws for i in r["data"]["alive"])
         edited = {rec["edit"] for r in ws for rec in r["data"]["recs"] if rec["edit"] is not None}
-        expect(p, "docs rows", [r[0] for r in rows(c, "SELECT id FROM docs ORDER BY id")], alive)
-        expect(p, "docs edited", sorted(r[0] for r in rows(c, "SELECT id FROM docs WHERE body LIKE '% edited'")),
+        expect(p, "docs rows", col(c, "SELECT id FROM docs ORDER BY id"), alive)
+        expect(p, "docs edited", sorted(col(c, "SELECT id FROM docs WHERE body LIKE '% edited'")),
                sorted(edited & set(alive)))
-        expect(p, "MATCH edited", [r[0] for r in rows(c, "SELECT rowid FROM docs_fts WHERE docs_fts MATCH 'edited' ORDER BY rowid")],
+        expect(p, "MATCH edited",
+               col(c, "SELECT rowid FROM docs_fts WHERE docs_fts MATCH 'edited' ORDER BY rowid"),
                sorted(edited & set(alive)))
-        expect(p, "MATCH delta", one(c, "SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'delta'"),
+        expect(p, "MATCH delta",
+               one(c, "SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'delta'"),
                len(set(alive) - edited))
         # SQLite 3.40's FTS5 integrity-check does not compare an external-content index with its
         # content table (3.44's rank=1 form does): every token's matches are compared here.
@@ -208,13 +219,15 @@ class Fts5External(Feature):
             for token in body.split():
                 want.setdefault(token, []).append(rid)
         for token in sorted(want):
-            expect(p, "MATCH %s" % token, [r[0] for r in rows(
-                c, "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ? ORDER BY rowid", ('"%s"' % token,))],
+            expect(p, "MATCH %s" % token,
+                   col(c, "SELECT rowid FROM docs_fts WHERE docs_fts MATCH ? ORDER BY rowid",
+                       ('"%s"' % token,)),
                 sorted(want[token]))
         return p
 
     def queries(self, c):
-        return rows(c, "SELECT rowid, body FROM docs_fts WHERE docs_fts MATCH 'edited OR w1' ORDER BY rowid")
+        return rows(c, "SELECT rowid, body FROM docs_fts "
+                       "WHERE docs_fts MATCH 'edited OR w1' ORDER BY rowid")
 
 
 class Fts4(Feature):
@@ -250,11 +263,14 @@ class Fts4(Feature):
         p = []
         ws = [r for r in reports if r["role"] == "writer"]
         alive = sorted(i for r in ws for i in r["data"]["alive"])
-        expect(p, "f4 docids", [r[0] for r in rows(c, "SELECT docid FROM f4 ORDER BY docid")], alive)
+        expect(p, "f4 docids", col(c, "SELECT docid FROM f4 ORDER BY docid"), alive)
         expect(p, "meta.n", one(c, "SELECT n FROM meta"), sum(len(r["data"]["recs"]) for r in ws))
-        expect(p, "MATCH epsilon", one(c, "SELECT count(*) FROM f4 WHERE f4 MATCH 'epsilon'"), len(alive))
+        expect(p, "MATCH epsilon", one(c, "SELECT count(*) FROM f4 WHERE f4 MATCH 'epsilon'"),
+               len(alive))
         for r in ws:
-            expect(p, "MATCH w%d" % r["worker"], one(c, "SELECT count(*) FROM f4 WHERE f4 MATCH ?", ("w%d" % r["worker"],)),
+            token = "w%d" % r["worker"]
+            expect(p, "MATCH " + token,
+                   one(c, "SELECT count(*) FROM f4 WHERE f4 MATCH ?", (token,)),
                    len(r["data"]["alive"]))
         return p
 
@@ -280,10 +296,12 @@ class Rtree(Feature):
     def verify(self, c, reports):
         recs = writer_records(reports)
         p = []
-        expect(p, "rt ids", [r[0] for r in rows(c, "SELECT id FROM rt ORDER BY id")], sorted(r[1] for r in recs))
+        expect(p, "rt ids", col(c, "SELECT id FROM rt ORDER BY id"), sorted(r[1] for r in recs))
         for w in range(8):
-            expect(p, "boxes of w%d" % w, one(c, "SELECT count(*) FROM rt WHERE minx >= ? AND maxx <= ?",
-                                              (w * 1000, w * 1000 + 999)), sum(1 for r in recs if r[0] == w))
+            expect(p, "boxes of w%d" % w,
+                   one(c, "SELECT count(*) FROM rt WHERE minx >= ? AND maxx <= ?",
+                       (w * 1000, w * 1000 + 999)),
+                   sum(1 for r in recs if r[0] == w))
         expect(p, "rtreecheck", one(c, "SELECT rtreecheck('rt')"), "ok")
         return p
 
@@ -333,11 +351,13 @@ class Triggers(Feature):
         alive = sorted(i for r in ws for i in r["data"]["alive"])
         dels = sum(1 for r in ws for rec in r["data"]["recs"] if rec["del"] is not None)
         adds = sum(len(r["data"]["recs"]) for r in ws)
-        expect(p, "items", [r[0] for r in rows(c, "SELECT id FROM items ORDER BY id")], alive)
+        expect(p, "items", col(c, "SELECT id FROM items ORDER BY id"), alive)
         expect(p, "audit inserts", one(c, "SELECT count(*) FROM audit WHERE what='insert'"), adds)
         expect(p, "audit deletes", one(c, "SELECT count(*) FROM audit WHERE what='delete'"), dels)
-        expect(p, "totals vs items", rows(c, "SELECT t.w FROM totals t WHERE t.n != (SELECT count(*) FROM items i "
-                                           "WHERE i.w = t.w) OR t.qty != (SELECT coalesce(sum(qty), 0) FROM items i WHERE i.w = t.w)"), [])
+        expect(p, "totals vs items", rows(c, """
+            SELECT t.w FROM totals t
+             WHERE t.n != (SELECT count(*) FROM items i WHERE i.w = t.w)
+                OR t.qty != (SELECT coalesce(sum(qty), 0) FROM items i WHERE i.w = t.w)"""), [])
         return p
 
 
@@ -348,8 +368,9 @@ class ForeignKeys(Feature):
     def setup(self, c):
         c.executescript("""
             CREATE TABLE parent(id INTEGER PRIMARY KEY, w INTEGER);
-            CREATE TABLE child(id INTEGER PRIMARY KEY,
-                               parent_id INTEGER NOT NULL REFERENCES parent(id) ON DELETE CASCADE, k INTEGER);
+            CREATE TABLE child(id INTEGER PRIMARY KEY, k INTEGER,
+                               parent_id INTEGER NOT NULL
+                                         REFERENCES parent(id) ON DELETE CASCADE);
             CREATE INDEX child_parent ON child(parent_id);""")
 
     def read(self, s, i):
@@ -373,7 +394,7 @@ class ForeignKeys(Feature):
     def verify(self, c, reports):
         p = []
         alive = sorted(i for r in reports if r["role"] == "writer" for i in r["data"]["alive"])
-        expect(p, "parents", [r[0] for r in rows(c, "SELECT id FROM parent ORDER BY id")], alive)
+        expect(p, "parents", col(c, "SELECT id FROM parent ORDER BY id"), alive)
         expect(p, "children", one(c, "SELECT count(*) FROM child"), 3 * len(alive))
         expect(p, "foreign_key_check", rows(c, "PRAGMA foreign_key_check"), [])
         return p
@@ -426,7 +447,8 @@ class Returning(Feature):
         p = []
         expect(p, "numbers handed out", sorted(r[0] for r in recs), list(range(1, len(recs) + 1)))
         expect(p, "ctr.n", one(c, "SELECT n FROM ctr"), len(recs))
-        expect(p, "seq (id, n)", rows(c, "SELECT id, n FROM seq ORDER BY id"), sorted((r[1], r[0]) for r in recs))
+        expect(p, "seq (id, n)", rows(c, "SELECT id, n FROM seq ORDER BY id"),
+               sorted((r[1], r[0]) for r in recs))
         return p
 
 
@@ -452,7 +474,8 @@ class SavepointInBegin(Feature):
 
     def verify(self, c, reports):
         p = []
-        expect(p, "kept rows", [r[0] for r in rows(c, "SELECT id FROM sp ORDER BY id")], sorted(writer_records(reports)))
+        expect(p, "kept rows", col(c, "SELECT id FROM sp ORDER BY id"),
+               sorted(writer_records(reports)))
         expect(p, "rolled-back rows", one(c, "SELECT count(*) FROM sp WHERE tag = 'undo'"), 0)
         return p
 
@@ -513,8 +536,9 @@ class Attach(Feature):
     def verify(self, c, reports):
         want = sorted(writer_records(reports))
         p = []
-        expect(p, "main.a", [list(r) for r in rows(c, "SELECT w, i FROM main.a ORDER BY w, i")], want)
-        expect(p, "aux.b", [list(r) for r in rows(c, "SELECT w, i FROM aux.b ORDER BY w, i")], want)
+        for table in ("main.a", "aux.b"):
+            got = rows(c, "SELECT w, i FROM %s ORDER BY w, i" % table)
+            expect(p, table, [list(r) for r in got], want)
         return p
 
 
@@ -565,17 +589,16 @@ class BlobIO(Feature):
     def applied(self, s, rec):
         s.state["last"] = [rec["add"], 0]
 
-    def writer(self, s, iters, hold):
-        recs = Feature.writer(self, s, iters, hold)
-        return recs
-
     def verify(self, c, reports):
         p = []
         recs = writer_records(reports)
-        expect(p, "blob rows", [r[0] for r in rows(c, "SELECT id FROM blobs ORDER BY id")], sorted(r["add"] for r in recs))
+        expect(p, "blob rows", col(c, "SELECT id FROM blobs ORDER BY id"),
+               sorted(r["add"] for r in recs))
         bumped = {r["bumped"] for r in recs if r["bumped"] is not None}
-        expect(p, "rows rewritten", sorted(r[0] for r in rows(c, "SELECT id FROM blobs WHERE n = 1")), sorted(bumped))
-        bad = [rid for rid, n, data in rows(c, "SELECT id, n, data FROM blobs") if data != self.pattern(rid, n)]
+        expect(p, "rows rewritten", sorted(col(c, "SELECT id FROM blobs WHERE n = 1")),
+               sorted(bumped))
+        bad = [rid for rid, n, data in rows(c, "SELECT id, n, data FROM blobs")
+               if data != self.pattern(rid, n)]
         expect(p, "rows whose blob does not match", bad, [])
         return p
 
@@ -603,7 +626,7 @@ class Rows(Feature):
     def verify(self, c, reports):
         p = []
         recs = writer_records(reports)
-        expect(p, "t rows", [r[0] for r in rows(c, "SELECT id FROM t ORDER BY id")], sorted(recs))
+        expect(p, "t rows", col(c, "SELECT id FROM t ORDER BY id"), sorted(recs))
         expect(p, "stats.n", one(c, "SELECT n FROM stats"), len(recs))
         return p + self.verify_actor(c, [r for r in reports if r["role"] != "writer"])
 
@@ -659,7 +682,8 @@ class Vacuum(Rows):
         """The setup left free pages; writers only insert: after a VACUUM there are none."""
         p = []
         vacuumed = sum(a["commits"] for a in actors) > 0
-        expect(p, "free pages left (VACUUM done: %s)" % vacuumed, one(c, "PRAGMA freelist_count") > 0, not vacuumed)
+        expect(p, "free pages left (VACUUM done: %s)" % vacuumed,
+               one(c, "PRAGMA freelist_count") > 0, not vacuumed)
         return p
 
 
@@ -755,7 +779,8 @@ class AlterTable(Rows):
                       lambda: cols.__setitem__(cols.index("extra%d" % k), "renamed%d" % k)),
                      ("ALTER TABLE %s RENAME TO side_tmp%d" % (side, k), None),
                      ("ALTER TABLE side_tmp%d RENAME TO side" % k, None),
-                     ("ALTER TABLE t DROP COLUMN renamed%d" % k, lambda: cols.remove("renamed%d" % k))]
+                     ("ALTER TABLE t DROP COLUMN renamed%d" % k,
+                      lambda: cols.remove("renamed%d" % k))]
             for sql, model in steps:
                 def body():
                     # a migration tool looks at the schema before it changes it
@@ -775,7 +800,7 @@ class AlterTable(Rows):
         p = []
         want = actors[0]["data"] or {"columns": ["id", "w", "v", "pad"], "side": "side"}
         expect(p, "columns of t", [r[1] for r in rows(c, "PRAGMA table_info(t)")], want["columns"])
-        expect(p, "tables", [r[0] for r in rows(c, "SELECT name FROM sqlite_schema WHERE type='table' ORDER BY 1")],
+        expect(p, "tables", col(c, "SELECT name FROM sqlite_schema WHERE type='table' ORDER BY 1"),
                sorted([want["side"], "stats", "t"]))
         return p
 
@@ -802,16 +827,18 @@ class CreateIndex(Rows):
     def verify_actor(self, c, actors):
         p = []
         want = actors[0]["data"] or {}
-        expect(p, "indexes", [r[0] for r in rows(c, "SELECT name FROM sqlite_schema WHERE type='index' ORDER BY 1")],
+        expect(p, "indexes", col(c, "SELECT name FROM sqlite_schema WHERE type='index' ORDER BY 1"),
                [n for n in ("t_v", "t_w") if want.get(n)])
         if want.get("t_w"):
-            expect(p, "rows through the index", one(c, "SELECT count(*) FROM t INDEXED BY t_w WHERE w >= 0"),
+            expect(p, "rows through the index",
+                   one(c, "SELECT count(*) FROM t INDEXED BY t_w WHERE w >= 0"),
                    one(c, "SELECT count(*) FROM t"))
         return p
 
 
 class Checkpoint(Rows):
-    """PRAGMA wal_checkpoint(TRUNCATE) in a loop while seven processes write (the program set WAL)."""
+    """PRAGMA wal_checkpoint(TRUNCATE) in a loop while seven processes write (the program itself
+    set WAL)."""
     name = "wal-checkpoint"
     roles = ["checkpointer"] + ["writer"] * 7
     wal = True
@@ -866,9 +893,9 @@ class LongReader(Rows):
         return p
 
 
-FEATURES = [Fts5(), Fts5External(), Fts4(), Rtree(), Triggers(), ForeignKeys(), Upsert(), Returning(),
-            SavepointInBegin(), SavepointOutside(), Attach(), BlobIO(), Vacuum(), VacuumInto(), AlterTable(),
-            CreateIndex(), Backup(), Checkpoint(), LongReader()]
+FEATURES = [Fts5(), Fts5External(), Fts4(), Rtree(), Triggers(), ForeignKeys(), Upsert(),
+            Returning(), SavepointInBegin(), SavepointOutside(), Attach(), BlobIO(), Vacuum(),
+            VacuumInto(), AlterTable(), CreateIndex(), Backup(), Checkpoint(), LongReader()]
 BY_NAME = {f.name: f for f in FEATURES}
 
 

@@ -37,7 +37,8 @@ START_DELAY_S = 0.6     # time for 8 interpreters to start before they all begin
 
 
 def clean_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKFIX_") and k != "LD_PRELOAD"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("LOCKFIX_") and k != "LD_PRELOAD"}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -74,7 +75,8 @@ def collect(procs, timeout):
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.communicate()
-            problems.append("process %d still running after %.0f s: killed (deadlock?)" % (p.pid, timeout))
+            problems.append("process %d still running after %.0f s: killed (deadlock?)"
+                            % (p.pid, timeout))
             continue
         if p.returncode != 0:
             problems.append("process %d exited %d: %s" % (p.pid, p.returncode, err.strip()[-300:]))
@@ -137,8 +139,8 @@ def dump(feature, run_dir, reports):
     out.extend(repr(r) for r in feature.queries(c))
     c.close()
     out.append("== processes")
-    out.extend("%s commits=%d locked=%d errors=%r" % (r["role"], r["commits"], r["locked"], r["errors"])
-               for r in reports)
+    out.extend("%s commits=%d locked=%d errors=%r"
+               % (r["role"], r["commits"], r["locked"], r["errors"]) for r in reports)
     return out
 
 
@@ -182,7 +184,8 @@ def uncontended(feature, modes, args, base, res):
                                      args.timeout)
         for r in reports:
             if r["locked"] or r["error_count"]:
-                probs.append("%s (alone): %d locked, errors %r" % (r["role"], r["locked"], r["errors"]))
+                probs.append("%s (alone): %d locked, errors %r"
+                             % (r["role"], r["locked"], r["errors"]))
         probs += integrity(feature, d)
         res.problems += ["same/%s: %s" % (mode.label, p) for p in probs]
         try:
@@ -194,7 +197,8 @@ def uncontended(feature, modes, args, base, res):
     if len(dumps) == 2 and not same:
         diff = [(a, b) for a, b in zip(dumps[0], dumps[1]) if a != b]
         first = diff[0] if diff else ("(%d lines)" % len(dumps[0]), "(%d lines)" % len(dumps[1]))
-        res.problems.append("same: the databases differ: without %r / with %r" % (first[0][:150], first[1][:150]))
+        res.problems.append("same: the databases differ: without %r / with %r"
+                            % (first[0][:150], first[1][:150]))
     res.cells["same"] = "ok" if same else "DIFF"
 
 
@@ -234,40 +238,48 @@ def contended(feature, mode, args, base, res):
         if max_ms > limit:
             who = max(reports, key=lambda r: r["max_ms"])
             probs.append("a statement took %.0f ms (> budget %d ms + %d): %s %d: %s"
-                         % (max_ms, mode.budget_ms, SLACK_MS, who["role"], who["worker"], who["max_what"]))
+                         % (max_ms, mode.budget_ms, SLACK_MS, who["role"], who["worker"],
+                            who["max_what"]))
         counts, bad = log_summary(d)
         if probs and bad:
             probs += ["log: " + line for line in bad[:3]]
         if probs and feature.hint:
             probs.append("known: " + feature.hint)
     elif not locked:
-        probs.append('no "database is locked" without lockfix: the workload does not show the failure')
+        probs.append('no "database is locked" without lockfix: '
+                     'the workload does not show the failure')
     res.problems += ["%s: %s" % (mode.label, p) for p in probs]
     res.cells[mode.label] = "%4d %5d %4d %6.0f %5.1f" % (commits, locked, errors, max_ms, elapsed)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shim", default=os.environ.get("LOCKFIX_TEST_SHIM"),
                     help="absolute path of liblockfix.so (default: $LOCKFIX_TEST_SHIM)")
     ap.add_argument("--only", default="", help="space- or comma-separated feature names")
     ap.add_argument("--iters", type=int, default=24, help="transactions per writer (contended)")
     ap.add_argument("--solo-iters", type=int, default=4, help="transactions per role (uncontended)")
-    ap.add_argument("--hold", type=float, default=2.0, help="seconds the long reader keeps its transaction")
-    ap.add_argument("--budget-ms", type=int, default=5000, help="LOCKFIX_RETRY_BUDGET_MS of the lockfix runs")
-    ap.add_argument("--timeout", type=float, default=40.0, help="seconds before a run's processes count as hung")
+    ap.add_argument("--hold", type=float, default=2.0,
+                    help="seconds the long reader keeps its transaction")
+    ap.add_argument("--budget-ms", type=int, default=5000,
+                    help="LOCKFIX_RETRY_BUDGET_MS of the lockfix runs")
+    ap.add_argument("--timeout", type=float, default=40.0,
+                    help="seconds before a run's processes count as hung")
     ap.add_argument("--dir", default="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
     ap.add_argument("--keep", action="store_true", help="keep the databases (printed path)")
     args = ap.parse_args()
 
     if not args.shim or not os.path.isabs(args.shim) or not os.path.exists(args.shim):
-        sys.exit("features-test: give the shim's absolute path (--shim or LOCKFIX_TEST_SHIM), got %r" % args.shim)
+        sys.exit("features-test: give the shim's absolute path (--shim or LOCKFIX_TEST_SHIM), "
+                 "got %r" % args.shim)
     if not os.path.exists(SQLITE3_CLI):
         sys.exit("features-test: the sqlite3 shell is missing (scripts/install-deps installs it)")
     names = [n for n in args.only.replace(",", " ").split() if n]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
-        sys.exit("features-test: unknown feature(s) %s; known: %s" % (" ".join(unknown), " ".join(BY_NAME)))
+        sys.exit("features-test: unknown feature(s) %s; known: %s"
+                 % (" ".join(unknown), " ".join(BY_NAME)))
     features = [BY_NAME[n] for n in names] if names else FEATURES
 
     none = Mode("without", None, 0)
@@ -296,8 +308,9 @@ def main():
         print("features-test: databases kept in %s" % base)
     else:
         shutil.rmtree(base, ignore_errors=True)
-    print("features-test: %.0f s; commit = transactions committed by the 8 processes, locked = "
-          '"database is locked" seen, err = other errors, max_ms = longest statement' % (time.monotonic() - t_all))
+    print('features-test: %.0f s; commit = transactions committed by the 8 processes, locked = '
+          '"database is locked" seen, err = other errors, max_ms = longest statement, '
+          's = seconds the run took' % (time.monotonic() - t_all))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
