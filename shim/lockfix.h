@@ -184,6 +184,7 @@ enum lf_stmt_kind {
     LF_STMT_COMMIT,          /* COMMIT / END [TRANSACTION] */
     LF_STMT_ROLLBACK,        /* ROLLBACK [TRANSACTION] (not ROLLBACK TO) */
     LF_STMT_PRAGMA_TIMEOUT,  /* PRAGMA [schema.]busy_timeout = N | (N) */
+    LF_STMT_SAVEPOINT,       /* SAVEPOINT name: in autocommit mode, opens a deferred transaction */
 };
 
 /* What one statement is, and the single edit lockfix would make to it. Offsets in units. */

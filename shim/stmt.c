@@ -351,8 +351,12 @@ void lf_copy_stand_ins(struct lf_copy *c)
         c->sqlite3_sql = no_text;
 }
 
-/* Whether a statement about to start in autocommit mode begins writing: a writing statement, or
-** BEGIN IMMEDIATE/EXCLUSIVE (transaction statements count as read-only for SQLite). */
+/* Whether a statement about to start in autocommit mode begins writing: a writing statement,
+** BEGIN IMMEDIATE/EXCLUSIVE (transaction statements count as read-only for SQLite), or, while the
+** rewrite is on, a SAVEPOINT that opens a transaction. Such a SAVEPOINT cannot be rewritten (a
+** transaction opened by BEGIN is not ended by RELEASE), but it takes the turn like a BEGIN
+** IMMEDIATE: no writer under lockfix commits between its first read and its first write, so its
+** upgrade to a writer cannot fail against them. */
 static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     if (!c->sqlite3_stmt_readonly(stmt))
@@ -371,9 +375,11 @@ static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
         LETTER('T'), LETTER('U'), LETTER('V'), LETTER('W'), LETTER('X'), LETTER('Y'),
         LETTER('Z')};
 #undef LETTER
-    if (not_begin[(unsigned char)sql[0]])
+    unsigned char c0 = (unsigned char)sql[0];
+    if (not_begin[c0] && !((c0 | 0x20) == 's' && (sql[1] | 0x20) == 'a'))
         return 0;
-    return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE;
+    enum lf_stmt_kind kind = lf_sql_first_kind(sql);
+    return kind == LF_STMT_BEGIN_IMMEDIATE || (kind == LF_STMT_SAVEPOINT && lf_config()->rewrite);
 }
 
 /*
