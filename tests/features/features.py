@@ -39,7 +39,6 @@ class Feature:
     fts = ()               # FTS tables whose own integrity-check must pass
     attached = ()          # other database files of the feature (also integrity-checked)
     foreign_keys = False
-    hint = ""              # printed under a failure under lockfix: what is known about it
 
     def connect(self, s):
         """Per-connection settings the program makes after connecting."""
@@ -486,10 +485,6 @@ class SavepointOutside(SavepointInBegin):
     Every other transaction reads before it writes (the failing pattern); the rest write first.
     """
     name = "savepoint-outside"
-    hint = ("a SAVEPOINT that opens a transaction takes no turn in lockfix's queue (SQLite calls "
-            "it read-only) and cannot be rewritten (RELEASE would stop committing), so its read "
-            "then write fails on a stale snapshot; taking the turn at such a SAVEPOINT, as at "
-            "BEGIN IMMEDIATE, made this feature pass in an experiment: not an inherent limit")
 
     def writer(self, s, iters, hold):
         recs = []

@@ -243,8 +243,6 @@ def contended(feature, mode, args, base, res):
         counts, bad = log_summary(d)
         if probs and bad:
             probs += ["log: " + line for line in bad[:3]]
-        if probs and feature.hint:
-            probs.append("known: " + feature.hint)
     elif not locked:
         probs.append('no "database is locked" without lockfix: '
                      'the workload does not show the failure')
