@@ -9,7 +9,7 @@
 //   RMW_NODE_API=better uses better-sqlite3 (NODE_PATH=tests/node-better/node_modules).
 //   RMW_NODE_API=node:sqlite uses node's built-in DatabaseSync (node 22.5+; SQLite compiled into
 //   the node executable), with its defaults (busy timeout 0).
-//   `node rmw.js --version` prints `sqlite_version()` and exits.
+//   `node rmw.js --version [DB]` prints `sqlite_version()` (asked of DB, default :memory:) and exits.
 //
 // Runs N transactions of
 //   BEGIN; SELECT v FROM counter WHERE id=1; (sleep HOLD_MS);
@@ -78,7 +78,7 @@ function openNodeSqlite(path) {
 async function main(argv) {
   const open = api === 'better' ? openBetter : api === 'node:sqlite' ? openNodeSqlite : openSqlite3;
   if (argv[0] === '--version') {
-    const db = await open(':memory:');
+    const db = await open(argv[1] || ':memory:');
     console.log(await db.get('SELECT sqlite_version()'));
     await db.close();
     return 0;
