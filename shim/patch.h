@@ -38,6 +38,7 @@ struct lf_patch {
     /* Private to patch.c. */
     unsigned char jump_[LF_PATCH_SAVED_MAX]; /* the entry jump that lf_patch_apply writes */
     size_t jump_len_;
+    size_t covered_;   /* bytes of whole instructions relocated from saved_off (>= saved_len) */
     void *slot_;       /* the trampoline's memory (relay stub + trampoline), to release */
     int applied_;
 };

@@ -5,6 +5,7 @@
 ** their sizes, as the static resolver finds SQLite's. Exit status 0 when every check held.
 */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +140,26 @@ int main(int argc, char **argv)
         }
         printf("ok   %s (%zu bytes): %zu bytes replaced at +%zu\n", fnames[i], sizes[i],
                patches[i].saved_len, patches[i].saved_off);
+    }
+    /* All or none: a set holding one entry twice is refused whole, and nothing is written. */
+    {
+        struct lf_patch dup[3] = {patches[ID_f_many], patches[ID_f_switch], patches[ID_f_many]};
+        for (int k = 0; k < 3; k++) {
+            memset(&dup[k].trampoline, 0, sizeof dup[k] - offsetof(struct lf_patch, trampoline));
+            if (dup[k].target && lf_patch_prepare(&dup[k], why, sizeof why) < 0) dup[k].target = NULL;
+        }
+        if (dup[0].target && dup[1].target && dup[2].target) {
+            unsigned char before_many[16], before_switch[16];
+            memcpy(before_many, dup[0].target, sizeof before_many);
+            memcpy(before_switch, dup[1].target, sizeof before_switch);
+            int rc = lf_patch_apply(dup, 3, why, sizeof why);
+            if (rc == 0 || !strstr(why, "overlap") || memcmp(before_many, dup[0].target, 16) != 0 ||
+                memcmp(before_switch, dup[1].target, 16) != 0) {
+                printf("FAIL a duplicate entry was not refused whole (%d: %s)\n", rc, why);
+                failures++;
+            }
+        }
+        for (int k = 0; k < 3; k++) lf_patch_discard(&dup[k]);
     }
     /* apply the prepared ones together (all or none) */
     struct lf_patch todo[NFUNCS];
