@@ -216,6 +216,19 @@ static unsigned char *slot_alloc(uint64_t target, int *near)
 {
     unsigned char *s = NULL;
     pthread_mutex_lock(&pool_lock);
+#ifdef LF_PATCH_TEST_FAR   /* tests/patch: exercise the absolute forms, as if no memory were near */
+    if (npools < LF_MAX_POOLS) {
+        void *m = os_map_any(LF_POOL);
+        if (m) {
+            memset(&pools[npools], 0, sizeof pools[npools]);
+            pools[npools].base = m;
+            s = pool_take(&pools[npools++]);
+        }
+    }
+    *near = 0;
+    pthread_mutex_unlock(&pool_lock);
+    return s;
+#endif
     for (unsigned i = 0; i < npools && !s; i++)
         if (dist((uint64_t)(uintptr_t)pools[i].base, target) + LF_POOL < LF_NEAR)
             s = pool_take(&pools[i]);
@@ -314,13 +327,20 @@ int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
         arch_jump_abs(buf, hook);                           /* the relay */
         jlen = arch_jump(p->jump_ + lead, entry + lead, relay);
     }
+#ifdef LF_PATCH_TEST_FAR
+    jlen = arch_jump_abs(p->jump_ + lead, hook);
+#endif
     jlen += lead;
     struct lf_reloc r = {
         .code = code + pad, .avail = avail - pad, .src = entry, .fn_start = fn, .need = jlen,
         .out = buf + LF_TRAMP_OFF, .out_cap = sizeof buf - LF_TRAMP_OFF,
         .dst = relay + LF_TRAMP_OFF,
     };
-    if (pad >= avail || arch_relocate(&r, why, cap) < 0) goto fail;
+    if (pad >= avail) {
+        lf_insn_why(why, cap, "too short: %zu bytes", avail);
+        goto fail;
+    }
+    if (arch_relocate(&r, why, cap) < 0) goto fail;
     if (p->size && arch_check_body(code, p->size, fn, pad, r.covered, why, cap) < 0) goto fail;
     if (os_write_code(slot, buf, LF_TRAMP_OFF + r.out_len, why, cap) < 0) goto fail;
     p->trampoline = slot + LF_TRAMP_OFF;

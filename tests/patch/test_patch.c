@@ -133,6 +133,10 @@ int main(int argc, char **argv)
             ** functions is a decoder gap. */
             int ok = (strncmp(why, "too short", 9) == 0 && sizes[i] < 16) ||
                      strncmp(why, "branch into patched bytes", 25) == 0;
+#ifdef LF_PATCH_TEST_FAR
+            /* a trampoline far away cannot reach a rip-relative operand, nor use a busy x16 */
+            ok |= strstr(why, "out of reach") != NULL || (strncmp(why, "too short", 9) == 0 && sizes[i] < 32);
+#endif
             printf("%s %s (%zu bytes): refused: %s\n", ok ? "ok  " : "FAIL", fnames[i], sizes[i], why);
             failures += !ok;
             patches[i].target = NULL;
@@ -207,7 +211,12 @@ int main(int argc, char **argv)
     if (memcmp(before, reverted, sizeof before) != 0) { printf("FAIL results differ after revert\n"); failures++; }
     if (patches[ID_f_tiny].target && calls[ID_f_tiny] != seen) { printf("FAIL hook still called after revert\n"); failures++; }
 
-    if (argc < 2 && patched < NFUNCS - 3) { printf("FAIL only %d functions patched\n", patched); failures++; }
+#ifdef LF_PATCH_TEST_FAR
+    const int least = 2;   /* most refusals are then principled: operands out of reach */
+#else
+    const int least = NFUNCS - 3;
+#endif
+    if (argc < 2 && patched < least) { printf("FAIL only %d functions patched\n", patched); failures++; }
     printf("%s: %d of %d functions patched (%s), %d failures\n", failures ? "FAIL" : "PASS", patched,
            NFUNCS, lf_patch_arch(), failures);
     return failures != 0;
