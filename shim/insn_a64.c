@@ -87,6 +87,19 @@ size_t lf_a64_landing_pad(const unsigned char *code, size_t avail)
     return w == A64_BTI_C || w == 0xd50324dfu /* bti jc */ ? 4 : 0;
 }
 
+int lf_a64_pac_entry(const unsigned char *code, size_t avail)
+{
+    if (avail < 4) return 0;
+    uint32_t w = get32(code);
+    return w == 0xd503233fu || w == 0xd503237fu;   /* paciasp, pacibsp */
+}
+
+size_t lf_a64_landing(unsigned char *out)
+{
+    put32(out, A64_BTI_C);
+    return 4;
+}
+
 /* ldr x16, #8; br x16 (or blr); .quad to: any distance, clobbers x16 (IP0). */
 size_t lf_a64_jump_abs(unsigned char *out, uint64_t to)
 {

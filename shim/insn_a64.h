@@ -38,6 +38,13 @@ size_t lf_a64_jump_abs(unsigned char *out, uint64_t to);
 /* 4 when code starts with bti c / bti jc (a landing pad that stays at the entry), else 0. */
 size_t lf_a64_landing_pad(const unsigned char *code, size_t avail);
 
+/* 1 when code starts with paciasp or pacibsp: also a landing pad, but one that cannot stay at
+** the entry (it would sign the return address into the hook); patch.c replaces it by bti c. */
+int lf_a64_pac_entry(const unsigned char *code, size_t avail);
+
+/* Write bti c at out; returns 4. */
+size_t lf_a64_landing(unsigned char *out);
+
 /* Scan the whole function [code, code + size) for a branch into (start, start + len): a
 ** branch there would land in the middle of the entry jump. Returns 0, or -1 with the reason. */
 int lf_a64_check_body(const unsigned char *code, size_t size, uint64_t fn, size_t start, size_t len,

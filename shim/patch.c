@@ -2,6 +2,7 @@
 ** Redirecting a function's entry to a hook, with a trampoline that still runs the original.
 **
 **   entry:      [landing pad kept] jmp/b relay         (5 / 4 bytes: as few as possible to relocate)
+**               (aarch64 paciasp/pacibsp entry: bti c; b relay, the pac instruction relocated)
 **   relay:      jmp [rip+0] / ldr x16, #8; br x16; .quad hook   (absolute: the hook is in
 **               liblockfix.so, usually farther than a short jump reaches from the program)
 **   trampoline: endbr64 / bti c; the relocated first instructions; jmp/b entry + covered
@@ -215,6 +216,19 @@ static unsigned char *slot_alloc(uint64_t target, int *near)
 {
     unsigned char *s = NULL;
     pthread_mutex_lock(&pool_lock);
+#ifdef LF_PATCH_TEST_FAR   /* tests/patch: exercise the absolute forms, as if no memory were near */
+    if (npools < LF_MAX_POOLS) {
+        void *m = os_map_any(LF_POOL);
+        if (m) {
+            memset(&pools[npools], 0, sizeof pools[npools]);
+            pools[npools].base = m;
+            s = pool_take(&pools[npools++]);
+        }
+    }
+    *near = 0;
+    pthread_mutex_unlock(&pool_lock);
+    return s;
+#endif
     for (unsigned i = 0; i < npools && !s; i++)
         if (dist((uint64_t)(uintptr_t)pools[i].base, target) + LF_POOL < LF_NEAR)
             s = pool_take(&pools[i]);
@@ -300,18 +314,33 @@ int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
     unsigned char buf[LF_SLOT];
     memset(buf, 0, sizeof buf);
 
+    /* An aarch64 entry that starts with paciasp/pacibsp: that instruction goes to the trampoline
+    ** (it signs the return address the function will authenticate), and a bti c takes its place
+    ** as the landing pad of indirect calls. */
+    size_t lead = 0;
+#if defined(__aarch64__)
+    if (pad == 0 && lf_a64_pac_entry(code, avail)) lead = lf_a64_landing(p->jump_);
+#endif
     /* The entry jump: short to the hook, short to a relay, or absolute to the hook. */
-    size_t jlen = arch_jump(p->jump_, entry, hook);
+    size_t jlen = arch_jump(p->jump_ + lead, entry + lead, hook);
     if (jlen > ARCH_SHORT && near) {
         arch_jump_abs(buf, hook);                           /* the relay */
-        jlen = arch_jump(p->jump_, entry, relay);
+        jlen = arch_jump(p->jump_ + lead, entry + lead, relay);
     }
+#ifdef LF_PATCH_TEST_FAR
+    jlen = arch_jump_abs(p->jump_ + lead, hook);
+#endif
+    jlen += lead;
     struct lf_reloc r = {
         .code = code + pad, .avail = avail - pad, .src = entry, .fn_start = fn, .need = jlen,
         .out = buf + LF_TRAMP_OFF, .out_cap = sizeof buf - LF_TRAMP_OFF,
         .dst = relay + LF_TRAMP_OFF,
     };
-    if (pad >= avail || arch_relocate(&r, why, cap) < 0) goto fail;
+    if (pad >= avail) {
+        lf_insn_why(why, cap, "too short: %zu bytes", avail);
+        goto fail;
+    }
+    if (arch_relocate(&r, why, cap) < 0) goto fail;
     if (p->size && arch_check_body(code, p->size, fn, pad, r.covered, why, cap) < 0) goto fail;
     if (os_write_code(slot, buf, LF_TRAMP_OFF + r.out_len, why, cap) < 0) goto fail;
     p->trampoline = slot + LF_TRAMP_OFF;
@@ -319,6 +348,7 @@ int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
     p->saved_len = jlen;
     memcpy(p->saved, code + pad, jlen);
     p->jump_len_ = jlen;
+    p->covered_ = r.covered;
     p->slot_ = slot;
     p->applied_ = 0;
     return 0;
@@ -355,6 +385,17 @@ int lf_patch_apply(struct lf_patch *p, size_t n, char *why, size_t cap)
             return -1;
         }
     }
+    /* Two entries patched at once must not share bytes: one function under two names (identical
+    ** code folded by the linker), or a function shorter than its neighbour's relocated bytes. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++) {
+            uintptr_t a = (uintptr_t)p[i].target + p[i].saved_off, b = (uintptr_t)p[j].target + p[j].saved_off;
+            if (a < b + p[j].covered_ && b < a + p[i].covered_) {
+                lf_insn_why(why, cap, "patches %zu and %zu overlap (%s)", j, i,
+                            a == b ? "one entry under two names" : "an entry inside another's");
+                return -1;
+            }
+        }
     for (size_t i = 0; i < n; i++) {
         wrote[i] = 0;
         if (p[i].applied_) continue;

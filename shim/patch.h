@@ -13,6 +13,13 @@
 **
 ** The instruction decoders and relocators are pure functions over bytes (insn_x86.h, insn_a64.h);
 ** this interface adds the memory: trampolines near the target, writing to code, the icache.
+**
+** The hook has the function's signature and is reached for every call, the copy's own internal
+** calls included (sqlite3_exec calling its sqlite3_prepare_v2). Being a C function, it may clobber
+** every call-clobbered register: patch only functions that the compiler must also assume clobber
+** them all (ones that call through a pointer or out of their unit, as all of SQLite's hooked entry
+** points do), never leaves: a caller built with gcc -fipa-ra may keep values in registers a leaf
+** is known not to touch. Trampolines are never freed once applied. See docs/static-patching.md.
 */
 #ifndef LOCKFIX_PATCH_H
 #define LOCKFIX_PATCH_H
@@ -25,8 +32,10 @@
 struct lf_patch {
     void *target;      /* the function's entry */
     void *hook;        /* where calls to it should go */
-    size_t size;       /* the function's size in bytes from its symbol (st_size), 0 if unknown:
-                       ** when known, a function shorter than the jump is refused */
+    size_t size;       /* the function's size in bytes from its symbol (st_size), 0 if unknown.
+                       ** Give it: a function shorter than the jump is then refused, and the
+                       ** whole function is scanned for branches into the replaced bytes
+                       ** (unknown: 32 bytes are read at the entry, and no scan is possible) */
 
     /* Set by lf_patch_prepare. */
     void *trampoline;  /* callable as the original function (same signature, same ABI) */
@@ -38,6 +47,7 @@ struct lf_patch {
     /* Private to patch.c. */
     unsigned char jump_[LF_PATCH_SAVED_MAX]; /* the entry jump that lf_patch_apply writes */
     size_t jump_len_;
+    size_t covered_;   /* bytes of whole instructions relocated from saved_off (>= saved_len) */
     void *slot_;       /* the trampoline's memory (relay stub + trampoline), to release */
     int applied_;
 };

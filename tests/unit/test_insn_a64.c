@@ -63,6 +63,22 @@ Test(insn_a64, classes)
     cr_expect_eq(lf_a64_decode(0x00000000, &in, why, sizeof why), -1);  /* udf */
 }
 
+Test(insn_a64, landing_pads)
+{
+    const uint32_t bti[] = {0xd503245f}, paciasp[] = {0xd503233f}, stp[] = {0xa9be7bfd};
+    cr_expect_eq(lf_a64_landing_pad((const unsigned char *)bti, 4), 4);      /* stays at the entry */
+    cr_expect_eq(lf_a64_landing_pad((const unsigned char *)paciasp, 4), 0);  /* is relocated... */
+    cr_expect_eq(lf_a64_pac_entry((const unsigned char *)paciasp, 4), 1);    /* ...bti c replaces it */
+    cr_expect_eq(lf_a64_pac_entry((const unsigned char *)stp, 4), 0);
+    unsigned char out[16];
+    cr_expect_eq(lf_a64_jump(out, 0x1000, 0x1000 + (100u << 20)), 4);       /* b, within 128 MB */
+    cr_expect_eq(rd32(out), 0x14000000u | (100u << 18));
+    cr_expect_eq(lf_a64_jump(out, 0x1000, 0x1000 + (200u << 20)), 16);      /* ldr x16; br x16 */
+    cr_expect_eq(rd32(out), 0x58000050u);
+    cr_expect_eq(rd32(out + 4), 0xd61f0200u);
+    cr_expect_eq(rd64(out + 8), 0x1000 + (200u << 20));
+}
+
 static int relocate(const uint32_t *code, size_t n, uint64_t src, uint64_t dst, size_t need,
                     unsigned char *out, struct lf_reloc *r, char *why)
 {
