@@ -300,10 +300,13 @@ static void search(const struct object *o, int fd, struct lf_obj_verdict *v)
     }
 }
 
+/* Bumped whenever what a verdict means changes (v2: SQLite's strings need two of its messages). */
+#define VERDICT_VERSION 2u
+
 /* A hash of the names searched for: cached entries of another list are not used. */
 LF_ONCE static uint32_t names_hash(void)
 {
-    uint32_t h = 2166136261u;
+    uint32_t h = 2166136261u ^ VERDICT_VERSION;
     for (int i = 0; i < N_NAMES; i++)
         for (const char *p = names[i]; *p; p++)
             h = (h ^ (unsigned char)*p) * 16777619u;

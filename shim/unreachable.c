@@ -54,10 +54,14 @@ static void guess_version(const char *p, size_t n, const char *at, char *out, si
     }
 }
 
+/* SQLite's file header string alone is not enough: libmagic's database (PHP's fileinfo.so)
+** carries it to recognise SQLite files. Two of SQLite's own messages must be there too. */
 int lf_rodata_has_sqlite(const void *p, size_t n, char *version, size_t cap)
 {
+    static const char msg1[] = "unable to open database file", msg2[] = "sqlite_master";
     const char *at = memmem(p, n, sqlite_magic, sizeof sqlite_magic - 1);
-    if (at == NULL)
+    if (at == NULL || memmem(p, n, msg1, sizeof msg1 - 1) == NULL ||
+        memmem(p, n, msg2, sizeof msg2 - 1) == NULL)
         return 0;
     guess_version(p, n, at, version, cap);
     return 1;

@@ -26,7 +26,23 @@ cd "$cache/src"
 # Sources from Debian's archive (apt-get source needs a deb-src twin of the deb entry). Only the
 # upstream tarballs are used: Debian's own patches are not what python-build-standalone builds.
 need_src() { ls $1 >/dev/null 2>&1; }
+sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
+# apt-get source needs deb-src entries: a twin of the deb ones, added once (as CI's fresh Debian 12
+# has none), and the package lists updated, under the lock the other set-up steps use.
+ensure_deb_src() {
+    local list=/etc/apt/sources.list.d/lockfix-deb-src
+    grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
+    echo "build-python: adding deb-src entries ($list.*) for apt-get source" >&2
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+            $sudo tee "$list.sources" >/dev/null
+    else
+        sed -n 's/^deb /deb-src /p' /etc/apt/sources.list | $sudo tee "$list.list" >/dev/null
+    fi
+    flock /tmp/apt.lock $sudo apt-get update -q >/dev/null
+}
 if ! need_src 'sqlite3_*.orig.tar.xz' || ! need_src 'python3.11_*.orig.tar.gz'; then
+    ensure_deb_src
     if ! apt-get source --download-only -q sqlite3 python3.11; then
         # A security update's Debian part may be gone from the mirror while the upstream
         # tarball (all we use) was fetched: go on if it is there.
