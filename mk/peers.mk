@@ -8,13 +8,21 @@
 #                        outside the clone), installs what it needs, runs, compares; results in
 #                        $(BUILD)/peers/. Not part of `make test`; CI runs it (ci-checks).
 #   PEERS_SUITES=perl,php-standin,php-preload,node   a subset
+#   make peers-selftest  its comparison logic on canned runner output (part of `make test`)
 #
 # A test that fails only under lockfix fails peers-test unless tests/peers/expected-differences.txt
 # lists it with its reason (docs/clients.md shows the same list).
 
 PEERS_CACHE ?=
 
-.PHONY: peers-test
+.PHONY: peers-test peers-selftest
+
+# peers-test's own logic on canned output of prove, run-tests.php and mocha (under a second, no
+# network): part of `make test`.
+peers-selftest:
+	python3 -W error tests/peers/test_peers.py
+
+test: peers-selftest
 
 peers-test: $(SHIM_LIB) $(BUILD)/lockfix $(STANDIN)
 	scripts/peers-test --out $(BUILD)/peers $(if $(PEERS_CACHE),--cache "$(PEERS_CACHE)") \
