@@ -377,7 +377,9 @@ def main():
     ap.add_argument("--log", help="lockfix's log file (--mode lockfix)")
     ap.add_argument("--work-ms", type=float, default=50)
     ap.add_argument("--short-timeout-every", type=int, default=4,
-                    help="every Nth server sets a 1 s busy timeout of its own (0: none)")
+                    help="every Nth server sets a shorter busy timeout of its own (0: none)")
+    ap.add_argument("--short-timeout-ms", type=int, default=1000,
+                    help="that shorter busy timeout (default 1000)")
     ap.add_argument("--calls-per-server", type=int, default=15)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", help="where servers' stderr go (default: beside the db)")
@@ -393,7 +395,7 @@ def main():
             ap.error("--db is needed to generate a config")
         config = make_config(a.servers, os.path.abspath(a.db), a.mode,
                              os.path.abspath(a.lockfix), a.log and os.path.abspath(a.log),
-                             a.work_ms, a.short_timeout_every)
+                             a.work_ms, a.short_timeout_every, a.short_timeout_ms)
         if a.write_config:
             with open(a.write_config, "w") as f:
                 json.dump(config, f, indent=2)

@@ -169,14 +169,14 @@ class NotesServer:
             self.db = sqlite3.connect(db_path)  # Python's defaults: BEGIN, 5 s busy timeout
         else:
             self.db = sqlite3.connect(db_path, timeout=busy_timeout_ms / 1000.0)
-        self.db.execute("PRAGMA journal_mode=WAL")  # as the field report's server does
-        self.setup_schema()
+        self.setup()
 
-    def setup_schema(self):
-        # Twenty servers starting at once all try this; a server that meets a locked database
+    def setup(self):
+        # Twenty servers starting at once all do this; a server that meets a locked database
         # here tries again a little later rather than failing to start.
         for attempt in range(50):
             try:
+                self.db.execute("PRAGMA journal_mode=WAL")  # as the field report's server does
                 self.db.executescript(SCHEMA)
                 return
             except sqlite3.OperationalError as e:
