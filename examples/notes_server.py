@@ -325,6 +325,8 @@ class NotesServer:
                 return self.search_notes(str(args["query"]), args.get("limit", 10))
         except KeyError as e:
             raise ToolError("missing argument %s" % e) from None
+        except (TypeError, ValueError) as e:
+            raise ToolError("bad argument: %s" % e) from None
         raise ToolError("unknown tool %r" % name)
 
     def handle(self, request):
@@ -333,6 +335,8 @@ class NotesServer:
         params = request.get("params") or {}
         if "id" not in request:
             return None  # notifications/initialized and the like: nothing to answer
+        if not isinstance(params, dict):
+            return error(rid, -32602, "params must be an object")
         try:
             if method == "initialize":
                 result = {"protocolVersion": PROTOCOL_VERSION,
@@ -353,6 +357,9 @@ class NotesServer:
             return error(rid, -32000, str(e), {"sqlite_error": type(e).__name__})
         except OSError as e:
             return error(rid, -32001, "file error: %s" % e)
+        except Exception as e:  # a bug here must not take the server (and its client) down
+            print("notes_server: internal error: %r" % e, file=sys.stderr)
+            return error(rid, -32603, "internal error: %s" % e)
         return {"jsonrpc": "2.0", "id": rid, "result": result}
 
 
