@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "doctor.h"
@@ -189,6 +190,7 @@ static void read_queue(struct diag *d)
     d->queue.valid = 1;
     memcpy(&d->queue.next, q + 8, 4);
     memcpy(&d->queue.serving, q + 12, 4);
+    memcpy(&d->queue.handoff_ns, q + 16, 8);
     for (unsigned i = 0; i < Q_RING; i++) {
         uint32_t ticket, state;
         int32_t pid;
@@ -630,7 +632,9 @@ static void judge_checkpoint(struct diag *d)
     }
 }
 
-/* The shim's writer queue: who has the turn, whether that process still exists. */
+/* The shim's writer queue: who has the turn, whether that process still exists, and whether it
+** has held the turn long while others wait (LOCKFIX_LONG_TURN_MS's default). */
+#define LONG_TURN_MS 1000
 static void judge_queue(struct diag *d)
 {
     const struct queue_info *q = &d->queue;
@@ -656,10 +660,25 @@ static void judge_queue(struct diag *d)
         for (int i = 0; i < d->nholders; i++)
             if (d->holders[i].pid == q->holder_pid)
                 snprintf(name, sizeof name, " (%s)", d->holders[i].comm);
-        add_finding(d, "queue", SEV_INFO,
-                    xasprintf("lockfix writer queue: pid %d%s has the turn, %d waiting",
-                              q->holder_pid, name, q->waiting),
-                    NULL);
+        /* The turn began at the last hand-off or later: an upper bound on how long it is held. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t held_ms = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec - q->handoff_ns) / 1000000;
+        if (q->waiting > 0 && q->handoff_ns > 0 && held_ms >= LONG_TURN_MS && held_ms < 86400000)
+            add_finding(d, "queue", SEV_WARN,
+                        xasprintf("lockfix writer queue: a long turn — pid %d%s has held the "
+                                  "turn for up to %.1f s while %d wait%s (a transaction doing "
+                                  "slow work between BEGIN and COMMIT?)",
+                                  q->holder_pid, name, held_ms / 1000.0, q->waiting,
+                                  q->waiting == 1 ? "s" : ""),
+                        xasprintf("look at what pid %d does inside its transactions; its "
+                                  "long-turn lines (`lockfix stats LOG`) say how often",
+                                  q->holder_pid));
+        else
+            add_finding(d, "queue", SEV_INFO,
+                        xasprintf("lockfix writer queue: pid %d%s has the turn, %d waiting",
+                                  q->holder_pid, name, q->waiting),
+                        NULL);
     } else {
         add_finding(d, "queue", SEV_OK,
                     xasprintf("lockfix writer queue idle (%u turns served)", q->serving), NULL);

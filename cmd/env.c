@@ -86,7 +86,7 @@ static void emit_unset(struct buf *b)
         "LOCKFIX_RETRY_BUDGET_MS", "LOCKFIX_WAL",    "LOCKFIX_REWRITE",    "LOCKFIX_RETRY",
         "LOCKFIX_DRY_RUN",      "LOCKFIX_INCLUDE",   "LOCKFIX_EXCLUDE",    "LOCKFIX_DISABLE",
         "LOCKFIX_QUEUE",        "LOCKFIX_QUEUE_LOG_MS", "LOCKFIX_QUEUE_SLICE_US",
-        "LOCKFIX_QUEUE_LINGER_US",
+        "LOCKFIX_QUEUE_LINGER_US", "LOCKFIX_LONG_TURN_MS",
     };
     /* The stand-in directory, if `env --standin` put it first, comes out again. */
     const char *dir = standin_dir();

@@ -63,6 +63,8 @@ static const struct opt opts[] = {
      "a turn may cover short transactions for this long (1000)"},
     {"queue-linger", 0, "LOCKFIX_QUEUE_LINGER_US", K_US, NULL, "US",
      "...if each next one starts within this time (50; 0: one per turn)"},
+    {"long-turn", 0, "LOCKFIX_LONG_TURN_MS", K_MS, NULL, "MS",
+     "log a queue turn held this long while others wait (1000; 0: never)"},
     {"dry-run", 'n', "LOCKFIX_DRY_RUN", K_FLAG, "1", NULL,
      "change nothing, log what would be done"},
     {"include", 0, "LOCKFIX_INCLUDE", K_GLOBS, NULL, "GLOB",

@@ -69,6 +69,9 @@ struct unit {
     struct waits waits, queue_waits;
     struct tally wal_reasons, gave_up_codes;
     char wal_from[16];
+    /* long-turn lines this process logged as the writer next in line: the holders they name */
+    long long_turns, long_turn_max_ms;
+    struct tally long_turn_holders;
 };
 
 /* Process-wide messages (config warnings, unreachable SQLite), kept once per text. */
@@ -95,8 +98,8 @@ void usage_stats(FILE *out)
             "\n"
             "Summarise lockfix log lines (from LOG files, or stdin if none or '-'), per\n"
             "database and per process: busy timeouts raised, BEGINs rewritten, retries and\n"
-            "their outcome, waits (median, p99, max over the statements retried), give-ups\n"
-            "and WAL decisions. Lines may carry prefixes (journald, docker); other lines are\n"
+            "their outcome, waits (median, p99, max over the statements retried), give-ups,\n"
+            "long turns in the writer queue (who held it) and WAL decisions. Lines may carry prefixes (journald, docker); other lines are\n"
             "skipped. Counts include events the shim only counted in its summary lines.\n"
             "  --json   machine-readable output\n"
             "Exit status: 0, or 2 if a LOG cannot be read.\n");
@@ -291,6 +294,15 @@ static void parse_line(struct stats *s, char *line)
         if (waited)
             waits_add(&u->queue_waits, atol(waited));
         u->queue_no_turn += strstr(text, "no turn") != NULL;
+    } else if (strcmp(event, "long-turn") == 0) {
+        const char *held = field(f, nf, "held_ms"), *hpid = field(f, nf, "pid");
+        const char *comm = field(f, nf, "comm");
+        char key[96];
+        snprintf(key, sizeof key, "pid %s (%s)", hpid ? hpid : "?", comm ? comm : "?");
+        tally_add(&u->long_turn_holders, key, 1);
+        u->long_turns++;
+        if (held && atol(held) > u->long_turn_max_ms)
+            u->long_turn_max_ms = atol(held);
     } else {
         tally_add(&s->unknown_events, event, 1);
     }
@@ -322,6 +334,8 @@ struct agg {
     long processes, queue_no_turn;
     struct waits waits, queue_waits;
     struct tally wal_reasons, gave_up_codes;
+    long long_turns, long_turn_max_ms;
+    struct tally long_turn_holders;
 };
 
 /* Per-database and total figures are sums of the per-process ones. */
@@ -344,6 +358,12 @@ static void agg_add(struct agg *a, const struct unit *u)
         tally_add(&a->wal_reasons, u->wal_reasons.key[i], u->wal_reasons.count[i]);
     for (int i = 0; i < u->gave_up_codes.n; i++)
         tally_add(&a->gave_up_codes, u->gave_up_codes.key[i], u->gave_up_codes.count[i]);
+    a->long_turns += u->long_turns;
+    if (u->long_turn_max_ms > a->long_turn_max_ms)
+        a->long_turn_max_ms = u->long_turn_max_ms;
+    for (int i = 0; i < u->long_turn_holders.n; i++)
+        tally_add(&a->long_turn_holders, u->long_turn_holders.key[i],
+                  u->long_turn_holders.count[i]);
 }
 
 /* The units are sorted by database: sum those of the database of unit i into *a (zeroed first);
@@ -372,6 +392,10 @@ static void agg_free(struct agg *a)
     free(a->wal_reasons.count);
     free(a->gave_up_codes.key);
     free(a->gave_up_codes.count);
+    for (int i = 0; i < a->long_turn_holders.n; i++)
+        free(a->long_turn_holders.key[i]);
+    free(a->long_turn_holders.key);
+    free(a->long_turn_holders.count);
 }
 
 /* qsort order for waits. */
@@ -455,6 +479,10 @@ static void json_counts(struct buf *b, const struct agg *a)
     json_tally(b, &a->wal_reasons);
     buf_add(b, ",\"gave_up_reasons\":");
     json_tally(b, &a->gave_up_codes);
+    buf_printf(b, ",\"long_turns\":{\"n\":%ld,\"max_held_ms\":%ld,\"holders\":",
+               a->long_turns, a->long_turn_max_ms);
+    json_tally(b, &a->long_turn_holders);
+    buf_add(b, "}");
 }
 
 /* Totals first: the figures a test or a dashboard wants most. */
@@ -534,6 +562,12 @@ static void print_agg(const struct agg *a)
         printf("  writer queue          %d waits logged (those >= LOCKFIX_QUEUE_LOG_MS): median "
                "%ld ms, max %ld ms; %ld fell back to SQLite's locking\n",
                q.n, percentile(&q, 50), q.v[q.n - 1], a->queue_no_turn);
+    if (a->long_turns > 0) {
+        printf("  long turns            %ld held >= LOCKFIX_LONG_TURN_MS while others waited "
+               "(longest seen %ld ms); held by:\n", a->long_turns, a->long_turn_max_ms);
+        for (int i = 0; i < a->long_turn_holders.n; i++)
+            printf("    %s: %ld\n", a->long_turn_holders.key[i], a->long_turn_holders.count[i]);
+    }
     printf("  WAL                   switched %ld, skipped %ld, failed %ld\n", a->wal_switched,
            a->wal_skipped, a->wal_failed);
     for (int i = 0; i < a->wal_reasons.n; i++)

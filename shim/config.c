@@ -37,6 +37,7 @@ static const struct option options[] = {
     OPT("LOCKFIX_QUEUE_LOG_MS", OPT_MS, queue_log_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_QUEUE_SLICE_US", OPT_US, queue_slice_us, 1000000),
     OPT("LOCKFIX_QUEUE_LINGER_US", OPT_US, queue_linger_us, 1000000),
+    OPT("LOCKFIX_LONG_TURN_MS", OPT_MS, long_turn_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_TIMEOUT_MS", OPT_MS, timeout_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_RETRY_BUDGET_MS", OPT_MS, retry_budget_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_LOG_REPEAT", OPT_COUNT, log_repeat, 1000000),
@@ -56,6 +57,7 @@ void lf_config_defaults(struct lf_config *cfg)
     cfg->queue_log_ms = 1000;
     cfg->queue_slice_us = 1000;
     cfg->queue_linger_us = 50;
+    cfg->long_turn_ms = 1000;
     cfg->timeout_ms = 5000;
     cfg->retry_budget_ms = 30000;
     cfg->log_repeat = 1;

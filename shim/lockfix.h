@@ -129,6 +129,7 @@ struct lf_config {
     int queue_log_ms;     /* log a queue wait at least this long */
     int queue_slice_us;   /* a turn may cover several short transactions for this long... */
     int queue_linger_us;  /* ...each next one starting within this time; 0 = one per turn */
+    int long_turn_ms;     /* log a queue turn held this long while others wait; 0 = never */
     int timeout_ms;       /* busy-timeout floor; 0 disables the floor */
     int retry_budget_ms;  /* total time one statement may spend in retries */
     int log_repeat;       /* identical events logged per connection before only counting */
@@ -330,6 +331,11 @@ void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, 
 int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn);
 /* How many turns this process holds now: while 0, nothing needs releasing (the fast path). */
 extern _Atomic int lf_queue_turns_held;
+/* long_turn.c: the head waiter of `queue` (whose database is `dbpath`) sees ticket `serving`
+** held by process `pid` while `waiting` writers wait: logs one long-turn line per turn once it
+** has been held LOCKFIX_LONG_TURN_MS. */
+void lf_long_turn_watch(const void *queue, const char *dbpath, uint32_t serving, int32_t pid,
+                        uint32_t waiting, int64_t now_ns);
 /* LOCKFIX_QUEUE, read once with the configuration (checked on the hot path). */
 extern int lf_queue_enabled;
 

@@ -442,9 +442,10 @@ static unsigned long self_thread(void)
 ** Wait for ticket t's turn. Returns 1 when it is served, 0 when it gave up (budget) or was passed
 ** over; *began_ns is when the wait ended (0 when there was none).
 */
-static int wait_turn(struct q_shared *sh, uint32_t t, long budget_ms, long *waited_ms,
+static int wait_turn(const struct lf_queue *q, uint32_t t, long budget_ms, long *waited_ms,
                      int64_t *began_ns)
 {
+    struct q_shared *sh = q->sh;
     struct q_slot *slot = &sh->slot[t % Q_RING];
     long long unpublished_since = 0;
     *began_ns = 0;
@@ -482,6 +483,9 @@ static int wait_turn(struct q_shared *sh, uint32_t t, long budget_ms, long *wait
                 break;
             head = s + 1 == t;
         }
+        if (head) /* a turn held for long is worth a log line naming its holder */
+            lf_long_turn_watch(q, q->path, s, atomic_load(&sh->slot[s % Q_RING].pid),
+                               atomic_load(&sh->next) - s - 1, now);
         /* the two writers next in line check the head every few ms: either may be a process
         ** that died or gave up, or a holder whose lingering time is over */
         long long poll_ns = ((int32_t)(t - s) <= 2 ? Q_HEAD_POLL_MS : Q_TAIL_POLL_MS) * 1000000LL;
@@ -574,7 +578,7 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
     atomic_store(&slot->ticket, t); /* published: from here on it can be checked and skipped */
 
     int64_t began;
-    if (!wait_turn(sh, t, budget_ms, waited_ms, &began)) {
+    if (!wait_turn(q, t, budget_ms, waited_ms, &began)) {
         turn_unlock(tn);
         return 0;
     }
