@@ -19,6 +19,8 @@
 #define LC_SYMTAB 0x2u
 #define LC_DYSYMTAB 0xbu
 #define LC_LOAD_DYLIB 0xcu
+#define LC_ID_DYLIB 0xdu
+#define LC_CODE_SIGNATURE 0x1du
 #define LC_SEGMENT_64 0x19u
 #define LC_UUID 0x1bu
 #define LC_LOAD_WEAK_DYLIB (0x18u | LC_REQ_DYLD)
@@ -41,9 +43,15 @@
 #define S_LAZY_DYLIB_SYMBOL_POINTERS 0x10u
 #define INDIRECT_SYMBOL_LOCAL 0x80000000u
 #define INDIRECT_SYMBOL_ABS 0x40000000u
+#define N_STAB 0xe0u
+#define N_PEXT 0x10u
 #define N_TYPE 0x0eu
 #define N_UNDF 0x0u
+#define N_SECT 0xeu
 #define N_EXT 0x01u
+#define CSMAGIC_EMBEDDED_SIGNATURE 0xfade0cc0u
+#define CSMAGIC_CODEDIRECTORY 0xfade0c02u
+#define CSSLOT_CODEDIRECTORY 0u
 #define N_WEAK_REF 0x0040u
 #define EXECUTABLE_ORDINAL 0xffu
 #define DYNAMIC_LOOKUP_ORDINAL 0xfeu
@@ -290,6 +298,23 @@ static int parse_command(struct lf_macho *m, const uint8_t *c, uint32_t cmd, uin
         m->dylib[m->ndylib++] = s;
         break;
     }
+    case LC_ID_DYLIB: {
+        if (cmdsize < 24)
+            goto short_cmd;
+        uint32_t name = rd32(c + 8);
+        m->id_name = name < cmdsize ? str_in(c + name, cmdsize - name) : NULL;
+        if (m->id_name == NULL) {
+            *why = "dylib id not terminated in its command";
+            return -1;
+        }
+        break;
+    }
+    case LC_CODE_SIGNATURE:
+        if (cmdsize < 16)
+            goto short_cmd;
+        m->codesig_off = rd32(c + 8);
+        m->codesig_size = rd32(c + 12);
+        break;
     case LC_UUID:
         if (cmdsize < 24)
             goto short_cmd;
@@ -767,4 +792,59 @@ int lf_macho_symbol_pointers(const struct lf_macho *m, lf_macho_visit_fn fn, voi
         }
     }
     return 0;
+}
+
+/* ---- defined symbols and the code signature ----------------------------------------------- */
+
+int lf_macho_defined(const struct lf_macho *m, const char *const names[], int n, uint64_t vmaddr[],
+                     int exported[], const char **why)
+{
+    for (int i = 0; i < n; i++)
+        vmaddr[i] = 0, exported[i] = 0;
+    if (m->nsyms == 0)
+        return 0;
+    const uint8_t *syms = linkedit(m, m->symoff, (uint64_t)m->nsyms * NLIST_SIZE);
+    const uint8_t *strs = linkedit(m, m->stroff, m->strsize);
+    if (syms == NULL || strs == NULL) {
+        *why = "symbol table outside __LINKEDIT";
+        return -1;
+    }
+    int found = 0;
+    for (uint32_t k = 0; k < m->nsyms; k++) {
+        const uint8_t *nl = syms + (size_t)k * NLIST_SIZE;
+        uint8_t type = nl[4];
+        uint32_t strx = rd32(nl);
+        if ((type & N_STAB) || (type & N_TYPE) != N_SECT || strx >= m->strsize)
+            continue;
+        const char *name = str_in(strs + strx, m->strsize - strx);
+        if (name == NULL)
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (vmaddr[i] == 0 && strcmp(name, names[i]) == 0) {
+                vmaddr[i] = rd64(nl + 8);
+                exported[i] = (type & N_EXT) && !(type & N_PEXT);
+                found += vmaddr[i] != 0;
+            }
+        }
+    }
+    return found;
+}
+
+long lf_macho_codesign_flags(const struct lf_macho *m)
+{
+    if (m->codesig_size < 12)
+        return -1;
+    const uint8_t *sb = linkedit(m, m->codesig_off, m->codesig_size);
+    if (sb == NULL || rd32be(sb) != CSMAGIC_EMBEDDED_SIGNATURE)
+        return -1;
+    uint32_t size = m->codesig_size, count = rd32be(sb + 8); /* the blobs are big-endian */
+    if (!within(12, (uint64_t)count * 8, size))
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t type = rd32be(sb + 12 + i * 8), off = rd32be(sb + 16 + i * 8);
+        if (type == CSSLOT_CODEDIRECTORY && within(off, 16, size) &&
+            rd32be(sb + off) == CSMAGIC_CODEDIRECTORY)
+            return (long)rd32be(sb + off + 12);
+    }
+    return -1;
 }

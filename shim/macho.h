@@ -53,6 +53,8 @@ struct lf_macho {
     int has_dyld_info, has_chained;
     const char *dylib[LF_MACHO_MAX_DYLIBS];      /* ordinal n is dylib[n - 1] */
     int ndylib;
+    const char *id_name;                         /* LC_ID_DYLIB: a dylib's install name */
+    uint32_t codesig_off, codesig_size;          /* LC_CODE_SIGNATURE */
     uint8_t uuid[16];
     int has_uuid;
 };
@@ -109,5 +111,23 @@ int lf_macho_seg_of(const struct lf_macho *m, uint64_t vmaddr, uint64_t len);
 
 /* The names of the segment and section holding vmaddr (for logs); 0, or -1 if none does. */
 int lf_macho_section_of(const struct lf_macho *m, uint64_t vmaddr, char seg[17], char sect[17]);
+
+/* Defined symbols (in a section, not debugging entries) named in names[0..n) (with the leading
+** '_'), local ones included: the functions of a SQLite compiled into the image. For each name
+** found, vmaddr[i] and exported[i] (external and not private-external); not found: vmaddr[i] 0.
+** Returns how many were found, or -1 with *why. */
+int lf_macho_defined(const struct lf_macho *m, const char *const names[], int n, uint64_t vmaddr[],
+                     int exported[], const char **why);
+
+/* Code signature flags (the CodeDirectory's CS_* bits, e.g. 0x10000 hardened runtime, 0x2 ad
+** hoc), or -1 when the image carries no readable signature. */
+#define LF_CS_ADHOC 0x2L
+#define LF_CS_HARD 0x100L
+#define LF_CS_KILL 0x200L
+#define LF_CS_RESTRICT 0x800L
+#define LF_CS_ENFORCEMENT 0x1000L
+#define LF_CS_RUNTIME 0x10000L
+#define LF_CS_LINKER_SIGNED 0x20000L
+long lf_macho_codesign_flags(const struct lf_macho *m);
 
 #endif

@@ -332,3 +332,66 @@ Test(macho, damaged_files_give_an_error_never_a_bad_read)
         free(buf);
     }
 }
+
+/* Defined sqlite3_* symbols, local ones included (a SQLite compiled in), against llvm-nm: the
+** same address, and exported exactly when nm prints an upper-case type letter. */
+Test(macho, defined_symbols_are_nms)
+{
+    char names[MAX_FIXTURES][128];
+    int n = fixtures(names), local_copies = 0;
+    for (int i = 0; i < n; i++) {
+        size_t size, ssize;
+        char *buf = load(path_of(names[i], ".macho"), &size);
+        char *syms = load(path_of(names[i], ".syms"), &ssize);
+        struct lf_macho m;
+        parse_file(&m, buf, size, names[i]);
+        const char *want[64];
+        unsigned long long addr[64];
+        int upper[64], k = 0;
+        for (char *line = strtok(syms, "\n"); line && k < 64; line = strtok(NULL, "\n"), k++) {
+            char type, *name = strrchr(line, ' ') + 1;
+            cr_assert_eq(sscanf(line, "%llx %c", &addr[k], &type), 2, "%s: %s", names[i], line);
+            upper[k] = type >= 'A' && type <= 'Z';
+            want[k] = name;
+        }
+        uint64_t got[64];
+        int exported[64], locals = 0;
+        const char *why = NULL;
+        cr_assert_eq(lf_macho_defined(&m, want, k, got, exported, &why), k, "%s: %s", names[i], why);
+        for (int j = 0; j < k; j++) {
+            cr_expect_eq(got[j], addr[j], "%s: %s at 0x%llx, nm says 0x%llx", names[i], want[j],
+                         (unsigned long long)got[j], addr[j]);
+            cr_expect_eq(exported[j], upper[j], "%s: %s exported=%d", names[i], want[j], exported[j]);
+            locals += !exported[j];
+        }
+        local_copies += locals >= 8;
+        const char *absent[] = {"_sqlite3_no_such_function"};
+        cr_expect_eq(lf_macho_defined(&m, absent, 1, got, exported, &why), 0);
+        free(syms);
+        free(buf);
+    }
+    cr_expect_eq(local_copies, 4, "the four compiled-in fixtures keep SQLite as local symbols");
+}
+
+/* lld signs arm64 output ad hoc ("linker-signed"), as Apple's ld does, and x86_64 output not at
+** all; none of them has the hardened runtime. */
+Test(macho, code_signature_flags)
+{
+    char names[MAX_FIXTURES][128];
+    int n = fixtures(names), signed_arm = 0;
+    for (int i = 0; i < n; i++) {
+        size_t size;
+        char *buf = load(path_of(names[i], ".macho"), &size);
+        struct lf_macho m;
+        parse_file(&m, buf, size, names[i]);
+        long flags = lf_macho_codesign_flags(&m);
+        if (m.cputype == LF_MACHO_CPU_ARM64) {
+            cr_expect_eq(flags, LF_CS_ADHOC | LF_CS_LINKER_SIGNED, "%s: flags %#lx", names[i], flags);
+            signed_arm += flags > 0;
+        } else {
+            cr_expect_eq(flags, -1, "%s: flags %#lx", names[i], flags);
+        }
+        free(buf);
+    }
+    cr_expect_geq(signed_arm, 7);
+}
