@@ -198,8 +198,10 @@ int lf_macho_slice(const void *file, size_t size, uint32_t cputype, size_t *off,
         const uint8_t *a = p + 8 + (size_t)i * entry;
         if (rd32be(a) != cputype)
             continue;
-        uint64_t o = be == FAT_MAGIC ? rd32be(a + 8) : (uint64_t)rd32be(a + 8) << 32 | rd32be(a + 12);
-        uint64_t l = be == FAT_MAGIC ? rd32be(a + 12) : (uint64_t)rd32be(a + 16) << 32 | rd32be(a + 20);
+        uint64_t o =
+            be == FAT_MAGIC ? rd32be(a + 8) : (uint64_t)rd32be(a + 8) << 32 | rd32be(a + 12);
+        uint64_t l =
+            be == FAT_MAGIC ? rd32be(a + 12) : (uint64_t)rd32be(a + 16) << 32 | rd32be(a + 20);
         if (!within(o, l, size)) {
             *why = "universal file slice runs past the end";
             return -1;
@@ -218,7 +220,8 @@ static int parse_command(struct lf_macho *m, const uint8_t *c, uint32_t cmd, uin
 {
     switch (cmd) {
     case LC_SEGMENT_64: {
-        if (cmdsize < SEGMENT_SIZE || (uint64_t)rd32(c + 64) * SECTION_SIZE > cmdsize - SEGMENT_SIZE) {
+        if (cmdsize < SEGMENT_SIZE ||
+            (uint64_t)rd32(c + 64) * SECTION_SIZE > cmdsize - SEGMENT_SIZE) {
             *why = "segment command too short for its sections";
             return -1;
         }
@@ -330,8 +333,7 @@ short_cmd:
     return -1;
 }
 
-int lf_macho_parse(struct lf_macho *m, const void *base, size_t size, int mapped,
-                   const char **why)
+int lf_macho_parse(struct lf_macho *m, const void *base, size_t size, int mapped, const char **why)
 {
     memset(m, 0, sizeof *m);
     m->base = base;
@@ -606,7 +608,8 @@ static int walk_chain(const struct lf_macho *m, int s, uint64_t vmaddr, unsigned
             next = (v >> 51) & 0x7ff;
             if (bind) {
                 int auth = (int)(v >> 63);
-                uint64_t idx = v & (format == DYLD_CHAINED_PTR_ARM64E_USERLAND24 ? 0xffffff : 0xffff);
+                uint64_t idx =
+                    v & (format == DYLD_CHAINED_PTR_ARM64E_USERLAND24 ? 0xffffff : 0xffff);
                 if (chain_import(im, idx, &b, why) != 0)
                     return -1;
                 if (!auth) { /* 19-bit signed addend at bit 32 */
@@ -634,8 +637,7 @@ static int walk_chain(const struct lf_macho *m, int s, uint64_t vmaddr, unsigned
     }
 }
 
-static int walk_chained(const struct lf_macho *m, lf_macho_visit_fn fn, void *ctx,
-                        const char **why)
+static int walk_chained(const struct lf_macho *m, lf_macho_visit_fn fn, void *ctx, const char **why)
 {
     if (m->mapped) {
         *why = "fixup chains are read from the file: dyld has overwritten them in memory";
@@ -654,9 +656,15 @@ static int walk_chained(const struct lf_macho *m, lf_macho_visit_fn fn, void *ct
         return -1;
     }
     switch (im.format) {
-    case DYLD_CHAINED_IMPORT: entry = 4; break;
-    case DYLD_CHAINED_IMPORT_ADDEND: entry = 8; break;
-    case DYLD_CHAINED_IMPORT_ADDEND64: entry = 16; break;
+    case DYLD_CHAINED_IMPORT:
+        entry = 4;
+        break;
+    case DYLD_CHAINED_IMPORT_ADDEND:
+        entry = 8;
+        break;
+    case DYLD_CHAINED_IMPORT_ADDEND64:
+        entry = 16;
+        break;
     default:
         *why = "chained imports format not supported";
         return -1;
@@ -769,7 +777,8 @@ int lf_macho_symbol_pointers(const struct lf_macho *m, lf_macho_visit_fn fn, voi
                 if ((ntype & N_TYPE) != N_UNDF || !(ntype & N_EXT))
                     continue; /* defined here: a rebase */
                 uint32_t strx = rd32(nl);
-                const char *name = strx < m->strsize ? str_in(strs + strx, m->strsize - strx) : NULL;
+                const char *name =
+                    strx < m->strsize ? str_in(strs + strx, m->strsize - strx) : NULL;
                 if (name == NULL) {
                     *why = "symbol name outside the string table";
                     return -1;

@@ -43,18 +43,18 @@ struct lf_macho {
     uint32_t cputype, filetype, flags, ncmds, sizeofcmds;
     struct lf_macho_seg seg[LF_MACHO_MAX_SEGS];
     int nseg;
-    int linkedit;        /* index of __LINKEDIT in seg[], or -1 */
+    int linkedit;         /* index of __LINKEDIT in seg[], or -1 */
     uint64_t text_vmaddr; /* vmaddr of the segment mapped at the header (__TEXT) */
-    uint32_t symoff, nsyms, stroff, strsize;     /* LC_SYMTAB */
-    uint32_t indirectsymoff, nindirectsyms;      /* LC_DYSYMTAB */
+    uint32_t symoff, nsyms, stroff, strsize; /* LC_SYMTAB */
+    uint32_t indirectsymoff, nindirectsyms;  /* LC_DYSYMTAB */
     int has_dysymtab;
     uint32_t bind_off, bind_size, lazy_bind_off, lazy_bind_size; /* LC_DYLD_INFO[_ONLY] */
-    uint32_t chained_off, chained_size;          /* LC_DYLD_CHAINED_FIXUPS */
+    uint32_t chained_off, chained_size;                          /* LC_DYLD_CHAINED_FIXUPS */
     int has_dyld_info, has_chained;
-    const char *dylib[LF_MACHO_MAX_DYLIBS];      /* ordinal n is dylib[n - 1] */
+    const char *dylib[LF_MACHO_MAX_DYLIBS]; /* ordinal n is dylib[n - 1] */
     int ndylib;
-    const char *id_name;                         /* LC_ID_DYLIB: a dylib's install name */
-    uint32_t codesig_off, codesig_size;          /* LC_CODE_SIGNATURE */
+    const char *id_name;                /* LC_ID_DYLIB: a dylib's install name */
+    uint32_t codesig_off, codesig_size; /* LC_CODE_SIGNATURE */
     uint8_t uuid[16];
     int has_uuid;
 };
@@ -62,8 +62,7 @@ struct lf_macho {
 /* Parse the header and load commands. `size` bounds every read for a file image; a mapped image
 ** (mapped != 0) is trusted to have its segments mapped (size is then ignored). Returns 0, or -1
 ** with *why set to a static reason. */
-int lf_macho_parse(struct lf_macho *m, const void *base, size_t size, int mapped,
-                   const char **why);
+int lf_macho_parse(struct lf_macho *m, const void *base, size_t size, int mapped, const char **why);
 
 /* In a universal ("fat") file, the slice for `cputype`: *off and *len. A thin file is its own
 ** slice when its cputype matches. Returns 0, or -1 with *why. */
@@ -79,10 +78,10 @@ enum lf_macho_bind_kind {
 };
 
 struct lf_macho_bind {
-    const char *name;  /* as stored, with the leading '_' (NUL-terminated within the image) */
-    uint64_t vmaddr;   /* the pointer slot, before the slide */
-    int seg;           /* segment index of the slot */
-    int ordinal;       /* LF_MACHO_ORDINAL_* or 1.. */
+    const char *name; /* as stored, with the leading '_' (NUL-terminated within the image) */
+    uint64_t vmaddr;  /* the pointer slot, before the slide */
+    int seg;          /* segment index of the slot */
+    int ordinal;      /* LF_MACHO_ORDINAL_* or 1.. */
     int64_t addend;
     int weak_import;
     enum lf_macho_bind_kind kind;

@@ -3,12 +3,13 @@
 ** here by `make macos-check` only.
 **
 ** macOS 14.4 added os_sync_wait_on_address() and os_sync_wake_by_address_*() (header
-** <os/os_sync_wait_on_address.h>); with OS_SYNC_WAIT_ON_ADDRESS_SHARED / _WAKE_BY_ADDRESS_SHARED
-** they work across processes on a shared mapping, as futexes do. Earlier systems have no
-** documented equivalent (__ulock_wait is private), so the library looks the functions up at run
-** time, not at link time (it must load on macOS 11 too), and falls back to a polling sleep: the
-** waiter re-reads the word every POLL_NS, which costs a wake-up per waiter per interval and adds
-** up to POLL_NS to each hand-off, but keeps the queue's order and its crash handling intact.
+** <os/os_sync_wait_on_address.h>); with the flags OS_SYNC_WAIT_ON_ADDRESS_SHARED and
+** OS_SYNC_WAKE_BY_ADDRESS_SHARED they work across processes on a shared mapping, as futexes do.
+** Earlier systems have no documented equivalent (__ulock_wait is private), so the library looks
+** the functions up at run time, not at link time (it must load on macOS 11 too), and falls back
+** to a polling sleep: the waiter re-reads the word every POLL_NS, which costs a wake-up per waiter
+** per interval and adds up to POLL_NS to each hand-off, but keeps the queue's order and its crash
+** handling intact.
 */
 #ifdef __APPLE__
 #include <dlfcn.h>
@@ -22,17 +23,17 @@
 #define POLL_NS 500000LL /* fallback: re-check the word every 0.5 ms */
 
 /* Values from <os/os_sync_wait_on_address.h> and <os/clock.h> (macOS 14.4 SDK). */
-#define OS_SYNC_WAIT_ON_ADDRESS_SHARED 0x1u
-#define OS_SYNC_WAKE_BY_ADDRESS_SHARED 0x1u
-#define OS_CLOCK_MACH_ABSOLUTE_TIME 32u
+#define LF_OS_SYNC_WAIT_SHARED 0x1u
+#define LF_OS_SYNC_WAKE_SHARED 0x1u
+#define LF_OS_CLOCK_MACH_ABSOLUTE_TIME 32u
 
 /* int os_sync_wait_on_address_with_timeout(void *addr, uint64_t value, size_t size,
 **     os_sync_wait_on_address_flags_t flags, os_clockid_t clockid, uint64_t timeout_ns);
 ** (the timeout is relative, in nanoseconds) and int os_sync_wake_by_address_all(void *addr,
 ** size_t size, os_sync_wake_by_address_flags_t flags); both flag types and the clock id are
 ** 32-bit enums. */
-typedef int (*os_wait_fn)(void *addr, uint64_t value, size_t size, uint32_t flags,
-                          uint32_t clockid, uint64_t timeout_ns);
+typedef int (*os_wait_fn)(void *addr, uint64_t value, size_t size, uint32_t flags, uint32_t clockid,
+                          uint64_t timeout_ns);
 typedef int (*os_wake_fn)(void *addr, size_t size, uint32_t flags);
 
 static os_wait_fn os_wait;
@@ -71,8 +72,8 @@ void lf_wait_on(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
         poll_sleep(word, expected, timeout_ns);
         return;
     }
-    if (os_wait((void *)word, expected, sizeof(uint32_t), OS_SYNC_WAIT_ON_ADDRESS_SHARED,
-                OS_CLOCK_MACH_ABSOLUTE_TIME, (uint64_t)timeout_ns) < 0 &&
+    if (os_wait((void *)word, expected, sizeof(uint32_t), LF_OS_SYNC_WAIT_SHARED,
+                LF_OS_CLOCK_MACH_ABSOLUTE_TIME, (uint64_t)timeout_ns) < 0 &&
         errno != EINTR && errno != ETIMEDOUT && errno != EFAULT) {
         /* refused (say, a mapping the kernel does not accept as shared): never spin on it */
         lf_log("queue-wait os_sync_wait_on_address failed (errno %d): polling instead", errno);
@@ -87,6 +88,6 @@ void lf_wake_all(_Atomic uint32_t *word)
     ** Woken even when this process's own waits fell back to polling: others may sleep in it. */
     (void)have_os_sync();
     if (os_wake != NULL)
-        (void)os_wake((void *)word, sizeof(uint32_t), OS_SYNC_WAKE_BY_ADDRESS_SHARED);
+        (void)os_wake((void *)word, sizeof(uint32_t), LF_OS_SYNC_WAKE_SHARED);
 }
 #endif /* __APPLE__ */

@@ -23,12 +23,40 @@ int sqlite3_step(sqlite3_stmt *stmt)
     (void)stmt;
     return sqlite3_prepare_v2(0, 0, 0, 0, 0); /* a call to its own export, as SQLite makes */
 }
-int sqlite3_reset(sqlite3_stmt *stmt) { (void)stmt; return calls++; }
-int sqlite3_finalize(sqlite3_stmt *stmt) { (void)stmt; return calls++; }
-int sqlite3_close(sqlite3 *db) { (void)db; return calls++; }
-int sqlite3_busy_timeout(sqlite3 *db, int ms) { (void)db, (void)ms; return calls++; }
-int sqlite3_stmt_busy(sqlite3_stmt *stmt) { (void)stmt; return calls++; }
+int sqlite3_reset(sqlite3_stmt *stmt)
+{
+    (void)stmt;
+    return calls++;
+}
+int sqlite3_finalize(sqlite3_stmt *stmt)
+{
+    (void)stmt;
+    return calls++;
+}
+int sqlite3_close(sqlite3 *db)
+{
+    (void)db;
+    return calls++;
+}
+int sqlite3_busy_timeout(sqlite3 *db, int ms)
+{
+    (void)db, (void)ms;
+    return calls++;
+}
+int sqlite3_stmt_busy(sqlite3_stmt *stmt)
+{
+    (void)stmt;
+    return calls++;
+}
 char *sqlite3_temp_directory;
 char sqlite3_version[] = "3.45.0";
-int not_sqlite3_step(sqlite3_stmt *stmt) { (void)stmt; return calls++; }
-int sqlite3x_open(const char *filename) { (void)filename; return calls++; }
+int not_sqlite3_step(sqlite3_stmt *stmt)
+{
+    (void)stmt;
+    return calls++;
+}
+int sqlite3x_open(const char *filename)
+{
+    (void)filename;
+    return calls++;
+}

@@ -1,7 +1,8 @@
 /*
 ** macho.c, the Mach-O import reader that darwin.c relies on, against Mach-O files a real linker
-** made here (mk/macos.mk links the sources in tests/macho/ with ld64.lld for arm64 and x86_64, with classic
-** bind opcodes and with fixup chains, as executables, two-level dylibs and flat-namespace dylibs)
+** made here (tests/macho/build links the sources in tests/macho/ with ld64.lld for arm64 and
+** x86_64, with classic bind opcodes and with fixup chains, as executables, two-level dylibs,
+** flat-namespace dylibs and programs with SQLite compiled in)
 ** and against LLVM's own reader as the oracle (tests/macho/oracle.py runs llvm-objdump --macho
 ** --bind/--lazy-bind or --dyld-info and keeps the sqlite3_* slots). The reader must find exactly
 ** those slots: same address, section, library, name, addend and weak flag, and nothing else.
@@ -186,14 +187,16 @@ Test(macho, symbol_pointers_are_the_oracles_pointer_sections)
         for (char *line = strtok(expect, "\n"); line; line = strtok(NULL, "\n"))
             if (strstr(line, ",__got ") || strstr(line, ",__la_symbol_ptr ") ||
                 strstr(line, ",__nl_symbol_ptr ") || strstr(line, ",__auth_got "))
-                snprintf(want[nwant++], sizeof want[0], "%.*s", (int)(strstr(line, " _sqlite3_") - line) +
-                         (int)strcspn(strstr(line, " _sqlite3_") + 1, " ") + 1, line);
+                snprintf(want[nwant++], sizeof want[0], "%.*s",
+                         (int)(strstr(line, " _sqlite3_") - line) +
+                             (int)strcspn(strstr(line, " _sqlite3_") + 1, " ") + 1,
+                         line);
         cr_expect_eq(l.n, nwant, "%s: %d pointer-section slots, oracle %d", names[i], l.n, nwant);
         for (int k = 0; k < l.n; k++) {
             char key[160];
             const char *sym = strstr(l.line[k], " _sqlite3_");
-            snprintf(key, sizeof key, "%.*s", (int)(sym - l.line[k]) + (int)strcspn(sym + 1, " ") + 1,
-                     l.line[k]);
+            snprintf(key, sizeof key, "%.*s",
+                     (int)(sym - l.line[k]) + (int)strcspn(sym + 1, " ") + 1, l.line[k]);
             int hit = 0;
             for (int w = 0; w < nwant; w++)
                 hit |= strcmp(key, want[w]) == 0;
@@ -235,8 +238,8 @@ Test(macho, a_mapped_image_reads_like_its_file)
         cr_assert_eq(lf_macho_parse(&m, img, 0, 1, &why), 0, "%s mapped: %s", names[i], why);
         struct lines lf = {.m = &f}, lm = {.m = &m};
         cr_assert_eq(lf_macho_symbol_pointers(&f, collect, &lf, &why), 0);
-        cr_assert_eq(lf_macho_symbol_pointers(&m, collect, &lm, &why), 0, "%s mapped: %s",
-                     names[i], why);
+        cr_assert_eq(lf_macho_symbol_pointers(&m, collect, &lm, &why), 0, "%s mapped: %s", names[i],
+                     why);
         char *a = joined(&lf), *b = joined(&lm);
         cr_expect_str_eq(a, b, "%s: symbol pointers differ once mapped", names[i]);
         free(a);
@@ -269,7 +272,8 @@ Test(macho, universal_file_slices)
     cr_assert_eq(lf_macho_slice(fat, fsize, LF_MACHO_CPU_ARM64, &off, &len, &why), 0, "%s", why);
     cr_expect(len == asize && memcmp(fat + off, arm, len) == 0, "arm64 slice is not the thin file");
     cr_assert_eq(lf_macho_slice(fat, fsize, LF_MACHO_CPU_X86_64, &off, &len, &why), 0, "%s", why);
-    cr_expect(len == xsize && memcmp(fat + off, x86, len) == 0, "x86_64 slice is not the thin file");
+    cr_expect(len == xsize && memcmp(fat + off, x86, len) == 0,
+              "x86_64 slice is not the thin file");
     cr_expect_eq(lf_macho_slice(fat, fsize, 0x12, &off, &len, &why), -1); /* ppc: none */
     cr_expect_eq(lf_macho_slice(arm, asize, LF_MACHO_CPU_ARM64, &off, &len, &why), 0);
     cr_expect(off == 0 && len == asize);
@@ -323,7 +327,8 @@ Test(macho, damaged_files_give_an_error_never_a_bad_read)
             size_t at;
             seed = seed * 1103515245u + 12345u;
             /* aim at the header and load commands and at __LINKEDIT (the file's tail) */
-            at = k % 2 ? (seed >> 8) % (size < 4096 ? size : 4096) : size - 1 - (seed >> 8) % (size / 4);
+            at = k % 2 ? (seed >> 8) % (size < 4096 ? size : 4096)
+                       : size - 1 - (seed >> 8) % (size / 4);
             char saved = buf[at];
             buf[at] = (char)(seed >> 24);
             survive(buf, size);
@@ -357,11 +362,13 @@ Test(macho, defined_symbols_are_nms)
         uint64_t got[64];
         int exported[64], locals = 0;
         const char *why = NULL;
-        cr_assert_eq(lf_macho_defined(&m, want, k, got, exported, &why), k, "%s: %s", names[i], why);
+        cr_assert_eq(lf_macho_defined(&m, want, k, got, exported, &why), k, "%s: %s", names[i],
+                     why);
         for (int j = 0; j < k; j++) {
             cr_expect_eq(got[j], addr[j], "%s: %s at 0x%llx, nm says 0x%llx", names[i], want[j],
                          (unsigned long long)got[j], addr[j]);
-            cr_expect_eq(exported[j], upper[j], "%s: %s exported=%d", names[i], want[j], exported[j]);
+            cr_expect_eq(exported[j], upper[j], "%s: %s exported=%d", names[i], want[j],
+                         exported[j]);
             locals += !exported[j];
         }
         local_copies += locals >= 8;
@@ -386,7 +393,8 @@ Test(macho, code_signature_flags)
         parse_file(&m, buf, size, names[i]);
         long flags = lf_macho_codesign_flags(&m);
         if (m.cputype == LF_MACHO_CPU_ARM64) {
-            cr_expect_eq(flags, LF_CS_ADHOC | LF_CS_LINKER_SIGNED, "%s: flags %#lx", names[i], flags);
+            cr_expect_eq(flags, LF_CS_ADHOC | LF_CS_LINKER_SIGNED, "%s: flags %#lx", names[i],
+                         flags);
             signed_arm += flags > 0;
         } else {
             cr_expect_eq(flags, -1, "%s: flags %#lx", names[i], flags);
