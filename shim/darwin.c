@@ -57,22 +57,23 @@
 LF_HOOKS(LF_DECLARE_HOOK)
 #undef LF_DECLARE_HOOK
 
-static const struct {
-    const char *name; /* as in the image: with the leading '_' */
-    void *hook;
-} hooks[] = {
-#define LF_HOOK_ENTRY(ret, name, params, on_missing, ...) {"_" #name, (void *)&lf_dy_##name},
-    LF_HOOKS(LF_HOOK_ENTRY)
-#undef LF_HOOK_ENTRY
+/* The hooked names as images import them (with the leading '_'), and the hooks, in one order. */
+static const char *const hook_names[] = {
+#define LF_HOOK_NAME(ret, name, params, on_missing, ...) "_" #name,
+    LF_HOOKS(LF_HOOK_NAME)
+#undef LF_HOOK_NAME
 };
-#define NHOOKS ((int)(sizeof hooks / sizeof hooks[0]))
+static void *const hook_fns[] = {
+#define LF_HOOK_FN(ret, name, params, on_missing, ...) (void *)&lf_dy_##name,
+    LF_HOOKS(LF_HOOK_FN)
+#undef LF_HOOK_FN
+};
+#define NHOOKS ((int)(sizeof hook_names / sizeof hook_names[0]))
 
 static int hook_index(const char *name)
 {
-    if (strncmp(name, "_sqlite3_", 9) != 0)
-        return -1;
     for (int i = 0; i < NHOOKS; i++)
-        if (strcmp(name, hooks[i].name) == 0)
+        if (strcmp(name, hook_names[i]) == 0)
             return i;
     return -1;
 }
@@ -80,7 +81,7 @@ static int hook_index(const char *name)
 static int is_hook(const void *p)
 {
     for (int i = 0; i < NHOOKS; i++)
-        if (p == hooks[i].hook)
+        if (p == hook_fns[i])
             return 1;
     return 0;
 }
@@ -275,59 +276,31 @@ static int write_slot(void **slot, void *value, const char **why)
 
 /* ---- the slots of one image ---------------------------------------------------------------- */
 
-struct slot {
-    uint64_t vmaddr;
-    int hook, ordinal;
-};
-struct slots {
-    struct slot s[LF_MAX_SLOTS];
-    int n, dropped;
-};
-
-static int keep_hooked(const struct lf_macho_bind *b, void *ctx)
+/* The image's file, mapped, and parsed at the slice for `cputype`: 0, or -1 (nothing mapped). */
+static int map_file(const char *path, uint32_t cputype, struct lf_macho *f, void **map,
+                    size_t *maplen)
 {
-    struct slots *ss = ctx;
-    int h = hook_index(b->name);
-    if (h < 0)
-        return 0;
-    if (ss->n == LF_MAX_SLOTS) {
-        ss->dropped++;
-        return 0;
-    }
-    ss->s[ss->n++] = (struct slot){b->vmaddr, h, b->ordinal};
-    return 0;
-}
-
-/* Chained images: the slots from the image's file, which must be the image dyld mapped. */
-static int chained_slots_from_file(const struct lf_macho *mapped, const char *path,
-                                   struct slots *ss, const char **why)
-{
-    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
         if (fd >= 0)
             close(fd);
-        *why = "its file cannot be read";
         return -1;
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (p == MAP_FAILED) {
-        *why = "its file cannot be mapped";
+    if (p == MAP_FAILED)
+        return -1;
+    size_t off, len;
+    const char *why;
+    if (lf_macho_slice(p, (size_t)st.st_size, cputype, &off, &len, &why) != 0 ||
+        lf_macho_parse(f, (const char *)p + off, len, 0, &why) != 0) {
+        munmap(p, (size_t)st.st_size);
         return -1;
     }
-    size_t off, len;
-    struct lf_macho f;
-    int rc = -1;
-    if (lf_macho_slice(p, (size_t)st.st_size, mapped->cputype, &off, &len, why) == 0 &&
-        lf_macho_parse(&f, (const char *)p + off, len, 0, why) == 0) {
-        if (!mapped->has_uuid || !f.has_uuid || memcmp(f.uuid, mapped->uuid, 16) != 0)
-            *why = "its file is not the image that was loaded (UUIDs differ)";
-        else
-            rc = lf_macho_binds(&f, keep_hooked, ss, why);
-    }
-    munmap(p, (size_t)st.st_size);
-    return rc;
+    *map = p;
+    *maplen = (size_t)st.st_size;
+    return 0;
 }
 
 /* The header of the loaded image whose install name is `install`, or 0. */
@@ -348,8 +321,8 @@ static uintptr_t image_named(const char *install)
 /* The image defining what the slot binds. A bound slot points into it; a lazy slot not yet bound
 ** points into its own image's stub helper: then the library its ordinal names, or for a flat
 ** lookup whatever dlsym finds first, as dyld would. */
-static uintptr_t definer(const struct lf_macho *m, const struct slot *sl, void *value, uintptr_t lo,
-                         uintptr_t len)
+static uintptr_t definer(const struct lf_macho *m, const struct lf_macho_slot *sl, void *value,
+                         uintptr_t lo, uintptr_t len)
 {
     Dl_info info;
     if ((uintptr_t)value - lo >= len)
@@ -358,7 +331,7 @@ static uintptr_t definer(const struct lf_macho *m, const struct slot *sl, void *
     uintptr_t base = install ? image_named(install) : 0;
     if (base != 0)
         return base;
-    void *p = dlsym(RTLD_DEFAULT, hooks[sl->hook].name + 1);
+    void *p = dlsym(RTLD_DEFAULT, hook_names[sl->name] + 1);
     return p && !is_hook(p) && dladdr(p, &info) ? (uintptr_t)info.dli_fbase : 0;
 }
 
@@ -377,44 +350,41 @@ static void patch_image(const struct lf_macho *m, const struct mach_header *mh, 
 static void rebind_image(const struct lf_macho *m, const struct mach_header *mh, intptr_t slide,
                          const char *path)
 {
-    struct slots ss; /* 8 KB: dyld's callbacks run on the loading thread's stack */
-    ss.n = ss.dropped = 0;
-    const char *why = NULL, *fallback = NULL;
-    int rc = m->has_chained ? chained_slots_from_file(m, path, &ss, &why)
-                            : lf_macho_binds(m, keep_hooked, &ss, &why);
-    if (rc != 0) {
-        /* the slots calls through stubs read are still known */
-        fallback = why;
-        ss.n = ss.dropped = 0;
-        rc = lf_macho_symbol_pointers(m, keep_hooked, &ss, &why);
-    }
-    if (rc != 0 || ss.n == 0) {
-        if (rc != 0)
-            lf_log("image-skipped image=%s: its imports cannot be read (%s)", path, why);
+    struct lf_macho_slot slots[LF_MAX_SLOTS]; /* 8 KB of the loading thread's stack */
+    struct lf_macho file;
+    void *map = NULL;
+    size_t maplen = 0;
+    int have_file = m->has_chained && map_file(path, m->cputype, &file, &map, &maplen) == 0;
+    int dropped = 0;
+    const char *partial = NULL, *why = NULL;
+    int n = lf_macho_import_slots(m, have_file ? &file : NULL, hook_names, NHOOKS, slots,
+                                  LF_MAX_SLOTS, &dropped, &partial, &why);
+    if (map != NULL)
+        munmap(map, maplen);
+    if (n < 0)
+        lf_log("image-skipped image=%s: its imports cannot be read (%s)", path, why);
+    if (n <= 0)
         return;
-    }
-    if (fallback != NULL)
+    if (partial != NULL)
         lf_log("image-partial image=%s: %s; only its __got/__la_symbol_ptr slots are rebound, "
                "function pointers it keeps in data still reach SQLite directly",
-               path, fallback);
-    if (ss.dropped)
+               path, partial);
+    if (dropped)
         lf_log("image-partial image=%s: more than %d SQLite slots; %d left alone", path,
-               LF_MAX_SLOTS, ss.dropped);
+               LF_MAX_SLOTS, dropped);
 
     uintptr_t lo = (uintptr_t)mh, len = (uintptr_t)text_size(m);
     /* the image's copy: the definer of its first bound slot; a slot bound elsewhere is left
     ** alone (a hook tells copies apart by the calling image) */
     uintptr_t base = 0;
-    int copy = -1;
     void *todo[LF_MAX_SLOTS];
     int hooked = 0, mixed = 0;
-    for (int i = 0; i < ss.n; i++) {
-        void **slot = (void **)(uintptr_t)(ss.s[i].vmaddr + (uint64_t)slide);
-        void *value = *slot;
+    for (int i = 0; i < n; i++) {
+        void *value = *(void **)(uintptr_t)(slots[i].vmaddr + (uint64_t)slide);
         todo[i] = NULL;
         if (value == NULL || is_hook(value))
             continue; /* a weak import that is absent, or already ours */
-        uintptr_t d = definer(m, &ss.s[i], value, lo, len);
+        uintptr_t d = definer(m, &slots[i], value, lo, len);
         if (d == 0 || d == (uintptr_t)mh)
             continue; /* nothing to forward to, or the image's own export: its copy, not a caller */
         if (base == 0)
@@ -423,17 +393,17 @@ static void rebind_image(const struct lf_macho *m, const struct mach_header *mh,
             mixed++;
             continue;
         }
-        todo[i] = hooks[ss.s[i].hook].hook;
+        todo[i] = hook_fns[slots[i].name];
     }
     if (base == 0)
         return;
     pthread_mutex_lock(&image_lock);
-    copy = copy_index(base);
-    unsigned n = atomic_load(&nimages);
-    if (copy >= 0 && n < LF_MAX_IMAGES) {
+    int copy = copy_index(base);
+    unsigned count = atomic_load(&nimages);
+    if (copy >= 0 && count < LF_MAX_IMAGES) {
         /* registered before any slot changes: a hook called at once finds its copy */
-        images[n] = (struct dy_image){.lo = lo, .len = len, .copy = copy};
-        atomic_store_explicit(&nimages, n + 1, memory_order_release);
+        images[count] = (struct dy_image){.lo = lo, .len = len, .copy = copy};
+        atomic_store_explicit(&nimages, count + 1, memory_order_release);
     } else {
         copy = -1;
     }
@@ -442,13 +412,14 @@ static void rebind_image(const struct lf_macho *m, const struct mach_header *mh,
         lf_log("image-skipped image=%s: too many images or SQLite copies", path);
         return;
     }
-    for (int i = 0; i < ss.n; i++) {
+    for (int i = 0; i < n; i++) {
         if (todo[i] == NULL)
             continue;
-        if (write_slot((void **)(uintptr_t)(ss.s[i].vmaddr + (uint64_t)slide), todo[i], &why) == 0)
+        void **slot = (void **)(uintptr_t)(slots[i].vmaddr + (uint64_t)slide);
+        if (write_slot(slot, todo[i], &why) == 0)
             hooked++;
         else
-            lf_log("slot-skipped image=%s fn=%s: %s", path, hooks[ss.s[i].hook].name + 1, why);
+            lf_log("slot-skipped image=%s fn=%s: %s", path, hook_names[slots[i].name] + 1, why);
     }
     if (mixed)
         lf_log("image-partial image=%s: %d SQLite slots bound to another copy were left alone",
@@ -545,13 +516,10 @@ static void refuse(const char *path, const char *why)
 static void patch_image(const struct lf_macho *m, const struct mach_header *mh, intptr_t slide,
                         const char *path)
 {
-    const char *names[NHOOKS];
     uint64_t at[NHOOKS];
     int exported[NHOOKS];
     const char *why = NULL;
-    for (int i = 0; i < NHOOKS; i++)
-        names[i] = hooks[i].name;
-    int found = lf_macho_defined(m, names, NHOOKS, at, exported, &why);
+    int found = lf_macho_defined(m, hook_names, NHOOKS, at, exported, &why);
     if (found <= 0 || at[hook_index("_sqlite3_step")] == 0)
         return; /* no SQLite here, or no symbols left to find it by */
     for (int i = 0; i < NHOOKS; i++)
@@ -578,12 +546,12 @@ static void patch_image(const struct lf_macho *m, const struct mach_header *mh, 
         refuse(path, "this build has no entry patcher");
         return;
     }
-    void *fns[NHOOKS], *hook_fns[NHOOKS], *tramp[NHOOKS];
+    void *fns[NHOOKS], *hooks_for[NHOOKS], *tramp[NHOOKS];
     for (int i = 0; i < NHOOKS; i++) {
         fns[i] = (void *)(uintptr_t)(at[i] + (uint64_t)slide);
-        hook_fns[i] = hooks[i].hook;
+        hooks_for[i] = hook_fns[i];
     }
-    if (lf_patch_copy(path, fns, hook_fns, NHOOKS, tramp, &why) != 0) {
+    if (lf_patch_copy(path, fns, hooks_for, NHOOKS, tramp, &why) != 0) {
         refuse(path, why ? why : "its entries could not be patched");
         return;
     }

@@ -803,6 +803,57 @@ int lf_macho_symbol_pointers(const struct lf_macho *m, lf_macho_visit_fn fn, voi
     return 0;
 }
 
+/* ---- the slots a loaded image binds to wanted names -------------------------------------- */
+
+struct wanted {
+    const char *const *names;
+    int n;
+    struct lf_macho_slot *out;
+    int cap, count, dropped;
+};
+
+static int keep_wanted(const struct lf_macho_bind *b, void *ctx)
+{
+    struct wanted *w = ctx;
+    for (int i = 0; i < w->n; i++) {
+        if (strcmp(b->name, w->names[i]) != 0)
+            continue;
+        if (w->count < w->cap)
+            w->out[w->count++] = (struct lf_macho_slot){b->vmaddr, i, b->ordinal};
+        else
+            w->dropped++;
+        break;
+    }
+    return 0;
+}
+
+int lf_macho_import_slots(const struct lf_macho *mapped, const struct lf_macho *file,
+                          const char *const names[], int n, struct lf_macho_slot *out, int cap,
+                          int *dropped, const char **partial, const char **why)
+{
+    struct wanted w = {names, n, out, cap, 0, 0};
+    int rc;
+    *partial = NULL;
+    if (!mapped->has_chained)
+        rc = lf_macho_binds(mapped, keep_wanted, &w, why);
+    else if (file == NULL)
+        rc = -1, *why = "the image's file cannot be read";
+    else if (!mapped->has_uuid || !file->has_uuid || memcmp(file->uuid, mapped->uuid, 16) != 0 ||
+             file->cputype != mapped->cputype)
+        rc = -1, *why = "the image's file is not the image that was loaded (UUIDs differ)";
+    else
+        rc = lf_macho_binds(file, keep_wanted, &w, why);
+    if (rc != 0) {
+        *partial = *why;
+        w.count = w.dropped = 0;
+        rc = lf_macho_symbol_pointers(mapped, keep_wanted, &w, why);
+        if (rc != 0)
+            return -1;
+    }
+    *dropped = w.dropped;
+    return w.count;
+}
+
 /* ---- defined symbols and the code signature ----------------------------------------------- */
 
 int lf_macho_defined(const struct lf_macho *m, const char *const names[], int n, uint64_t vmaddr[],

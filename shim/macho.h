@@ -102,6 +102,24 @@ int lf_macho_binds(const struct lf_macho *m, lf_macho_visit_fn fn, void *ctx, co
 int lf_macho_symbol_pointers(const struct lf_macho *m, lf_macho_visit_fn fn, void *ctx,
                              const char **why);
 
+/* One slot of a loaded image bound to a wanted name (see lf_macho_import_slots). */
+struct lf_macho_slot {
+    uint64_t vmaddr; /* before the slide */
+    int name;        /* index into the names asked for */
+    int ordinal;     /* the library the bind names (LF_MACHO_ORDINAL_* or 1..) */
+};
+
+/* The slots of a loaded image that dyld bound to one of names[0..n) (with the leading '_'): what
+** darwin.c rebinds. From the mapped image's bind opcodes; for fixup chains, which dyld has
+** overwritten in memory, from `file` (the image's file, parsed; NULL if it could not be read),
+** which must carry the same UUID. When neither works, the mapped image's indirect symbol table
+** still gives the symbol-pointer slots calls through stubs read, and *partial says why the rest
+** (pointers kept in data) is missing. At most `cap` slots are stored; *dropped counts the rest.
+** Returns the number stored, or -1 with *why. */
+int lf_macho_import_slots(const struct lf_macho *mapped, const struct lf_macho *file,
+                          const char *const names[], int n, struct lf_macho_slot *out, int cap,
+                          int *dropped, const char **partial, const char **why);
+
 /* The install name of the dylib an ordinal (1..) names, or NULL. */
 const char *lf_macho_dylib(const struct lf_macho *m, int ordinal);
 

@@ -403,3 +403,131 @@ Test(macho, code_signature_flags)
     }
     cr_expect_geq(signed_arm, 7);
 }
+
+/* ---- the rebinding plan darwin.c follows -------------------------------------------------- */
+
+#include "hooks.h"
+
+static const char *const hooked[] = {
+#define HOOK_NAME(ret, name, params, on_missing, ...) "_" #name,
+    LF_HOOKS(HOOK_NAME)
+#undef HOOK_NAME
+};
+#define NHOOKED ((int)(sizeof hooked / sizeof hooked[0]))
+
+struct bind_sim {
+    char *img;
+    uint64_t text_vmaddr;
+    int n;
+};
+
+/* What dyld leaves in memory: every eagerly bound slot (chains included) holds a pointer. */
+static int bind_like_dyld(const struct lf_macho_bind *b, void *ctx)
+{
+    struct bind_sim *sim = ctx;
+    if (b->kind == LF_MACHO_LAZY)
+        return 0; /* bound at the first call: still the stub helper's address */
+    uint64_t bound = 0x7ff800000000ull + 16u * (unsigned)sim->n++;
+    memcpy(sim->img + (b->vmaddr - sim->text_vmaddr), &bound, sizeof bound);
+    return 0;
+}
+
+/* The oracle's slots whose name is hooked (and, if pointer_sections, in a symbol-pointer
+** section), as "address name" lines. */
+static char *oracle_hooked(const char *expect, int pointer_sections)
+{
+    char *copy = strdup(expect), *out = calloc(1, strlen(expect) + 1);
+    for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+        char addr[32], sect[64], lib[64], name[96];
+        cr_assert_eq(sscanf(line, "%31s %63s %63s %95s", addr, sect, lib, name), 4);
+        int is_hooked = 0;
+        for (int i = 0; i < NHOOKED; i++)
+            is_hooked |= strcmp(name, hooked[i]) == 0;
+        int in_pointers = strstr(sect, ",__got") || strstr(sect, ",__la_symbol_ptr") ||
+                          strstr(sect, ",__nl_symbol_ptr") || strstr(sect, ",__auth_got");
+        if (is_hooked && (!pointer_sections || in_pointers))
+            sprintf(out + strlen(out), "%s %s\n", addr, name);
+    }
+    free(copy);
+    return out;
+}
+
+static char *planned(const struct lf_macho_slot *s, int n)
+{
+    struct lines l = {0};
+    for (int i = 0; i < n; i++)
+        snprintf(l.line[l.n++], sizeof l.line[0], "0x%llx %s", (unsigned long long)s[i].vmaddr,
+                 hooked[s[i].name]);
+    return joined(&l);
+}
+
+/* For every fixture laid out and bound as dyld would: the slots lf_macho_import_slots() gives
+** darwin.c are exactly the oracle's slots bound to a hooked name. A chained image needs its
+** file for that; without it (or with another file) only its pointer sections, and it says so. */
+Test(macho, rebinding_plan_is_every_hooked_slot)
+{
+    char names[MAX_FIXTURES][128];
+    int n = fixtures(names), chained = 0;
+    size_t osize;
+    /* another image, for the "wrong file" case */
+    char *other_buf = load(path_of("arm64-chained-dylib", ".macho"), &osize);
+    struct lf_macho other;
+    parse_file(&other, other_buf, osize, "arm64-chained-dylib");
+    for (int i = 0; i < n; i++) {
+        size_t size, esize, span;
+        char *buf = load(path_of(names[i], ".macho"), &size);
+        char *expect = load(path_of(names[i], ".expect"), &esize);
+        struct lf_macho f, m;
+        parse_file(&f, buf, size, names[i]);
+        cr_assert(f.has_uuid, "%s: lld writes LC_UUID", names[i]);
+        char *img = map_like_dyld(&f, &span);
+        struct bind_sim sim = {img, f.text_vmaddr, 0};
+        const char *why = NULL, *partial = NULL;
+        cr_assert_eq(lf_macho_binds(&f, bind_like_dyld, &sim, &why), 0);
+        cr_assert_eq(lf_macho_parse(&m, img, 0, 1, &why), 0);
+
+        struct lf_macho_slot slots[64];
+        int dropped = -1;
+        int got = lf_macho_import_slots(&m, &f, hooked, NHOOKED, slots, 64, &dropped, &partial,
+                                        &why);
+        cr_assert_geq(got, 0, "%s: %s", names[i], why);
+        cr_expect_null(partial, "%s: %s", names[i], partial);
+        cr_expect_eq(dropped, 0);
+        char *want = oracle_hooked(expect, 0), *have = planned(slots, got);
+        cr_expect_str_eq(have, want, "%s: planned\n%s\noracle\n%s", names[i], have, want);
+        free(want);
+        free(have);
+
+        if (f.has_chained) {
+            chained++;
+            want = oracle_hooked(expect, 1);
+            got = lf_macho_import_slots(&m, NULL, hooked, NHOOKED, slots, 64, &dropped, &partial,
+                                        &why);
+            have = planned(slots, got);
+            cr_expect_not_null(partial, "%s: no file, yet no reason", names[i]);
+            cr_expect_str_eq(have, want, "%s without its file", names[i]);
+            free(have);
+            if (strcmp(names[i], "arm64-chained-dylib") != 0) {
+                got = lf_macho_import_slots(&m, &other, hooked, NHOOKED, slots, 64, &dropped,
+                                            &partial, &why);
+                have = planned(slots, got);
+                cr_expect(partial && strstr(partial, "UUID"), "%s: another file accepted",
+                          names[i]);
+                cr_expect_str_eq(have, want, "%s with another file", names[i]);
+                free(have);
+            }
+            free(want);
+            /* few slots: the rest is counted, not written past the end */
+            got = lf_macho_import_slots(&m, &f, hooked, NHOOKED, slots, 2, &dropped, &partial,
+                                        &why);
+            if (strstr(names[i], "compiled-in") == NULL) /* (it imports no SQLite) */
+                cr_expect(got == 2 && dropped > 0, "%s: cap 2 gave %d, dropped %d", names[i], got,
+                          dropped);
+        }
+        free(img);
+        free(expect);
+        free(buf);
+    }
+    cr_expect_eq(chained, 8);
+    free(other_buf);
+}
