@@ -61,18 +61,63 @@ static void log_debug_sql(struct lf_conn *conn, const char *event, const char *s
     lf_log("debug db=%s event=%s sql=\"%s\"", lf_conn_path(conn), event, clean);
 }
 
+/*
+** One deadline per statement. Everything lockfix adds to a statement's wait — its turn in the
+** queue, SQLite's busy handler inside each attempt, the retries — ends by one deadline: the
+** statement's budget (LOCKFIX_RETRY_BUDGET_MS, or the connection's own busy timeout if that is
+** longer) after the statement began. The clock is read only on the slow paths: when the queue
+** made the statement wait, the deadline is known from then on; otherwise it is fixed when a call
+** first comes back busy, counting the busy timeout SQLite may already have spent inside it. A
+** connection whose program installed its own busy handler is left to that handler: its "give
+** up" is final (no retries, no queue).
+*/
+
+/* How long SQLite's busy handler may wait inside one call on this connection: its busy timeout
+** as lockfix knows it, or 0 when that is unknown or the program's own handler decides. */
+static long sqlite_wait_ms(const struct lf_conn *conn)
+{
+    int t = lf_conn_timeout(conn);
+    return t > 0 && !lf_conn_own_handler(conn) ? t : 0;
+}
+
+/* The longest one statement may wait, in all. */
+static long statement_budget_ms(const struct lf_conn *conn)
+{
+    long budget = lf_config()->retry_budget_ms, t = lf_conn_timeout(conn);
+    return t > budget ? t : budget;
+}
+
+/* The deadline of a statement whose call just came back busy: the one its queue wait fixed, or
+** its budget counted from when the call may have started waiting inside SQLite. */
+static long long busy_deadline(const struct lf_conn *conn, long long deadline)
+{
+    if (deadline != 0)
+        return deadline;
+    return lf_now_ms() + statement_budget_ms(conn) - sqlite_wait_ms(conn);
+}
+
+/* Set the connection's busy timeout to `ms` without the hooks seeing it. */
+static void set_timeout(const struct lf_copy *c, sqlite3 *db, long ms)
+{
+    int rc;
+    LF_SQLITE_CALL(rc, c->sqlite3_busy_timeout(db, (int)(ms > 0 ? ms : 1)));
+    (void)rc;
+}
+
 /* Busy-retry loop shared by every call that may be re-run. `again` re-runs it and returns the new
-** code; the loop stops when the code is no longer busy or the budget is spent. */
+** code; the loop stops when the code is no longer busy or the deadline has passed. Each attempt
+** waits inside SQLite no longer than what is left. */
 typedef int (*again_fn)(void *ctx);
 
-static int retry_loop(struct lf_conn *conn, const char *what, int rc, again_fn again, void *ctx)
+static int retry_loop(struct lf_conn *conn, const struct lf_copy *c, sqlite3 *db, const char *what,
+                      int rc, again_fn again, void *ctx, long long deadline)
 {
-    const struct lf_config *cfg = lf_config();
     long long start = lf_now_ms();
+    long wait_ms = sqlite_wait_ms(conn);
     int attempt = 0;
     while ((rc & 0xff) == SQLITE_BUSY && rc != SQLITE_BUSY_SNAPSHOT) {
-        long waited = (long)(lf_now_ms() - start);
-        long left = cfg->retry_budget_ms - waited;
+        long long now = lf_now_ms();
+        long waited = (long)(now - start), left = (long)(deadline - now);
         if (left <= 0) {
             LOG_EVENT(conn, LF_EV_GAVE_UP,
                       "gave-up db=%s what=%s attempts=%d waited_ms=%ld code=%s", lf_conn_path(conn),
@@ -83,7 +128,14 @@ static int retry_loop(struct lf_conn *conn, const char *what, int rc, again_fn a
         LOG_EVENT(conn, LF_EV_RETRY, "retry db=%s what=%s attempt=%d waited_ms=%ld code=%s",
                   lf_conn_path(conn), what, attempt, waited, lf_rc_name(rc));
         lf_sleep_ms(lf_retry_backoff_ms(attempt, left, seed()));
-        rc = again(ctx);
+        left = (long)(deadline - lf_now_ms());
+        if (wait_ms > 0 && left < wait_ms && db != NULL) {
+            set_timeout(c, db, left);
+            rc = again(ctx);
+            set_timeout(c, db, wait_ms);
+        } else {
+            rc = again(ctx);
+        }
     }
     if (attempt > 0)
         LOG_EVENT(conn, LF_EV_RETRY_OK, "retry-ok db=%s what=%s attempts=%d waited_ms=%ld",
@@ -104,9 +156,8 @@ struct prepare_call {
     const void **pzTail;
 };
 
-static int prepare_real(void *arg)
+static int prepare_call_real(const struct prepare_call *p)
 {
-    struct prepare_call *p = arg;
     const struct lf_copy *c = p->c;
     const char **t8 = (const char **)p->pzTail;
     if (p->wide) {
@@ -127,6 +178,14 @@ static int prepare_real(void *arg)
     default:
         return c->sqlite3_prepare_v3(p->db, p->sql, p->nbyte, p->flags, p->ppStmt, t8);
     }
+}
+
+/* The real prepare, guarded: loading the schema runs SQLite's own statements. */
+static int prepare_real(void *arg)
+{
+    int rc;
+    LF_SQLITE_CALL(rc, prepare_call_real(arg));
+    return rc;
 }
 
 static int prepare_common(struct prepare_call *p)
@@ -162,10 +221,13 @@ static int prepare_common(struct prepare_call *p)
         call.pzTail = &tail;
     }
     int rc = prepare_real(&call);
-    if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !cfg->dry_run)
-        rc = retry_loop(conn, "prepare", rc, prepare_real, &call);
-    else if ((rc & 0xff) == SQLITE_BUSY && cfg->retry)
-        lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+    if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !lf_conn_own_handler(conn)) {
+        if (!cfg->dry_run)
+            rc = retry_loop(conn, c, p->db, "prepare", rc, prepare_real, &call,
+                            busy_deadline(conn, 0));
+        else
+            lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+    }
     if (rc == SQLITE_OK && *p->ppStmt != NULL &&
         atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
         lf_stmt_owner_put(*p->ppStmt, c);
@@ -220,19 +282,23 @@ struct step_call {
 static int step_again(void *arg)
 {
     struct step_call *s = arg;
+    int rc;
+    lf_guard++;
     /* A busy COMMIT stays mid-run and is continued by stepping; anything else starts over. */
     if (!s->c->sqlite3_stmt_busy || !s->c->sqlite3_stmt_busy(s->stmt))
         s->c->sqlite3_reset(s->stmt);
-    return s->c->sqlite3_step(s->stmt);
+    rc = s->c->sqlite3_step(s->stmt);
+    lf_guard--;
+    return rc;
 }
 
 /* The slow path: a step met SQLITE_BUSY. Decide whether it may run again, and run it. */
 static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, int rc,
-                     int was_running, int was_autocommit)
+                     int was_running, int was_autocommit, long long deadline)
 {
     struct lf_conn *conn = lf_conn_get(db, c);
     const struct lf_config *cfg = lf_config();
-    if (!lf_conn_enabled(conn) || !cfg->retry)
+    if (!lf_conn_enabled(conn) || !cfg->retry || lf_conn_own_handler(conn))
         return rc;
     struct lf_busy_ctx ctx = {rc, was_autocommit, was_running, LF_STMT_OTHER, 0};
     if (c->sqlite3_extended_errcode)
@@ -254,7 +320,7 @@ static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, i
         return rc;
     }
     struct step_call s = {c, stmt};
-    return retry_loop(conn, "step", rc, step_again, &s);
+    return retry_loop(conn, c, db, "step", rc, step_again, &s, busy_deadline(conn, deadline));
 }
 
 /* ---- the writer queue's turn -------------------------------------------------------------- */
@@ -310,23 +376,42 @@ static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
     return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE;
 }
 
-/* Before a writing statement starts in autocommit mode: wait for the turn. */
-__attribute__((noinline)) static void take_turn(const struct lf_copy *c, sqlite3 *db)
+/*
+** Before a writing statement starts in autocommit mode: the WAL switch a new database was waiting
+** for (open_policy.c), then the turn in the queue. When the turn had to be waited for, the
+** statement's deadline is fixed in *deadline, and if less is left of it than the connection's busy
+** timeout, the timeout is cut to what is left for this one step: the return value is the timeout
+** to put back after the step (0: nothing to put back).
+*/
+__attribute__((noinline)) static long before_write(const struct lf_copy *c, sqlite3 *db,
+                                                   long long *deadline)
 {
     struct lf_conn *conn = lf_conn_get(db, c);
     if (!lf_conn_enabled(conn))
-        return;
+        return 0;
+    if (lf_conn_wal_pending(conn))
+        lf_wal_at_first_write(c, db, conn);
+    if (!lf_queue_enabled || lf_conn_own_handler(conn))
+        return 0;
     struct lf_queue *q = lf_conn_queue(conn);
     if (q == NULL)
-        return;
+        return 0;
     if (lf_conn_has_turn(conn) && lf_queue_resume(q, conn))
-        return; /* its turn is still held, or kept since its last transaction */
+        return 0; /* its turn is still held, or kept since its last transaction */
     const struct lf_config *cfg = lf_config();
-    long waited = 0;
-    int got = lf_queue_acquire(q, conn, cfg->retry_budget_ms, &waited);
+    long budget = statement_budget_ms(conn), waited = 0;
+    int got = lf_queue_acquire(q, conn, budget, &waited);
     if (waited >= cfg->queue_log_ms)
         lf_log("queue-wait db=%s waited_ms=%ld%s", lf_conn_path(conn), waited,
                got ? "" : " (no turn: falling back to SQLite's locking)");
+    if (waited <= 0)
+        return 0; /* no wait, no clock read: the deadline is fixed if the step comes back busy */
+    *deadline = lf_now_ms() - waited + budget;
+    long left = budget - waited, wait_ms = sqlite_wait_ms(conn);
+    if (wait_ms == 0 || left >= wait_ms)
+        return 0;
+    set_timeout(c, db, left);
+    return wait_ms;
 }
 
 /* The connection is back in autocommit mode: if it holds the turn, the turn goes on. `stmt` is
@@ -356,11 +441,11 @@ static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt 
 __attribute__((noinline, cold)) static int step_after_busy(const struct lf_copy *c,
                                                           sqlite3_stmt *stmt, sqlite3 *db,
                                                           int rc, int was_running,
-                                                          int was_autocommit)
+                                                          int was_autocommit, long long deadline)
 {
     if (db == NULL)
         db = c->sqlite3_db_handle(stmt);
-    rc = step_busy(c, stmt, db, rc, was_running, was_autocommit);
+    rc = step_busy(c, stmt, db, rc, was_running, was_autocommit, deadline);
     if (turns_held())
         end_turn_if_done(c, db, rc == SQLITE_DONE ? NULL : stmt);
     return rc;
@@ -375,13 +460,14 @@ __attribute__((noinline, cold)) static int step_after_busy(const struct lf_copy 
 */
 int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
+    int rc;
     inner_calls++;
     if (c->sqlite3_stmt_busy(stmt)) { /* NULL is not busy: it takes the path below */
         /* A statement continuing: it returned a row since its reset, so the retry rule needs
         ** nothing more, and it is no statement's start, so it takes no turn. */
-        int rc = c->sqlite3_step(stmt);
+        LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
         if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
-            return step_after_busy(c, stmt, NULL, rc, 1, 0);
+            return step_after_busy(c, stmt, NULL, rc, 1, 0, 0);
         if (LF_UNLIKELY(turns_held()))
             end_turn_if_done(c, c->sqlite3_db_handle(stmt), rc == SQLITE_DONE ? NULL : stmt);
         return rc;
@@ -391,11 +477,15 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     if (LF_UNLIKELY(db == NULL))
         return c->sqlite3_step(stmt); /* no statement: SQLite's own answer */
     int was_autocommit = c->sqlite3_get_autocommit(db);
-    if (was_autocommit && lf_queue_enabled && starts_write(c, stmt))
-        take_turn(c, db);
-    int rc = c->sqlite3_step(stmt);
+    long long deadline = 0;
+    long put_back = 0;
+    if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any()) && starts_write(c, stmt))
+        put_back = before_write(c, db, &deadline);
+    LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
+    if (LF_UNLIKELY(put_back != 0))
+        set_timeout(c, db, put_back);
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
-        return step_after_busy(c, stmt, db, rc, 0, was_autocommit);
+        return step_after_busy(c, stmt, db, rc, 0, was_autocommit, deadline);
     if (LF_UNLIKELY(turns_held()) && c->sqlite3_get_autocommit(db))
         end_turn(c, db, rc == SQLITE_DONE ? NULL : stmt);
     return rc;
@@ -405,7 +495,8 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
 ** it may end an autocommit write that was not stepped to its end. */
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    int rc = c->sqlite3_reset(stmt);
+    int rc;
+    LF_SQLITE_CALL(rc, c->sqlite3_reset(stmt));
     if (stmt != NULL)
         end_turn_if_done(c, c->sqlite3_db_handle(stmt), NULL);
     return rc;
@@ -415,11 +506,14 @@ int lf_impl_sqlite3_finalize(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     if (LF_UNLIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1) && stmt != NULL)
         lf_stmt_owner_del(stmt);
+    int rc;
     if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0) ||
-        stmt == NULL)
-        return c->sqlite3_finalize(stmt);
+        stmt == NULL) {
+        LF_SQLITE_CALL(rc, c->sqlite3_finalize(stmt));
+        return rc;
+    }
     sqlite3 *db = c->sqlite3_db_handle(stmt);
-    int rc = c->sqlite3_finalize(stmt);
+    LF_SQLITE_CALL(rc, c->sqlite3_finalize(stmt));
     end_turn_if_done(c, db, NULL);
     return rc;
 }
@@ -499,13 +593,13 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
     in_exec--;
     /* Retried here only where the hooks could not retry each statement themselves. */
     if ((rc & 0xff) == SQLITE_BUSY && inner_calls == seen && cfg->retry && nstmts == 1 &&
-        e.rows == 0) {
+        e.rows == 0 && !lf_conn_own_handler(conn)) {
         struct lf_busy_ctx ctx = {rc, was_autocommit, 0, first, 0};
         int ext = c->sqlite3_extended_errcode ? c->sqlite3_extended_errcode(db) : rc;
         if ((ext & 0xff) == SQLITE_BUSY)
             ctx.rc = ext;
         if (lf_retry_decide(&ctx) == LF_RETRY_YES && !cfg->dry_run)
-            rc = retry_loop(conn, "exec", rc, exec_real, &e);
+            rc = retry_loop(conn, c, db, "exec", rc, exec_real, &e, busy_deadline(conn, 0));
     }
     free(rewritten);
     if (atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)
