@@ -13,5 +13,24 @@
 #define O_EXCL 0x0800
 #define O_NOCTTY 0x20000
 #define O_CLOEXEC 0x01000000
+#define F_GETLK 7
+#define F_SETLK 8
+#define F_SETLKW 9
+#define F_RDLCK 1
+#define F_UNLCK 2
+#define F_WRLCK 3
+#ifndef SEEK_SET
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+#endif
+struct flock {
+    off_t l_start;
+    off_t l_len;
+    pid_t l_pid;
+    short l_type;
+    short l_whence;
+};
 int open(const char *path, int flags, ...);
+int fcntl(int fd, int cmd, ...);
 #endif
