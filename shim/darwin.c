@@ -478,18 +478,32 @@ __attribute__((constructor)) static void lf_darwin_init(void)
 /*
 ** A SQLite compiled into an image with hidden symbols (python.org's installer, uv's
 ** python-build-standalone) exports and imports nothing: only entry patching reaches it, as on
-** Linux (issue 12). macOS adds code signing: on Apple silicon every executed page must be
-** validly signed unless the process runs without the hardened runtime and without CS_KILL, in
-** which case a text page made writable with VM_PROT_COPY (a private copy) and executable again
-** loses its signature's validity but keeps running. A hardened process (hardened runtime, or
-** CS_KILL/CS_HARD from its signature) would be killed when it executes such a page, so lockfix
-** refuses there and says so. Here: find the copy in the symbol table, check the signature,
-** write with lf_darwin_write_code(). The instruction decoding and relocation belong to the
-** patcher (shim/patch.h); it had not landed when this was written, so this file declares the
-** one call it needs, weakly: without it, the copy is reported and left alone.
+** Linux (issue 12). macOS adds code signing. A process signed with the hardened runtime, or
+** with CS_KILL/CS_HARD, is killed when it executes a page whose signature no longer matches, so
+** lockfix refuses there and says so. Without them (ad-hoc and linker-signed binaries), Apple's
+** documentation and tools that patch code on Apple silicon indicate that a text page may be made
+** writable as a private copy (VM_PROT_COPY), written, and made executable again: the page's
+** signature becomes invalid, and the process keeps running. Not verified here (no Mac).
+** Trampolines live in MAP_JIT memory, which a process without the hardened runtime may map
+** (with it, only under com.apple.security.cs.allow-jit), written between
+** pthread_jit_write_protect_np(0) and (1) on arm64.
+**
+** Here: find the copy in the symbol table, check the signatures, then the patcher (shim/patch.h,
+** issue 12) decodes, relocates and writes, through lf_darwin_write_code() and
+** lf_darwin_code_alloc()/lf_darwin_code_write(). The patcher had not landed when this was
+** written: this file calls it through one function, lf_patch_copy, defined weakly below to
+** refuse; the patcher's strong definition replaces it at link time.
 */
 int lf_patch_copy(const char *image, void *const fns[], void *const hooks_for[], int n,
-                  void *trampolines[], const char **why) __attribute__((weak));
+                  void *trampolines[], const char **why);
+__attribute__((weak)) int lf_patch_copy(const char *image, void *const fns[],
+                                        void *const hooks_for[], int n, void *trampolines[],
+                                        const char **why)
+{
+    (void)image, (void)fns, (void)hooks_for, (void)n, (void)trampolines;
+    *why = "this build has no entry patcher";
+    return -1;
+}
 
 static const char *const helper_names[] = {
 #define LF_HELPER_NAME(ret, name, params) "_" #name,
@@ -540,10 +554,6 @@ static void patch_image(const struct lf_macho *m, const struct mach_header *mh, 
     }
     if (found < NHOOKS) {
         refuse(path, "not all of its hooked functions have symbols");
-        return;
-    }
-    if (lf_patch_copy == NULL) {
-        refuse(path, "this build has no entry patcher");
         return;
     }
     void *fns[NHOOKS], *hooks_for[NHOOKS], *tramp[NHOOKS];
@@ -620,6 +630,25 @@ int lf_darwin_write_code(void *at, const void *bytes, size_t len, const char **w
         return -1;
     }
     return 0;
+}
+
+/* Memory for trampolines: executable, writable only between lf_darwin_code_write's toggles
+** (MAP_JIT; on x86_64 the toggle does nothing). NULL when the system refuses it. */
+void *lf_darwin_code_alloc(size_t len);
+void *lf_darwin_code_alloc(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANON | MAP_JIT,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void lf_darwin_code_write(void *dst, const void *src, size_t len);
+void lf_darwin_code_write(void *dst, const void *src, size_t len)
+{
+    pthread_jit_write_protect_np(0); /* this thread may write MAP_JIT pages, not run them */
+    memcpy(dst, src, len);
+    pthread_jit_write_protect_np(1);
+    sys_icache_invalidate(dst, len);
 }
 
 /* At exit, when no SQLite call came through: the compiled-in copies that were refused. */

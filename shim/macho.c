@@ -869,12 +869,22 @@ int lf_macho_defined(const struct lf_macho *m, const char *const names[], int n,
         *why = "symbol table outside __LINKEDIT";
         return -1;
     }
+    /* the prefix all names share ("_sqlite3_"): most symbols are dismissed by it alone */
+    size_t common = n > 0 ? strlen(names[0]) : 0;
+    for (int i = 1; i < n; i++)
+        for (size_t c = 0; c < common; c++)
+            if (names[i][c] != names[0][c]) {
+                common = c;
+                break;
+            }
     int found = 0;
     for (uint32_t k = 0; k < m->nsyms; k++) {
         const uint8_t *nl = syms + (size_t)k * NLIST_SIZE;
         uint8_t type = nl[4];
         uint32_t strx = rd32(nl);
         if ((type & N_STAB) || (type & N_TYPE) != N_SECT || strx >= m->strsize)
+            continue;
+        if (m->strsize - strx <= common || memcmp(strs + strx, names[0], common) != 0)
             continue;
         const char *name = str_in(strs + strx, m->strsize - strx);
         if (name == NULL)

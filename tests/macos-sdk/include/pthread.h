@@ -27,4 +27,6 @@ int pthread_mutex_trylock(pthread_mutex_t *m);
 int pthread_once(pthread_once_t *once, void (*fn)(void));
 pthread_t pthread_self(void);
 int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+/* macOS 11: toggles whether this thread may write (0) or execute (1) MAP_JIT memory. */
+void pthread_jit_write_protect_np(int enabled);
 #endif
