@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "darwin.h"
 #include "lockfix.h"
 #include "macho.h"
 
@@ -491,11 +492,9 @@ __attribute__((constructor)) static void lf_darwin_init(void)
 ** Here: find the copy in the symbol table, check the signatures, then the patcher (shim/patch.h,
 ** issue 12) decodes, relocates and writes, through lf_darwin_write_code() and
 ** lf_darwin_code_alloc()/lf_darwin_code_write(). The patcher had not landed when this was
-** written: this file calls it through one function, lf_patch_copy, defined weakly below to
-** refuse; the patcher's strong definition replaces it at link time.
+** written: this file calls it through one function, lf_patch_copy (darwin.h), defined weakly
+** below to refuse; the patcher's strong definition replaces it at link time.
 */
-int lf_patch_copy(const char *image, void *const fns[], void *const hooks_for[], int n,
-                  void *trampolines[], const char **why);
 __attribute__((weak)) int lf_patch_copy(const char *image, void *const fns[],
                                         void *const hooks_for[], int n, void *trampolines[],
                                         const char **why)
@@ -610,7 +609,6 @@ static void patch_image(const struct lf_macho *m, const struct mach_header *mh, 
 /* The macOS half of patching: write `len` bytes of code at `at`. The page is made writable as a
 ** private copy (VM_PROT_COPY: the file-backed, signed page is never written), then read+execute
 ** again, and the instruction cache is flushed (needed on arm64). */
-int lf_darwin_write_code(void *at, const void *bytes, size_t len, const char **why);
 int lf_darwin_write_code(void *at, const void *bytes, size_t len, const char **why)
 {
     mach_port_t task = mach_task_self();
@@ -634,7 +632,6 @@ int lf_darwin_write_code(void *at, const void *bytes, size_t len, const char **w
 
 /* Memory for trampolines: executable, writable only between lf_darwin_code_write's toggles
 ** (MAP_JIT; on x86_64 the toggle does nothing). NULL when the system refuses it. */
-void *lf_darwin_code_alloc(size_t len);
 void *lf_darwin_code_alloc(size_t len)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANON | MAP_JIT,
@@ -642,7 +639,6 @@ void *lf_darwin_code_alloc(size_t len)
     return p == MAP_FAILED ? NULL : p;
 }
 
-void lf_darwin_code_write(void *dst, const void *src, size_t len);
 void lf_darwin_code_write(void *dst, const void *src, size_t len)
 {
     pthread_jit_write_protect_np(0); /* this thread may write MAP_JIT pages, not run them */
