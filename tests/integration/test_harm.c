@@ -4,7 +4,8 @@
  *   1. SQLite's own statements (VACUUM's internal BEGIN, FTS5's shadow tables) pass untouched
  *   2. a new database keeps the page size and auto_vacuum the program chose; backup into it works
  *   3. a private in-memory or temporary database is left exactly as the program made it
- *   4. FTS5 writers under contention: the failure without lockfix, none with it, nothing lost
+ *   4. FTS5 writers, and SAVEPOINT transactions, under contention: the failure without lockfix,
+ *      none with it, nothing lost
  *   5. one deadline bounds everything lockfix adds to a statement's wait
  *   6. a program's own busy handler decides: its "give up" is final
  *
@@ -183,7 +184,7 @@ static struct h_totals notes_run(const char *dir, const char *db, const char *mo
     return h_collect_writers(ps, NOTE_WRITERS, RUN_S);
 }
 
-static void notes_consistent(const char *db, long commits)
+static void notes_consistent(const char *dir, const char *db, long commits)
 {
     cr_assert_eq(h_sql_int(db, "SELECT n FROM stats"), commits, "counter != commits: lost updates");
     cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM notes"), commits);
@@ -193,7 +194,7 @@ static void notes_consistent(const char *db, long commits)
     char *argv[] = { "sqlite3", (char *)db, "INSERT INTO search(search) VALUES ('integrity-check')",
                      NULL };
     char *err;
-    cr_assert_eq(h_run(h_root(), argv, false, NULL, NULL, NULL, &err, RUN_S), 0,
+    cr_assert_eq(h_run(dir, argv, false, NULL, NULL, NULL, &err, RUN_S), 0,
                  "FTS5 integrity-check: %s", h_show(err));
 }
 
@@ -219,7 +220,7 @@ Test(harm, fts5_writers_read_then_write, .timeout = LIMIT)
     cr_assert_eq(c.bad_output, 0, "%s", c.stdout_bad);
     cr_assert_gt(c.locked, 0, "no 'database is locked' without the shim (ok=%ld): the workload "
                  "does not contend", c.ok);
-    notes_consistent(db, c.ok);
+    notes_consistent(dir, db, c.ok);
 
     char *db2 = notes_db(dir, "n2.db");
     char *log = h_join(dir, "lockfix.log");
@@ -234,7 +235,7 @@ Test(harm, fts5_writers_read_then_write, .timeout = LIMIT)
     cr_assert_eq(t.bad_exit, 0, "%s", h_show(t.stderr_all));
     cr_assert_eq(t.failed, 0, "%ld failed under the shim; log: %s", t.failed, h_show(text));
     cr_assert_eq(t.ok, NOTE_WRITERS * NOTE_TXNS);
-    notes_consistent(db2, t.ok);
+    notes_consistent(dir, db2, t.ok);
     cr_assert(took < 30, "%d FTS5 transactions took %.1f s", NOTE_WRITERS * NOTE_TXNS, took);
     h_rmtree(dir);
 }
@@ -249,7 +250,7 @@ Test(harm, fts5_writers_python_defaults_no_deadlock, .timeout = LIMIT)
     struct h_totals c = notes_run(dir, db, "default", false, NULL);
     cr_assert_eq(c.timed_out, 0);
     cr_assert_eq(c.ok + c.failed, NOTE_WRITERS * NOTE_TXNS);
-    notes_consistent(db, c.ok);
+    notes_consistent(dir, db, c.ok);
 
     char *db2 = notes_db(dir, "d2.db");
     char *log = h_join(dir, "lockfix.log");
@@ -266,8 +267,45 @@ Test(harm, fts5_writers_python_defaults_no_deadlock, .timeout = LIMIT)
     cr_assert_eq(h_count_lines(text, "queue-wait", "falling back", (char *)NULL), 0, "%s",
                  h_show(text));
     cr_assert_eq(h_count_lines(text, "gave-up", (char *)NULL), 0, "%s", h_show(text));
-    notes_consistent(db2, t.ok);
+    notes_consistent(dir, db2, t.ok);
     cr_assert(!h_exists(h_fmt("%s-lockfix", db2)), "queue file left behind");
+    h_rmtree(dir);
+}
+
+/* A transaction opened by SAVEPOINT outside BEGIN is deferred too, and cannot be rewritten (RELEASE
+** does not end a transaction opened by BEGIN): it takes the queue's turn instead, so no writer
+** under lockfix commits between its read and its write. */
+Test(harm, savepoint_outside_begin_read_then_write, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "s.db");
+    h_init_db(dir, db);
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    struct h_totals r[2];
+    for (int shim = 0; shim < 2; shim++) {
+        h_proc ps[NOTE_WRITERS];
+        for (int w = 0; w < NOTE_WRITERS; w++) {
+            char *argv[] = { (char *)h_python(), h_join(h_root(), "tests/clients/rmw.py"), db,
+                             "60", "1", h_fmt("%d", w + 1 + 10 * shim), "savepoint", NULL };
+            h_spawn(&ps[w], argv, shim, env, dir, h_fmt("%s/sp%d-%d.out", dir, shim, w),
+                    h_fmt("%s/sp%d-%d.err", dir, shim, w));
+        }
+        r[shim] = h_collect_writers(ps, NOTE_WRITERS, RUN_S);
+        cr_assert_eq(r[shim].timed_out, 0);
+        cr_assert_eq(r[shim].bad_output, 0, "%s", r[shim].stdout_bad);
+    }
+    char *text = h_slurp(log);
+    cr_log_info("SAVEPOINT transactions: without shim ok=%ld locked=%ld; with ok=%ld failed=%ld",
+                r[0].ok, r[0].locked, r[1].ok, r[1].failed);
+    cr_assert_gt(r[0].locked, 0, "no 'database is locked' without the shim: no contention");
+    cr_assert_eq(r[1].failed, 0, "%ld SAVEPOINT transactions failed under the shim; log: %s",
+                 r[1].failed, h_show(text));
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), r[0].ok + r[1].ok,
+                 "lost updates");
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log"), r[0].ok + r[1].ok);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
     h_rmtree(dir);
 }
 
