@@ -153,7 +153,7 @@ int lf_macho_section_of(const struct lf_macho *m, uint64_t vmaddr, char seg[17],
     if (s < 0)
         return -1;
     for (uint32_t k = 0; k < m->seg[s].nsects; k++) {
-        const uint8_t *h = m->base + m->seg[s].sect_at + k * SECTION_SIZE;
+        const uint8_t *h = m->base + m->seg[s].sect_at + (size_t)k * SECTION_SIZE;
         uint64_t addr = rd64(h + 32), size = rd64(h + 40);
         if (vmaddr >= addr && vmaddr - addr < size) {
             memcpy(seg, m->seg[s].name, 17);
@@ -679,7 +679,7 @@ static int walk_chained(const struct lf_macho *m, lf_macho_visit_fn fn, void *ct
         return -1;
     }
     for (uint32_t i = 0; i < nseg; i++) {
-        uint32_t info = rd32(d + starts + 4 + i * 4);
+        uint32_t info = rd32(d + starts + 4 + (size_t)i * 4);
         if (info == 0)
             continue;
         uint64_t at = (uint64_t)starts + info;
@@ -705,7 +705,7 @@ static int walk_chained(const struct lf_macho *m, lf_macho_visit_fn fn, void *ct
             return -1;
         }
         for (uint32_t pg = 0; pg < pages; pg++) {
-            uint16_t start = rd16(g + 22 + pg * 2);
+            uint16_t start = rd16(g + 22 + (size_t)pg * 2);
             if (start == DYLD_CHAINED_PTR_START_NONE)
                 continue;
             if (start & DYLD_CHAINED_PTR_START_MULTI) { /* only 32-bit formats use these */
@@ -751,7 +751,7 @@ int lf_macho_symbol_pointers(const struct lf_macho *m, lf_macho_visit_fn fn, voi
     }
     for (int s = 0; s < m->nseg; s++) {
         for (uint32_t k = 0; k < m->seg[s].nsects; k++) {
-            const uint8_t *sec = m->base + m->seg[s].sect_at + k * SECTION_SIZE;
+            const uint8_t *sec = m->base + m->seg[s].sect_at + (size_t)k * SECTION_SIZE;
             uint32_t type = rd32(sec + 64) & SECTION_TYPE;
             if (type != S_NON_LAZY_SYMBOL_POINTERS && type != S_LAZY_SYMBOL_POINTERS &&
                 type != S_LAZY_DYLIB_SYMBOL_POINTERS)
@@ -911,7 +911,7 @@ long lf_macho_codesign_flags(const struct lf_macho *m)
     if (!within(12, (uint64_t)count * 8, size))
         return -1;
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t type = rd32be(sb + 12 + i * 8), off = rd32be(sb + 16 + i * 8);
+        uint32_t type = rd32be(sb + 12 + (size_t)i * 8), off = rd32be(sb + 16 + (size_t)i * 8);
         if (type == CSSLOT_CODEDIRECTORY && within(off, 16, size) &&
             rd32be(sb + off) == CSMAGIC_CODEDIRECTORY)
             return (long)rd32be(sb + off + 12);
