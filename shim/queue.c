@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,11 +35,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lockfix.h"
+#include "wait.h"
 
 #define Q_MAGIC 0x4c4b4651u /* "LKFQ" */
 #define Q_VERSION 1u
@@ -110,11 +109,6 @@ static int lock_byte(int fd, short type, int wait)
     return rc;
 }
 
-static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
-{
-    return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
-}
-
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -131,7 +125,7 @@ static void wake_slot(struct q_shared *sh, uint32_t ticket)
     struct q_slot *s = &sh->slot[ticket % Q_RING];
     atomic_fetch_add(&s->wake, 1);
     if (atomic_load(&s->state) == SLOT_SLEEPING)
-        futex(&s->wake, FUTEX_WAKE, INT_MAX, NULL);
+        lf_wake_all(&s->wake);
 }
 
 /* Ticket s is now served: wake its writer, and the one after it, which has become the head and
@@ -524,10 +518,9 @@ static int wait_turn(const struct lf_queue *q, uint32_t t, long budget_ms, long 
         long long left_ns = (budget_ms - waited) * 1000000LL;
         if (poll_ns > left_ns)
             poll_ns = left_ns;
-        struct timespec ts = {(time_t)(poll_ns / 1000000000), (long)(poll_ns % 1000000000)};
         atomic_store(&slot->state, SLOT_SLEEPING);
         if (atomic_load(&sh->serving) != t)
-            futex(&slot->wake, FUTEX_WAIT, seen, &ts);
+            lf_wait_on(&slot->wake, seen, poll_ns);
         atomic_store(&slot->state, SLOT_WAITING);
         if (!head && (int32_t)(t - atomic_load(&sh->serving)) > 2) {
             /* a long wait at the tail: make sure the head is not a dead process nobody checks */
