@@ -343,6 +343,33 @@ static inline int lf_conn_has_turn(struct lf_conn *c)
     return t != NULL && atomic_load_explicit(&t->state, memory_order_relaxed) != LF_TURN_NONE;
 }
 
+/* Whether this process holds a turn now: while it holds none, no call can have a turn to end. */
+static inline int lf_turns_held(void)
+{
+    return atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0;
+}
+
+/* ---- turn.c: when a connection takes, keeps and hands on its turn -------------------------- */
+/* Before a writing statement starts in autocommit mode: the WAL switch a new database waits for,
+** then the turn. Fixes *deadline when the turn had to be waited for; returns the busy timeout to
+** put back after the step when it was cut to what is left of the deadline (0: none). */
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, long long *deadline);
+/* The connection is back in autocommit mode: its turn goes on. `stmt`: the statement just
+** stepped if it may still be running (an autocommit RETURNING write keeps the turn), else NULL. */
+void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
+/* The same, after asking whether the connection is back in autocommit mode. */
+void lf_turn_end_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
+
+/* ---- deadline.c: one deadline per statement ------------------------------------------------ */
+/* SQLite's busy timeout on this connection as lockfix knows it; 0 if unknown or an own handler. */
+long lf_sqlite_wait_ms(const struct lf_conn *conn);
+/* The longest one statement may wait in all: the budget, or the connection's timeout if longer. */
+long lf_statement_budget_ms(const struct lf_conn *conn);
+/* The deadline of a statement whose call just came back busy (`deadline`: one already fixed). */
+long long lf_busy_deadline(const struct lf_conn *conn, long long deadline);
+/* Set the connection's busy timeout without the hooks seeing it. */
+void lf_set_timeout(const struct lf_copy *c, sqlite3 *db, long ms);
+
 /* ---- policies (open_policy.c, stmt.c) ----------------------------------------------------- */
 void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);
 /* The WAL switch deferred at open, done before the connection's first write (in autocommit). */

@@ -61,49 +61,6 @@ static void log_debug_sql(struct lf_conn *conn, const char *event, const char *s
     lf_log("debug db=%s event=%s sql=\"%s\"", lf_conn_path(conn), event, clean);
 }
 
-/*
-** One deadline per statement. Everything lockfix adds to a statement's wait — its turn in the
-** queue, SQLite's busy handler inside each attempt, the retries — ends by one deadline: the
-** statement's budget (LOCKFIX_RETRY_BUDGET_MS, or the connection's own busy timeout if that is
-** longer) after the statement began. The clock is read only on the slow paths: when the queue
-** made the statement wait, the deadline is known from then on; otherwise it is fixed when a call
-** first comes back busy, counting the busy timeout SQLite may already have spent inside it. A
-** connection whose program installed its own busy handler is left to that handler: its "give
-** up" is final (no retries, no queue).
-*/
-
-/* How long SQLite's busy handler may wait inside one call on this connection: its busy timeout
-** as lockfix knows it, or 0 when that is unknown or the program's own handler decides. */
-static long sqlite_wait_ms(const struct lf_conn *conn)
-{
-    int t = lf_conn_timeout(conn);
-    return t > 0 && !lf_conn_own_handler(conn) ? t : 0;
-}
-
-/* The longest one statement may wait, in all. */
-static long statement_budget_ms(const struct lf_conn *conn)
-{
-    long budget = lf_config()->retry_budget_ms, t = lf_conn_timeout(conn);
-    return t > budget ? t : budget;
-}
-
-/* The deadline of a statement whose call just came back busy: the one its queue wait fixed, or
-** its budget counted from when the call may have started waiting inside SQLite. */
-static long long busy_deadline(const struct lf_conn *conn, long long deadline)
-{
-    if (deadline != 0)
-        return deadline;
-    return lf_now_ms() + statement_budget_ms(conn) - sqlite_wait_ms(conn);
-}
-
-/* Set the connection's busy timeout to `ms` without the hooks seeing it. */
-static void set_timeout(const struct lf_copy *c, sqlite3 *db, long ms)
-{
-    int rc;
-    LF_SQLITE_CALL(rc, c->sqlite3_busy_timeout(db, (int)(ms > 0 ? ms : 1)));
-    (void)rc;
-}
-
 /* Busy-retry loop shared by every call that may be re-run. `again` re-runs it and returns the new
 ** code; the loop stops when the code is no longer busy or the deadline has passed. Each attempt
 ** waits inside SQLite no longer than what is left. */
@@ -113,7 +70,7 @@ static int retry_loop(struct lf_conn *conn, const struct lf_copy *c, sqlite3 *db
                       int rc, again_fn again, void *ctx, long long deadline)
 {
     long long start = lf_now_ms();
-    long wait_ms = sqlite_wait_ms(conn);
+    long wait_ms = lf_sqlite_wait_ms(conn);
     int attempt = 0;
     while ((rc & 0xff) == SQLITE_BUSY && rc != SQLITE_BUSY_SNAPSHOT) {
         long long now = lf_now_ms();
@@ -130,9 +87,9 @@ static int retry_loop(struct lf_conn *conn, const struct lf_copy *c, sqlite3 *db
         lf_sleep_ms(lf_retry_backoff_ms(attempt, left, seed()));
         left = (long)(deadline - lf_now_ms());
         if (wait_ms > 0 && left < wait_ms && db != NULL) {
-            set_timeout(c, db, left);
+            lf_set_timeout(c, db, left);
             rc = again(ctx);
-            set_timeout(c, db, wait_ms);
+            lf_set_timeout(c, db, wait_ms);
         } else {
             rc = again(ctx);
         }
@@ -224,7 +181,7 @@ static int prepare_common(struct prepare_call *p)
     if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !lf_conn_own_handler(conn)) {
         if (!cfg->dry_run)
             rc = retry_loop(conn, c, p->db, "prepare", rc, prepare_real, &call,
-                            busy_deadline(conn, 0));
+                            lf_busy_deadline(conn, 0));
         else
             lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
     }
@@ -320,16 +277,10 @@ static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, i
         return rc;
     }
     struct step_call s = {c, stmt};
-    return retry_loop(conn, c, db, "step", rc, step_again, &s, busy_deadline(conn, deadline));
+    return retry_loop(conn, c, db, "step", rc, step_again, &s, lf_busy_deadline(conn, deadline));
 }
 
-/* ---- the writer queue's turn -------------------------------------------------------------- */
-
-/* Whether this process holds a turn now: while it holds none, no call can have a turn to end. */
-static inline int turns_held(void)
-{
-    return atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0;
-}
+/* ---- what a statement is, for the queue --------------------------------------------------- */
 
 static int may_write(sqlite3_stmt *stmt)
 {
@@ -382,67 +333,6 @@ static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
     return kind == LF_STMT_BEGIN_IMMEDIATE || (kind == LF_STMT_SAVEPOINT && lf_config()->rewrite);
 }
 
-/*
-** Before a writing statement starts in autocommit mode: the WAL switch a new database was waiting
-** for (open_policy.c), then the turn in the queue. When the turn had to be waited for, the
-** statement's deadline is fixed in *deadline, and if less is left of it than the connection's busy
-** timeout, the timeout is cut to what is left for this one step: the return value is the timeout
-** to put back after the step (0: nothing to put back).
-*/
-__attribute__((noinline)) static long before_write(const struct lf_copy *c, sqlite3 *db,
-                                                   long long *deadline)
-{
-    struct lf_conn *conn = lf_conn_get(db, c);
-    if (!lf_conn_enabled(conn))
-        return 0;
-    if (lf_conn_wal_pending(conn))
-        lf_wal_at_first_write(c, db, conn);
-    if (!lf_queue_enabled || lf_conn_own_handler(conn))
-        return 0;
-    struct lf_queue *q = lf_conn_queue(conn);
-    if (q == NULL)
-        return 0;
-    if (lf_conn_has_turn(conn) && lf_queue_resume(q, conn))
-        return 0; /* its turn is still held, or kept since its last transaction */
-    const struct lf_config *cfg = lf_config();
-    long budget = statement_budget_ms(conn), waited = 0;
-    int got = lf_queue_acquire(q, conn, budget, &waited);
-    if (waited >= cfg->queue_log_ms)
-        lf_log("queue-wait db=%s waited_ms=%ld%s", lf_conn_path(conn), waited,
-               got ? "" : " (no turn: falling back to SQLite's locking)");
-    if (waited <= 0)
-        return 0; /* no wait, no clock read: the deadline is fixed if the step comes back busy */
-    *deadline = lf_now_ms() - waited + budget;
-    long left = budget - waited, wait_ms = sqlite_wait_ms(conn);
-    if (wait_ms == 0 || left >= wait_ms)
-        return 0;
-    set_timeout(c, db, left);
-    return wait_ms;
-}
-
-/* The connection is back in autocommit mode: if it holds the turn, the turn goes on. `stmt` is
-** the statement just stepped, if it may still be running (NULL after a reset, a finalize, or a
-** step that returned SQLITE_DONE: by sqlite3_stmt_busy()'s definition it is not running then). */
-__attribute__((noinline)) static void end_turn(const struct lf_copy *c, sqlite3 *db,
-                                               sqlite3_stmt *stmt)
-{
-    struct lf_conn *conn = lf_conn_get(db, c);
-    if (!lf_conn_has_turn(conn))
-        return;
-    if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
-        return; /* an autocommit write still handing out rows (RETURNING) */
-    const struct lf_config *cfg = lf_config();
-    lf_queue_txn_done(lf_conn_queue(conn), conn, cfg->queue_slice_us, cfg->queue_linger_us);
-}
-
-/* After a call that may have ended a write: back in autocommit, the turn goes on. */
-static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
-{
-    if (db == NULL || !c->sqlite3_get_autocommit(db))
-        return; /* inside its transaction: asked first, it is cheaper than the lookup */
-    end_turn(c, db, stmt);
-}
-
 /* A step met SQLITE_BUSY: the retry rule, then the turn. Rare, so out of the hot path. */
 __attribute__((noinline, cold)) static int step_after_busy(const struct lf_copy *c,
                                                           sqlite3_stmt *stmt, sqlite3 *db,
@@ -452,8 +342,8 @@ __attribute__((noinline, cold)) static int step_after_busy(const struct lf_copy 
     if (db == NULL)
         db = c->sqlite3_db_handle(stmt);
     rc = step_busy(c, stmt, db, rc, was_running, was_autocommit, deadline);
-    if (turns_held())
-        end_turn_if_done(c, db, rc == SQLITE_DONE ? NULL : stmt);
+    if (lf_turns_held())
+        lf_turn_end_if_done(c, db, rc == SQLITE_DONE ? NULL : stmt);
     return rc;
 }
 
@@ -474,8 +364,8 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
         LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
         if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
             return step_after_busy(c, stmt, NULL, rc, 1, 0, 0);
-        if (LF_UNLIKELY(turns_held()))
-            end_turn_if_done(c, c->sqlite3_db_handle(stmt), rc == SQLITE_DONE ? NULL : stmt);
+        if (LF_UNLIKELY(lf_turns_held()))
+            lf_turn_end_if_done(c, c->sqlite3_db_handle(stmt), rc == SQLITE_DONE ? NULL : stmt);
         return rc;
     }
     /* A statement starting: facts for the retry rule and the queue first. */
@@ -486,14 +376,14 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     long long deadline = 0;
     long put_back = 0;
     if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any()) && starts_write(c, stmt))
-        put_back = before_write(c, db, &deadline);
+        put_back = lf_turn_before_write(c, db, &deadline);
     LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
     if (LF_UNLIKELY(put_back != 0))
-        set_timeout(c, db, put_back);
+        lf_set_timeout(c, db, put_back);
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
         return step_after_busy(c, stmt, db, rc, 0, was_autocommit, deadline);
-    if (LF_UNLIKELY(turns_held()) && c->sqlite3_get_autocommit(db))
-        end_turn(c, db, rc == SQLITE_DONE ? NULL : stmt);
+    if (LF_UNLIKELY(lf_turns_held()) && c->sqlite3_get_autocommit(db))
+        lf_turn_end(c, db, rc == SQLITE_DONE ? NULL : stmt);
     return rc;
 }
 
@@ -504,7 +394,7 @@ int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt)
     int rc;
     LF_SQLITE_CALL(rc, c->sqlite3_reset(stmt));
     if (stmt != NULL)
-        end_turn_if_done(c, c->sqlite3_db_handle(stmt), NULL);
+        lf_turn_end_if_done(c, c->sqlite3_db_handle(stmt), NULL);
     return rc;
 }
 
@@ -520,7 +410,7 @@ int lf_impl_sqlite3_finalize(const struct lf_copy *c, sqlite3_stmt *stmt)
     }
     sqlite3 *db = c->sqlite3_db_handle(stmt);
     LF_SQLITE_CALL(rc, c->sqlite3_finalize(stmt));
-    end_turn_if_done(c, db, NULL);
+    lf_turn_end_if_done(c, db, NULL);
     return rc;
 }
 
@@ -605,10 +495,10 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
         if ((ext & 0xff) == SQLITE_BUSY)
             ctx.rc = ext;
         if (lf_retry_decide(&ctx) == LF_RETRY_YES && !cfg->dry_run)
-            rc = retry_loop(conn, c, db, "exec", rc, exec_real, &e, busy_deadline(conn, 0));
+            rc = retry_loop(conn, c, db, "exec", rc, exec_real, &e, lf_busy_deadline(conn, 0));
     }
     free(rewritten);
     if (atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)
-        end_turn_if_done(c, db, NULL);
+        lf_turn_end_if_done(c, db, NULL);
     return rc;
 }
