@@ -34,6 +34,7 @@ static const struct option options[] = {
     OPT("LOCKFIX_RETRY", OPT_BOOL, retry, 0),
     OPT("LOCKFIX_DRY_RUN", OPT_BOOL, dry_run, 0),
     OPT("LOCKFIX_QUEUE", OPT_BOOL, queue, 0),
+    OPT("LOCKFIX_STATIC", OPT_BOOL, static_copies, 0),
     OPT("LOCKFIX_QUEUE_LOG_MS", OPT_MS, queue_log_ms, 24L * 3600 * 1000),
     OPT("LOCKFIX_QUEUE_SLICE_US", OPT_US, queue_slice_us, 1000000),
     OPT("LOCKFIX_QUEUE_LINGER_US", OPT_US, queue_linger_us, 1000000),
@@ -54,6 +55,7 @@ void lf_config_defaults(struct lf_config *cfg)
     cfg->rewrite = 1;
     cfg->retry = 1;
     cfg->queue = 1;
+    cfg->static_copies = 1;
     cfg->queue_log_ms = 1000;
     cfg->queue_slice_us = 1000;
     cfg->queue_linger_us = 50;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lockfix.h"
+#include "static.h"
 
 #ifdef __APPLE__
 /* On macOS the hooks carry other names; darwin.c maps SQLite's names to them. */
@@ -101,7 +102,7 @@ int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt)
 /* At exit: the counts of events that were not all logged, for connections still open. */
 /* At exit: the counts of events that were not all logged, for connections still open; or, if
 ** no SQLite call ever came through the shim, whether a copy it could not reach is loaded. */
-__attribute__((destructor)) static void lf_at_exit(void)
+LF_ONCE __attribute__((destructor)) static void lf_at_exit(void)
 {
     lf_guard++;
     if (lf_any_call_seen()) {

@@ -126,6 +126,7 @@ struct lf_config {
     int retry;            /* retry statements that got SQLITE_BUSY where safe */
     int dry_run;          /* log what would be done, change nothing */
     int queue;            /* fair cross-process writer queue */
+    int static_copies;    /* redirect SQLite compiled into the program (static.c) */
     int queue_log_ms;     /* log a queue wait at least this long */
     int queue_slice_us;   /* a turn may cover several short transactions for this long... */
     int queue_linger_us;  /* ...each next one starting within this time; 0 = one per turn */
