@@ -73,13 +73,13 @@ const struct lf_copy *lf_copy_by_db_slow(const void *ra, sqlite3 *db);
 const struct lf_copy *lf_copy_by_stmt_slow(const void *ra, sqlite3_stmt *stmt);
 static inline const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1))
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1))
         return lf_copy_fast(ra);
     return lf_copy_by_db_slow(ra, db);
 }
 static inline const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1))
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1))
         return lf_copy_fast(ra);
     return lf_copy_by_stmt_slow(ra, stmt);
 }
@@ -334,7 +334,7 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt);
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt); /* stmt.c */
 static inline int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_queue_turns_held, __ATOMIC_RELAXED) <= 0))
+    if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) <= 0))
         return c->sqlite3_reset(stmt);
     return lf_reset_holding(c, stmt);
 }
