@@ -1,0 +1,20 @@
+# Hardening checks (issue 14): other compilers, sanitizers, fuzzing, lint. Included by the
+# top-level Makefile (BUILD, SHIM_LIB, CC, WARN are defined there). Each is run by CI through
+# `make ci-checks`; the times are on the 2-core development machine.
+#
+#   make clang-test   the shim, the command and the tests built with clang into build/clang,
+#                     then the unit, integration and command tests (about 2 minutes)
+
+HARDEN_MAKE = $(MAKE) --no-print-directory
+
+.PHONY: clang-test harden-deps
+
+# clang, its sanitizer and libFuzzer runtimes, clang-tidy, clang-format, cppcheck
+harden-deps:
+	@scripts/harden-deps
+
+# A separate build directory, so the gcc build and the clang build never overwrite each other.
+clang-test: harden-deps
+	$(HARDEN_MAKE) CC=clang BUILD=build/clang all unit unit-sqlite integration cmd-test
+
+CI_CHECKS += clang-test
