@@ -18,3 +18,20 @@ clang-test: harden-deps
 	$(HARDEN_MAKE) CC=clang BUILD=build/clang all unit unit-sqlite integration cmd-test
 
 CI_CHECKS += clang-test
+
+# Behaviour with real programs (tests/hardening/test_*.py, Python's unittest): bad settings, fork,
+# threads, signals, set-uid, bad places, hostile SQL. Part of `make test`.
+HARD_FIX_DIR = $(BUILD)/tests/hardening
+HARD_FIXTURES = $(HARD_FIX_DIR)/hidden-sqlite
+
+.PHONY: hardening-test
+
+$(HARD_FIX_DIR)/hidden-sqlite: tests/cmd/hidden_sqlite.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O1 -g -o $@ $<
+
+hardening-test: $(SHIM_LIB) $(HARD_FIXTURES)
+	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) LOCKFIX_TEST_FIXTURES=$(abspath $(HARD_FIX_DIR)) \
+	    python3 -m unittest discover -s tests/hardening -p 'test_*.py' -v
+
+test: hardening-test
