@@ -15,12 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shim/events.def.h"
 #include "lockfix.h"
 
-/* The events the summary line also counts, in the shim's order. */
-enum ev { EV_BEGIN, EV_TIMEOUT, EV_RETRY, EV_RETRY_OK, EV_GAVE_UP, EV_N };
-static const char *const ev_summary_key[EV_N] = {"begin_rewritten", "timeout_raised", "retries",
-                                                 "retry_ok", "gave_up"};
+/* The events the summary line also counts, in the shim's order (shim/events.def.h). */
+#define EV_ENUM(id, name, key) EV_##id,
+enum ev { LF_COUNTED_EVENTS(EV_ENUM) EV_N };
+#undef EV_ENUM
+#define EV_KEY(id, name, key) key,
+static const char *const ev_summary_key[EV_N] = {LF_COUNTED_EVENTS(EV_KEY)};
+#undef EV_KEY
+
+/* Every event the shim logs: a name not here is reported as unknown (a newer shim's). */
+static int known_event(const char *event)
+{
+#define EV_NAME_C(id, name, key) name,
+#define EV_NAME_O(id, name, per_db) name,
+    static const char *const names[] = {LF_COUNTED_EVENTS(EV_NAME_C) LF_OTHER_EVENTS(EV_NAME_O)};
+#undef EV_NAME_C
+#undef EV_NAME_O
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i], event) == 0)
+            return 1;
+    return 0;
+}
 
 /* A small string -> count table (WAL skip reasons, give-up codes). */
 struct tally {
@@ -85,6 +103,7 @@ struct stats {
     int nnotes;
     struct note *notes;
     struct tally unknown_events;
+    long queue_skipped; /* tickets of gone or given-up writers passed over */
 };
 
 /* The --help text; also shown by `lockfix help stats`. */
@@ -227,10 +246,12 @@ static void parse_line(struct stats *s, char *line)
     const char *db = field(f, nf, "db");
     int dry = field(f, nf, "dry_run") != NULL;
     if (db == NULL) {
-        if (strcmp(event, "config") != 0 && strcmp(event, "no-sqlite") != 0 &&
-            strcmp(event, "unreachable") != 0)
+        if (!known_event(event))
             tally_add(&s->unknown_events, event, 1);
-        add_note(s, pid, event, text);
+        if (strcmp(event, "queue-skipped") == 0)
+            s->queue_skipped++; /* one per ticket: counted, not a message each */
+        else
+            add_note(s, pid, event, text);
         free(text);
         return;
     }
@@ -243,9 +264,9 @@ static void parse_line(struct stats *s, char *line)
         if (via && strcmp(via, "open") == 0)
             u->timeout_at_open++;
         else
-            u->lines[EV_TIMEOUT]++;
+            u->lines[EV_TIMEOUT_RAISED]++;
     } else if (strcmp(event, "begin-rewritten") == 0) {
-        u->lines[EV_BEGIN]++;
+        u->lines[EV_BEGIN_REWRITTEN]++;
     } else if (strcmp(event, "retry") == 0) {
         u->lines[EV_RETRY]++;
     } else if (strcmp(event, "retry-ok") == 0) {
@@ -291,7 +312,7 @@ static void parse_line(struct stats *s, char *line)
         if (waited)
             waits_add(&u->queue_waits, atol(waited));
         u->queue_no_turn += strstr(text, "no turn") != NULL;
-    } else {
+    } else if (!known_event(event)) {
         tally_add(&s->unknown_events, event, 1);
     }
     free(text);
@@ -502,7 +523,7 @@ static void print_json(struct stats *s)
         buf_json_str(&b, s->notes[i].text);
         buf_printf(&b, ",\"count\":%ld}", s->notes[i].count);
     }
-    buf_add(&b, "],\"unknown_events\":");
+    buf_printf(&b, "],\"queue_skipped\":%ld,\"unknown_events\":", s->queue_skipped);
     json_tally(&b, &s->unknown_events);
     buf_add(&b, "}\n");
     fputs(b.p, stdout);
@@ -514,8 +535,8 @@ static void print_json(struct stats *s)
 static void print_agg(const struct agg *a)
 {
     printf("  busy timeout raised   %ld at open, %ld of the program's own settings\n",
-           a->timeout_at_open, a->count[EV_TIMEOUT]);
-    printf("  BEGIN rewritten       %ld (to BEGIN IMMEDIATE)\n", a->count[EV_BEGIN]);
+           a->timeout_at_open, a->count[EV_TIMEOUT_RAISED]);
+    printf("  BEGIN rewritten       %ld (to BEGIN IMMEDIATE)\n", a->count[EV_BEGIN_REWRITTEN]);
     printf("  retries               %ld; statements that then succeeded: %ld, gave up: %ld\n",
            a->count[EV_RETRY], a->count[EV_RETRY_OK], a->count[EV_GAVE_UP]);
     struct waits w = a->waits;
@@ -577,9 +598,9 @@ static void print_human(struct stats *s)
                 snprintf(mw, sizeof mw, "-");
             else
                 snprintf(mw, sizeof mw, "%ld", mx);
-            printf("  %-8ld %-9ld %-8ld %-8ld %-8ld %-9s %s\n", u->pid, unit_count(u, EV_BEGIN),
-                   unit_count(u, EV_RETRY), unit_count(u, EV_RETRY_OK), unit_count(u, EV_GAVE_UP),
-                   mw, u->db);
+            printf("  %-8ld %-9ld %-8ld %-8ld %-8ld %-9s %s\n", u->pid,
+                   unit_count(u, EV_BEGIN_REWRITTEN), unit_count(u, EV_RETRY),
+                   unit_count(u, EV_RETRY_OK), unit_count(u, EV_GAVE_UP), mw, u->db);
         }
     }
     if (s->nnotes > 0) {
@@ -591,6 +612,9 @@ static void print_human(struct stats *s)
             printf("\n");
         }
     }
+    if (s->queue_skipped)
+        printf("\nwriter queue: %ld ticket%s skipped (the writer's process was gone or gave up)\n",
+               s->queue_skipped, s->queue_skipped == 1 ? "" : "s");
     for (int i = 0; i < s->unknown_events.n; i++)
         printf("%sunknown event %s: %ld\n", i ? "" : "\n", s->unknown_events.key[i],
                s->unknown_events.count[i]);

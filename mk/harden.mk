@@ -21,6 +21,9 @@ CI_CHECKS += clang-test
 
 # Behaviour with real programs (tests/hardening/test_*.py, Python's unittest): bad settings, fork,
 # threads, signals, set-uid, bad places, hostile SQL. Part of `make test`.
+# The command reads the shim's shared lists (events, options, queue file, filesystems).
+$(BUILD)/lockfix: $(SHIM_HDR)
+
 HARD_FIX_DIR = $(BUILD)/tests/hardening
 HARD_FIXTURES = $(HARD_FIX_DIR)/hidden-sqlite
 
@@ -30,8 +33,9 @@ $(HARD_FIX_DIR)/hidden-sqlite: tests/cmd/hidden_sqlite.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) -O1 -g -o $@ $<
 
-hardening-test: $(SHIM_LIB) $(HARD_FIXTURES)
+hardening-test: all $(SHIM_LIB) $(HARD_FIXTURES)
 	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) LOCKFIX_TEST_FIXTURES=$(abspath $(HARD_FIX_DIR)) \
+	LOCKFIX_TEST_CMD=$(abspath $(BUILD)/lockfix) \
 	    python3 -m unittest discover -s tests/hardening -p 'test_*.py' -v
 
 test: hardening-test

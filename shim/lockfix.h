@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "events.def.h"
 #include "hooks.h"
 
 /* Everything below is internal to the library: declared hidden, it is reached without the GOT. */
@@ -244,14 +245,10 @@ int lf_secure_exec(void); /* set-uid/set-gid/capabilities: ignore the environmen
 const char *lf_fs_wal_unsafe(const char *path, char *fsname, size_t cap);
 
 /* ---- conn.c: what lockfix knows about each connection ------------------------------------- */
-enum lf_event {
-    LF_EV_BEGIN_REWRITTEN,
-    LF_EV_TIMEOUT_RAISED,
-    LF_EV_RETRY,
-    LF_EV_RETRY_OK,
-    LF_EV_GAVE_UP,
-    LF_EV_COUNT
-};
+/* The counted events (events.def.h): LF_EV_BEGIN_REWRITTEN, ..., then LF_EV_COUNT. */
+#define LF_EV_ENUM(id, name, key) LF_EV_##id,
+enum lf_event { LF_COUNTED_EVENTS(LF_EV_ENUM) LF_EV_COUNT };
+#undef LF_EV_ENUM
 struct lf_conn; /* opaque */
 /* Register a connection after a successful open (path may be "" for memory/temp). */
 struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char *path);
