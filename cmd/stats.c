@@ -402,6 +402,13 @@ static int cmp_long(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* qsort that accepts an empty array with no storage yet (qsort(NULL, 0, ...) is undefined). */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 /* Nearest-rank percentile of sorted values. */
 static long percentile(const struct waits *w, double pct)
 {
@@ -464,11 +471,11 @@ static void json_counts(struct buf *b, const struct agg *a)
                a->timeout_at_open, a->wal_switched, a->wal_skipped, a->wal_failed,
                a->handler_kept, a->dry_run);
     struct waits w = a->waits;
-    qsort(w.v, (size_t)w.n, sizeof *w.v, cmp_long);
+    sort_n(w.v, (size_t)w.n, sizeof *w.v, cmp_long);
     buf_printf(b, ",\"waits_ms\":{\"n\":%d,\"median\":%ld,\"p99\":%ld,\"max\":%ld}", w.n,
                percentile(&w, 50), percentile(&w, 99), w.n ? w.v[w.n - 1] : 0L);
     struct waits q = a->queue_waits;
-    qsort(q.v, (size_t)q.n, sizeof *q.v, cmp_long);
+    sort_n(q.v, (size_t)q.n, sizeof *q.v, cmp_long);
     buf_printf(b,
                ",\"queue_waits_ms\":{\"n\":%d,\"median\":%ld,\"max\":%ld,\"without_turn\":%ld}",
                q.n, percentile(&q, 50), q.n ? q.v[q.n - 1] : 0L, a->queue_no_turn);
@@ -540,7 +547,7 @@ static void print_agg(const struct agg *a)
     printf("  retries               %ld; statements that then succeeded: %ld, gave up: %ld\n",
            a->count[EV_RETRY], a->count[EV_RETRY_OK], a->count[EV_GAVE_UP]);
     struct waits w = a->waits;
-    qsort(w.v, (size_t)w.n, sizeof *w.v, cmp_long);
+    sort_n(w.v, (size_t)w.n, sizeof *w.v, cmp_long);
     if (w.n > 0)
         printf("  waits (ms)            median %ld, p99 %ld, max %ld (%d retried statements "
                "logged)\n",
@@ -550,7 +557,7 @@ static void print_agg(const struct agg *a)
     for (int i = 0; i < a->gave_up_codes.n; i++)
         printf("  gave up: %-12s %ld\n", a->gave_up_codes.key[i], a->gave_up_codes.count[i]);
     struct waits q = a->queue_waits;
-    qsort(q.v, (size_t)q.n, sizeof *q.v, cmp_long);
+    sort_n(q.v, (size_t)q.n, sizeof *q.v, cmp_long);
     if (q.n > 0)
         printf("  writer queue          %d waits logged (those >= LOCKFIX_QUEUE_LOG_MS): median "
                "%ld ms, max %ld ms; %ld fell back to SQLite's locking\n",
@@ -664,7 +671,7 @@ int cmd_stats(int argc, char **argv)
     }
     if (failed)
         return EXIT_USAGE;
-    qsort(s.units, (size_t)s.nunits, sizeof *s.units, cmp_unit);
+    sort_n(s.units, (size_t)s.nunits, sizeof *s.units, cmp_unit);
     if (json)
         print_json(&s);
     else
