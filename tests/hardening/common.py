@@ -28,8 +28,11 @@ def fixture(name):
 def clean_env(shim, extra=None):
     env = {k: v for k, v in os.environ.items()
            if k != "LD_PRELOAD" and not k.startswith("LOCKFIX_")}
-    if shim:
-        env["LD_PRELOAD"] = SHIM
+    # make asan: the sanitizer runtime must come first in every process that may load the shim
+    first = os.environ.get("LOCKFIX_TEST_PRELOAD_FIRST", "")
+    preload = [p for p in (first, SHIM if shim else "") if p]
+    if preload:
+        env["LD_PRELOAD"] = " ".join(preload)
     env.update(extra or {})
     return env
 
@@ -54,12 +57,17 @@ class Case(unittest.TestCase):
         return subprocess.Popen([PY, "-c", code] + [str(a) for a in args],
                                 env=clean_env(shim, env), cwd=self.dir, text=True, **kw)
 
+    def spawn_prog(self, argv, shim=True, env=None):
+        return subprocess.Popen(argv, env=clean_env(shim, env), cwd=self.dir, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
     def make_db(self, name="t.db", wal=False):
         db = self.path(name)
         con = sqlite3.connect(db)
         if wal:
             con.execute("PRAGMA journal_mode=WAL")
         con.execute("CREATE TABLE IF NOT EXISTS counter(id INTEGER PRIMARY KEY, v INTEGER)")
+        con.execute("CREATE TABLE IF NOT EXISTS log(writer INTEGER, i INTEGER)")
         con.execute("INSERT OR IGNORE INTO counter VALUES(1, 0)")
         con.commit()
         con.close()
@@ -72,6 +80,20 @@ class Case(unittest.TestCase):
             return con.execute("SELECT v FROM counter WHERE id=1").fetchone()[0]
         finally:
             con.close()
+
+    def log_rows(self, db):
+        con = sqlite3.connect(db)
+        try:
+            return con.execute("SELECT count(*) FROM log").fetchone()[0]
+        finally:
+            con.close()
+
+    @staticmethod
+    def result(out):
+        """The `ok=N failed=M locked=L` line of a test program, as a dict."""
+        lines = [l for l in out.splitlines() if l.startswith("ok=")]
+        assert len(lines) == 1, "expected one result line, got: %r" % out
+        return {k: int(v) for k, v in (f.split("=") for f in lines[0].split())}
 
     @staticmethod
     def lockfix_lines(stderr):

@@ -46,15 +46,9 @@ static void client_argv(enum client c, char **argv, const char *db, const char *
         argv[k++] = "bash";
         argv[k++] = h_join(root, "tests/clients/rmw-cli.sh");
         break;
-    case CPROG: {
-        /* built next to the shim under test (make's $(BUILD)/rmw-c), so a second build directory
-        ** (make clang-test: build/clang) tests its own */
-        char *shim = strdup(h_shim());
-        char *slash = strrchr(shim, '/');
-        *slash = '\0';
-        argv[k++] = h_join(shim, "rmw-c");
+    case CPROG: /* built next to the shim under test, as make's $(BUILD)/rmw-c */
+        argv[k++] = h_join(h_build(), "rmw-c");
         break;
-    }
     }
     argv[k++] = (char *)db;
     argv[k++] = h_fmt("%d", TXNS);
