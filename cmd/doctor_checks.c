@@ -56,7 +56,7 @@ static void version_text(uint32_t v, char *buf, size_t cap)
 /* Sizes for people: bytes, KiB or MiB. */
 static char *human_size(long long n)
 {
-    if (n < 10 * 1024)
+    if (n < 10LL * 1024)
         return xasprintf("%lld bytes", n);
     if (n < 10LL * 1024 * 1024)
         return xasprintf("%lld KiB", n / 1024);

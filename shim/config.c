@@ -25,27 +25,24 @@ struct option {
     enum opt_type type;
     size_t offset; /* of the field in struct lf_config */
     long max;      /* for numbers */
+    int def;       /* the default (an enum's value for LOG and LEVEL) */
 };
 
-#define OPT_ROW(var, type, field, max, def)                                                         \
-    {#var, OPT_##type, offsetof(struct lf_config, field), max},
+#define OPT_ROW(var, type, field, max, def)                                                        \
+    {#var, OPT_##type, offsetof(struct lf_config, field), max, def},
 static const struct option options[] = {LF_OPTIONS(OPT_ROW)};
 #undef OPT_ROW
 _Static_assert(sizeof options / sizeof options[0] == LF_OPTION_COUNT, "one row per option");
+_Static_assert(sizeof(enum lf_log_dest) == sizeof(int) && sizeof(enum lf_log_level) == sizeof(int),
+               "the enum fields are set through an int, as the parser does");
 
-/* The defaults are the table's last column; a GLOBS list starts empty. */
-#define DEFAULT_BOOL(field, def) cfg->field = def;
-#define DEFAULT_MS DEFAULT_BOOL
-#define DEFAULT_US DEFAULT_BOOL
-#define DEFAULT_COUNT DEFAULT_BOOL
-#define DEFAULT_LOG DEFAULT_BOOL
-#define DEFAULT_LEVEL DEFAULT_BOOL
-#define DEFAULT_GLOBS(field, def) cfg->field[0] = '\0';
-#define OPT_DEFAULT(var, type, field, max, def) DEFAULT_##type(field, def)
+/* The defaults are the table's last column (a GLOBS list starts empty: 0). */
 void lf_config_defaults(struct lf_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    LF_OPTIONS(OPT_DEFAULT)
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        if (options[i].type != OPT_GLOBS)
+            *(int *)(void *)((char *)cfg + options[i].offset) = options[i].def;
 }
 
 static int ieq(const char *a, const char *b)

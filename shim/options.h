@@ -5,7 +5,7 @@
 **
 **   X(VAR, TYPE, field, max, default)
 **   TYPE: BOOL, MS (milliseconds), US (microseconds), COUNT, LOG (off|stderr|/path),
-**         LEVEL (info|debug), GLOBS (':'-separated, default empty)
+**         LEVEL (info|debug), GLOBS (':'-separated; 0: empty)
 **   max: the largest number accepted (numbers only)
 */
 #ifndef LOCKFIX_OPTIONS_H
@@ -28,8 +28,8 @@
     X(LOCKFIX_LOG_REPEAT, COUNT, log_repeat, 1000000, 1)                                           \
     X(LOCKFIX_LOG, LOG, log_dest, 0, LF_LOG_STDERR)                                                \
     X(LOCKFIX_LOG_LEVEL, LEVEL, log_level, 0, LF_LEVEL_INFO)                                       \
-    X(LOCKFIX_INCLUDE, GLOBS, include, 0, "")                                                      \
-    X(LOCKFIX_EXCLUDE, GLOBS, exclude, 0, "")
+    X(LOCKFIX_INCLUDE, GLOBS, include, 0, 0)                                                       \
+    X(LOCKFIX_EXCLUDE, GLOBS, exclude, 0, 0)
 
 /* LF_OPT_LOCKFIX_DISABLE, ...: an option's index in the table. */
 #define LF_OPT_ENUM(var, type, field, max, def) LF_OPT_##var,

@@ -66,14 +66,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         buf[len] = buf[len + 1] = 0;
     int nbyte;
     switch (form) {
-    case 0: nbyte = -1; break;
-    case 1: nbyte = (int)len; break;
-    case 2: nbyte = len > 0 ? (int)len - 1 : 0; break;
-    case 3: nbyte = (int)len + (wide ? 2 : 1); break;
-    case 4: nbyte = len > 0 ? (int)len - (len % 2 ? 0 : 1) : 0; break; /* odd where possible */
-    case 5: nbyte = 0; break;
-    case 6: nbyte = -7; break;
-    default: nbyte = (int)len; break;
+    case 0:
+        nbyte = -1;
+        break;
+    case 1:
+        nbyte = (int)len;
+        break;
+    case 2:
+        nbyte = len > 0 ? (int)len - 1 : 0;
+        break;
+    case 3:
+        nbyte = (int)len + (wide ? 2 : 1);
+        break;
+    case 4:
+        nbyte = len > 0 ? (int)len - (len % 2 ? 0 : 1) : 0;
+        break; /* odd where possible */
+    case 5:
+        nbyte = 0;
+        break;
+    case 6:
+        nbyte = -7;
+        break;
+    default:
+        nbyte = (int)len;
+        break;
     }
     if (nbyte < 0 && !nul)
         nbyte = (int)len;

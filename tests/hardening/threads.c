@@ -96,9 +96,9 @@ int main(int argc, char **argv)
     db_path = argv[2];
     int n = atoi(argv[3]);
     txns = atoi(argv[4]);
-    if (shared_mode && sqlite3_open_v2(db_path, &shared_db,
-                                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-                                       NULL) != SQLITE_OK) {
+    if (shared_mode &&
+        sqlite3_open_v2(db_path, &shared_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+            SQLITE_OK) {
         fprintf(stderr, "open: %s\n", sqlite3_errmsg(shared_db));
         return 1;
     }
