@@ -57,12 +57,26 @@ check-exports: $(SHIM_LIB)
 	if ldd $(SHIM_LIB) | grep -q sqlite; then echo "$(SHIM_LIB) links libsqlite3"; exit 1; fi; \
 	echo "exports ok: only sqlite3_* names, no libsqlite3"
 
-# On a fresh machine `make test` and `make demo` alone must do the whole set-up: missing packages
-# are installed first (scripts/install-deps prints what it installs, and nothing when all is there).
-test: deps
-demo: deps
-bench: deps
-
+# Dependencies first. On a machine with only git and make, `make demo` and `make test` must
+# install the compiler and libraries before anything is built, and before any fragment is even
+# read: make evaluates every `:=`/$(shell ...) and `ifneq` (mk/standin.mk asks $(CC) where
+# libsqlite3.so.0 is) when it reads the makefiles, before any rule runs, so a `deps` prerequisite,
+# order-only or not, would come too late (and -j may reorder prerequisites anyway). These goals
+# therefore run in two passes: the first reads none of the fragments, runs scripts/install-deps
+# (only the demo's few packages when every goal is in DEPS_DEMO_GOALS), then runs make again on
+# the same goals with LOCKFIX_DEPS_READY=1, which reads everything afresh with the packages in
+# place and passes on to every recursive make, so install-deps runs once per command.
+# `make test LOCKFIX_DEPS_READY=1` skips the installation.
+DEPS_DEMO_GOALS = demo deb
+DEPS_GOALS      = $(DEPS_DEMO_GOALS) test bench ci-checks
+ifneq ($(if $(LOCKFIX_DEPS_READY),,$(filter $(DEPS_GOALS),$(MAKECMDGOALS))),)
+.PHONY: deps-first $(MAKECMDGOALS)
+$(MAKECMDGOALS): deps-first
+	@:
+deps-first:
+	@scripts/install-deps $(if $(filter-out $(DEPS_DEMO_GOALS),$(MAKECMDGOALS)),,--demo)
+	@$(MAKE) --no-print-directory LOCKFIX_DEPS_READY=1 $(MAKECMDGOALS)
+else
 # Each part of the project adds its targets in its own fragment; `test:` and `bench:` collect
 # their prerequisites from all of them.
 -include tests/tests.mk
@@ -72,6 +86,7 @@ bench: deps
 # machine, ...): each fragment in mk/ that has one adds it with `CI_CHECKS += target`.
 ci-checks: $(CI_CHECKS)
 	@echo "ci-checks: done ($(or $(strip $(CI_CHECKS)),none))"
+endif
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
@@ -79,6 +94,7 @@ install: all
 	install -m 0755 $(BUILD)/lockfix $(DESTDIR)$(PREFIX)/bin/lockfix
 	[ ! -f docs/lockfix.1 ] || install -m 0644 docs/lockfix.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
+# What `make test` needs (scripts/install-deps prints what it installs, nothing when all is there).
 deps:
 	scripts/install-deps
 

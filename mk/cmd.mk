@@ -12,7 +12,7 @@
 CMD_TEST_DIR   = $(BUILD)/tests/cmd
 CMD_TEST_BIN   = $(BUILD)/tests/test_cmd
 CMD_TEST_CFLAGS = -std=gnu11 $(WARN) -O1 -g
-CMD_SQLITE_A  := $(shell p=$$($(CC) -print-file-name=libsqlite3.a); [ -f "$$p" ] && echo "$$p")
+CMD_SQLITE_A  := $(shell p=$$($(CC) -print-file-name=libsqlite3.a 2>/dev/null); [ -f "$$p" ] && echo "$$p")
 CMD_FIXTURES   = $(CMD_TEST_DIR)/dummy-preload.so $(CMD_TEST_DIR)/hidden-sqlite \
                  $(CMD_TEST_DIR)/hidden-sqlite-stripped
 ifneq ($(CMD_SQLITE_A),)

@@ -10,7 +10,7 @@
 
 ifneq ($(UNAME_S),Darwin)
 ifeq ($(origin STANDIN_REAL),undefined)
-STANDIN_REAL := $(shell p=$$($(CC) -print-file-name=libsqlite3.so.0); \
+STANDIN_REAL := $(shell p=$$($(CC) -print-file-name=libsqlite3.so.0 2>/dev/null); \
 	[ "$$(printf %.1s "$$p")" = / ] && [ -e "$$p" ] && realpath -s "$$p")
 endif
 STANDIN      = $(BUILD)/standin/libsqlite3.so.0
