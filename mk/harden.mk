@@ -26,7 +26,7 @@ $(BUILD)/lockfix: $(SHIM_HDR)
 
 HARD_FIX_DIR = $(BUILD)/tests/hardening
 HARD_CFLAGS  = -std=gnu11 $(WARN) -O1 -g $(HARDEN_SAN)
-HARD_FIXTURES = $(HARD_FIX_DIR)/hidden-sqlite $(HARD_FIX_DIR)/threads
+HARD_FIXTURES = $(HARD_FIX_DIR)/hidden-sqlite $(HARD_FIX_DIR)/threads $(HARD_FIX_DIR)/setuid_helper
 
 .PHONY: hardening-test
 
@@ -37,6 +37,10 @@ $(HARD_FIX_DIR)/hidden-sqlite: tests/cmd/hidden_sqlite.c
 $(HARD_FIX_DIR)/threads: tests/hardening/threads.c
 	@mkdir -p $(@D)
 	$(CC) $(HARD_CFLAGS) -o $@ $< -lsqlite3 -lpthread
+
+$(HARD_FIX_DIR)/setuid_helper: tests/hardening/setuid_helper.c
+	@mkdir -p $(@D)
+	$(CC) $(HARD_CFLAGS) -o $@ $< -lsqlite3 -ldl
 
 hardening-test: all $(SHIM_LIB) $(HARD_FIXTURES) $(TWOCOPIES)
 	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) LOCKFIX_TEST_FIXTURES=$(abspath $(HARD_FIX_DIR)) \
