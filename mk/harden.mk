@@ -15,7 +15,7 @@ harden-deps:
 
 # A separate build directory, so the gcc build and the clang build never overwrite each other.
 clang-test: harden-deps
-	$(HARDEN_MAKE) CC=clang BUILD=build/clang all unit unit-sqlite integration cmd-test
+	$(HARDEN_MAKE) CC=clang BUILD=build/clang all unit unit-sqlite integration cmd-test hardening-test
 
 CI_CHECKS += clang-test
 
