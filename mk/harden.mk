@@ -171,17 +171,18 @@ CI_CHECKS += fuzz
 # ---- lint -----------------------------------------------------------------------------------
 # make lint: cppcheck (warning, portability, performance) and clang-tidy (the checks of
 # .clang-tidy, each exclusion with its reason) on shim/ and cmd/, no finding allowed; and
-# clang-format --dry-run -Werror (.clang-format: today's style) on every C file of shim/, cmd/,
-# tests/hardening/ and tests/fuzz/ except the ones written before the format was committed
-# (LINT_FORMAT_LEGACY: formatting them would rewrite lines others are editing now). A new file
-# is checked; a file leaves the legacy list once clang-format -i has been run on it.
+# clang-format --dry-run -Werror (.clang-format: the tree's style) on the files listed in
+# LINT_FORMAT: every file of tests/hardening/ and tests/fuzz/, and the files of shim/ and cmd/
+# that match it. The others were written before the format was committed and differ in places
+# (aligned comments, hand-wrapped strings and tables); formatting them now would rewrite lines
+# other branches are editing, and checking every new file would fail CI for files other branches
+# add. A file joins the list once `clang-format -i` has been run on it.
+# (No -I for clang-tidy: cmd/elf.h would shadow <elf.h>; each file finds its headers beside it.)
 LINT_SRC = $(filter-out shim/darwin.c,$(wildcard shim/*.c)) $(wildcard cmd/*.c)
-LINT_FORMAT_LEGACY = shim/config.c shim/conn.c shim/darwin.c shim/exports.c shim/open_policy.c \
-	shim/queue.c shim/resolve.c shim/rewrite.c shim/stmt.c shim/hooks.h shim/lockfix.h \
-	cmd/check.c cmd/doctor.c cmd/doctor_checks.c cmd/elf.c cmd/main.c cmd/options.c \
-	cmd/platform.c cmd/run.c cmd/stats.c cmd/doctor.h cmd/elf.h cmd/lockfix.h
-LINT_FORMAT = $(filter-out $(LINT_FORMAT_LEGACY),$(wildcard shim/*.[ch] cmd/*.[ch] \
-	tests/hardening/*.c tests/fuzz/*.c))
+LINT_FORMAT = shim/clock.c shim/deadline.c shim/events.def.h shim/fs_list.h shim/glob.c \
+	shim/handles.c shim/log.c shim/options.h shim/platform.c shim/queue_file.h shim/retry.c \
+	shim/turn.c shim/unreachable.c cmd/env.c cmd/holders.c cmd/ldpath.c cmd/util.c \
+	$(wildcard tests/hardening/*.c tests/fuzz/*.c)
 
 .PHONY: lint
 
