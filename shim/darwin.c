@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "darwin.h"
+#include "fs_list.h"
 #include "lockfix.h"
 #include "macho.h"
 
@@ -672,12 +673,16 @@ const char *lf_fs_wal_unsafe(const char *path, char *fsname, size_t cap)
         return NULL;
     strncpy(fsname, sf.f_fstypename, cap - 1);
     fsname[cap - 1] = '\0';
-    static const char *network[] = {"nfs", "smbfs", "afpfs", "webdav", "cifs"};
-    for (size_t i = 0; i < sizeof network / sizeof network[0]; i++)
-        if (strcmp(sf.f_fstypename, network[i]) == 0)
-            return "network-fs";
-    if (strncmp(sf.f_fstypename, "macfuse", 7) == 0 || strncmp(sf.f_fstypename, "osxfuse", 7) == 0)
-        return "fuse-fs";
+    static const struct {
+        const char *name, *reason;
+    } unsafe[] = {
+#define LF_FS_ROW(name, reason) {name, reason},
+        LF_WAL_UNSAFE_FS_DARWIN(LF_FS_ROW)
+#undef LF_FS_ROW
+    };
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++)
+        if (strncmp(sf.f_fstypename, unsafe[i].name, strlen(unsafe[i].name)) == 0)
+            return unsafe[i].reason;
     return NULL;
 }
 #endif /* __APPLE__ */

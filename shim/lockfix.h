@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "events.def.h"
 #include "hooks.h"
 
 /* Everything below is internal to the library: declared hidden, it is reached without the GOT. */
@@ -73,13 +74,13 @@ const struct lf_copy *lf_copy_by_db_slow(const void *ra, sqlite3 *db);
 const struct lf_copy *lf_copy_by_stmt_slow(const void *ra, sqlite3_stmt *stmt);
 static inline const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1))
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1))
         return lf_copy_fast(ra);
     return lf_copy_by_db_slow(ra, db);
 }
 static inline const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1))
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1))
         return lf_copy_fast(ra);
     return lf_copy_by_stmt_slow(ra, stmt);
 }
@@ -261,14 +262,10 @@ int lf_secure_exec(void); /* set-uid/set-gid/capabilities: ignore the environmen
 const char *lf_fs_wal_unsafe(const char *path, char *fsname, size_t cap);
 
 /* ---- conn.c: what lockfix knows about each connection ------------------------------------- */
-enum lf_event {
-    LF_EV_BEGIN_REWRITTEN,
-    LF_EV_TIMEOUT_RAISED,
-    LF_EV_RETRY,
-    LF_EV_RETRY_OK,
-    LF_EV_GAVE_UP,
-    LF_EV_COUNT
-};
+/* The counted events (events.def.h): LF_EV_BEGIN_REWRITTEN, ..., then LF_EV_COUNT. */
+#define LF_EV_ENUM(id, name, key) LF_EV_##id,
+enum lf_event { LF_COUNTED_EVENTS(LF_EV_ENUM) LF_EV_COUNT };
+#undef LF_EV_ENUM
 struct lf_conn; /* opaque */
 /* Register a connection after a successful open (path may be "" for memory/temp). */
 struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char *path);
@@ -401,7 +398,7 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt);
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt); /* stmt.c */
 static inline int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_queue_turns_held, __ATOMIC_RELAXED) <= 0)) {
+    if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) <= 0)) {
         int rc; /* a reset may end an autocommit write, whose commit runs SQLite's own statements */
         LF_SQLITE_CALL(rc, c->sqlite3_reset(stmt));
         return rc;

@@ -39,11 +39,9 @@
 #include <unistd.h>
 
 #include "lockfix.h"
+#include "queue_file.h"
 #include "wait.h"
 
-#define Q_MAGIC 0x4c4b4651u /* "LKFQ" */
-#define Q_VERSION 1u
-#define Q_RING 1024u /* tickets in flight at once; more waiters than this bypass the queue */
 #define Q_HEAD_POLL_MS 5
 #define Q_TAIL_POLL_MS 50
 #define Q_UNPUBLISHED_GRACE_MS 200
@@ -53,33 +51,6 @@
 #define Q_SPIN_EARLY_NS 100000LL
 #define Q_SPIN_LATE_NS 200000LL
 #define Q_LINGER_MAX_NS 1000000000LL /* LOCKFIX_QUEUE_LINGER_US's limit */
-
-/* SLOT_SLEEPING: waiting, asleep on the slot's futex word (a waker makes the system call only
-** then). SLOT_LINGERING: the holder's transaction ended inside its time slice; it keeps the turn
-** if its next write starts before `linger_until_ns`, else the head waiter takes the turn. */
-enum { SLOT_FREE, SLOT_WAITING, SLOT_HOLDING, SLOT_ABANDONED, SLOT_SLEEPING, SLOT_LINGERING };
-
-struct q_slot {
-    _Atomic uint32_t ticket; /* which ticket this slot describes now */
-    _Atomic int32_t pid;
-    _Atomic uint32_t state;
-    _Atomic uint32_t wake; /* futex word: bumped to wake this slot's waiter */
-};
-
-struct q_shared {
-    uint32_t magic, version;
-    _Atomic uint32_t next;        /* next ticket to hand out */
-    _Atomic uint32_t serving;     /* ticket allowed to write now */
-    _Atomic int64_t handoff_ns;   /* CLOCK_MONOTONIC of the last hand-off to a waiting writer */
-    _Atomic uint32_t turn_avg_ns; /* moving average of how long a contended turn lasts */
-    uint32_t pad0;
-    _Atomic int64_t linger_until_ns; /* a lingering holder's turn may be taken from then on */
-    _Atomic uint64_t boot; /* the boot the state belongs to (pids and clocks start again) */
-    uint32_t pad[4];
-    struct q_slot slot[Q_RING];
-};
-_Static_assert(sizeof(struct q_shared) == 64 + Q_RING * sizeof(struct q_slot),
-               "the queue file's layout is shared by every process: keep the header 64 bytes");
 
 struct lf_queue {
     char path[LF_PATH_MAX];   /* the database's */
