@@ -312,6 +312,9 @@ struct lf_turn {
     _Atomic int state; /* enum lf_turn_state; read without the lock only as a hint */
     uint32_t ticket;
     int64_t began_ns; /* when a contended turn began; 0 if it was free when asked for */
+    /* At LOCKFIX_LOG_LEVEL=debug only (turn.c): when the turn's transaction began, and its SQL. */
+    long long debug_began_ms;
+    char debug_sql[200];
 };
 /* The queue of the database at dbpath, mapped once for the process's life (a connection may
 ** reopen soon); NULL when there can be none. */
@@ -357,7 +360,8 @@ static inline int lf_turns_held(void)
 /* Before a writing statement starts in autocommit mode: the WAL switch a new database waits for,
 ** then the turn. Fixes *deadline when the turn had to be waited for; returns the busy timeout to
 ** put back after the step when it was cut to what is left of the deadline (0: none). */
-long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, long long *deadline);
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt,
+                          long long *deadline);
 /* The connection is back in autocommit mode: its turn goes on. `stmt`: the statement just
 ** stepped if it may still be running (an autocommit RETURNING write keeps the turn), else NULL. */
 void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);

@@ -2,7 +2,8 @@
 """long-turn: a python process sleeps inside its write transaction while another waits; the
 waiter's lockfix must log one `long-turn` line naming the sleeper (pid, program, how long, how
 many wait), `lockfix stats` must count it, and `lockfix doctor` must name the holder while it
-holds. A short transaction, and LOCKFIX_LONG_TURN_MS=0, must give no line.
+holds. A short transaction, and LOCKFIX_LONG_TURN_MS=0, must give no line. At LOCKFIX_LOG_LEVEL=debug the
+holder names the SQL that began its long turn when the turn ends.
 
     tests/long_turn/test_long_turn.py SHIM LOCKFIX_COMMAND
 
@@ -135,11 +136,23 @@ def main():
     human = subprocess.run([lockfix, "stats", log], capture_output=True, text=True).stdout
     check("long turns" in human, "stats' text output has a long turns line")
 
+    # 5. At debug level the holder itself names the SQL that began its long turn, when it ends;
+    # a short turn at debug level gets no such line.
+    i = start("i", 1.0, 0, {"LOCKFIX_LOG_LEVEL": "debug"})
+    i.communicate(timeout=60)
+    j = start("j", 0.01, 0, {"LOCKFIX_LOG_LEVEL": "debug"})
+    j.communicate(timeout=60)
+    with open(log) as f:
+        dbg = [l for l in f if "event=long-turn" in l]
+    check(len(dbg) == 1 and re.search(r"lockfix\[%d\]: debug db=\S+ event=long-turn held_ms=\d+ "
+                                      r'sql="BEGIN' % i.pid, dbg[0]) is not None,
+          "one debug line from the holder naming its turn's SQL: %r" % dbg)
+
     # Nothing lost.
     c = sqlite3.connect(db)
     rows = c.execute("SELECT count(*) FROM t").fetchone()[0]
     integrity = c.execute("PRAGMA integrity_check").fetchone()[0]
-    check(rows == 8 and integrity == "ok", "8 rows, integrity %s (%d rows)" % (integrity, rows))
+    check(rows == 10 and integrity == "ok", "10 rows, integrity %s (%d rows)" % (integrity, rows))
     if failures:
         print("test_long_turn: %d failed; files in %s" % (len(failures), d))
         sys.exit(1)
