@@ -7,7 +7,7 @@
 #                         (tests/unit/test_insn_*.c, run by `make unit`)         ~30 s
 #   make patch-test       in-process patching: own functions over the compiler matrix, and the real
 #                         static libsqlite3 running SQL through the trampolines, x86-64 natively
-#                         and aarch64 under qemu                                  ~80 s
+#                         and aarch64 under qemu                                  ~75 s
 # All are part of `make test`.
 
 PATCH_DIR    = $(BUILD)/tests/patch
@@ -21,8 +21,8 @@ PURE_SRC    += shim/insn_x86.c shim/insn_a64.c
 patch-deps:
 	tests/patch/install-deps
 
-$(PATCH_STAMP): tests/patch/make-prologues tests/patch/prologues.py tests/patch/funcs.c tests/patch/funcs.h
-	tests/patch/install-deps
+# patch-deps is order-only: one run of the install step per make, however many targets need it.
+$(PATCH_STAMP): tests/patch/make-prologues tests/patch/prologues.py tests/patch/funcs.c tests/patch/funcs.h | patch-deps
 	tests/patch/make-prologues $(PATCH_DIR)
 	touch $@
 

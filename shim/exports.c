@@ -53,7 +53,7 @@ LF_HOOKS_COLD(LF_TRAMPOLINE)
     LF_EXPORT ret LF_EXPORT_NAME(name) params                                                      \
     {                                                                                              \
         const void *ra = __builtin_return_address(0);                                              \
-        if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1) &&                      \
+        if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1) &&             \
             LF_LIKELY(lf_in_last_range(ra))) {                                                     \
             const struct lf_copy *c = lf_last_range.copy;                                          \
             if (LF_LIKELY(!(lf_guard | c->passthrough)))                                           \

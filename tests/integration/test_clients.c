@@ -205,7 +205,7 @@ static const char *mode_name[] = { "without shim", "with LD_PRELOAD", "with the 
 
 static const char *standin_dir(void)
 {
-    char *d = h_join(h_root(), "build/standin");
+    char *d = h_join(h_build(), "standin");
     char *lib = h_join(d, "libsqlite3.so.0");
     cr_assert(h_exists(lib), "%s not built (make standin)", lib);
     return d;
@@ -449,7 +449,7 @@ Test(clients, standin_and_preload_share_one_shim, .timeout = LIMIT)
     int rc = h_run(dir, argv, true, env, NULL, &out, &err, 60);
     cr_assert_eq(rc, 0, "php exited %d: %s", rc, h_show(err));
     int shim_text = h_count_lines(out, "r-xp", "liblockfix.so", (char *)NULL);
-    int standin = h_count_lines(out, "build/standin/libsqlite3.so.0", (char *)NULL);
+    int standin = h_count_lines(out, "/standin/libsqlite3.so.0", (char *)NULL);
     cr_assert_eq(shim_text, 1, "%d executable mappings of liblockfix.so: %s", shim_text, h_show(out));
     cr_assert_gt(standin, 0, "the stand-in was not loaded: %s", h_show(out));
     h_rmtree(dir);
@@ -471,8 +471,8 @@ struct copy_result {
 
 static void require_twocopies(void)
 {
-    char *cipher = h_join(h_root(), "build/clients/plugin_cipher.so");
-    char *prog = h_join(h_root(), "build/clients/twocopies");
+    char *cipher = h_join(h_build(), "clients/plugin_cipher.so");
+    char *prog = h_join(h_build(), "clients/twocopies");
     cr_assert(h_exists(prog), "%s not built (make clients-test builds it)", prog);
     if (!h_exists(cipher))
         missing("libsqlcipher-dev", "apt libsqlcipher-dev (scripts/install-deps)",
@@ -490,10 +490,10 @@ static void run_twocopies(bool shim, bool tail_close, const char *dir, const cha
     const char *env[] = { h_fmt("LOCKFIX_LOG=%s", logpath), NULL };
     char *argv[10];
     int k = 0;
-    argv[k++] = h_join(h_root(), "build/clients/twocopies");
+    argv[k++] = h_join(h_build(), "clients/twocopies");
     if (tail_close)
         argv[k++] = "--tail-close";
-    argv[k++] = h_join(h_root(), "build/clients");
+    argv[k++] = h_join(h_build(), "clients");
     argv[k++] = (char *)db_sys;
     argv[k++] = (char *)db_cipher;
     argv[k++] = TC_THREADS;

@@ -184,7 +184,7 @@ static struct h_totals notes_run(const char *dir, const char *db, const char *mo
     return h_collect_writers(ps, NOTE_WRITERS, RUN_S);
 }
 
-static void notes_consistent(const char *db, long commits)
+static void notes_consistent(const char *dir, const char *db, long commits)
 {
     cr_assert_eq(h_sql_int(db, "SELECT n FROM stats"), commits, "counter != commits: lost updates");
     cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM notes"), commits);
@@ -194,7 +194,7 @@ static void notes_consistent(const char *db, long commits)
     char *argv[] = { "sqlite3", (char *)db, "INSERT INTO search(search) VALUES ('integrity-check')",
                      NULL };
     char *err;
-    cr_assert_eq(h_run(h_root(), argv, false, NULL, NULL, NULL, &err, RUN_S), 0,
+    cr_assert_eq(h_run(dir, argv, false, NULL, NULL, NULL, &err, RUN_S), 0,
                  "FTS5 integrity-check: %s", h_show(err));
 }
 
@@ -220,7 +220,7 @@ Test(harm, fts5_writers_read_then_write, .timeout = LIMIT)
     cr_assert_eq(c.bad_output, 0, "%s", c.stdout_bad);
     cr_assert_gt(c.locked, 0, "no 'database is locked' without the shim (ok=%ld): the workload "
                  "does not contend", c.ok);
-    notes_consistent(db, c.ok);
+    notes_consistent(dir, db, c.ok);
 
     char *db2 = notes_db(dir, "n2.db");
     char *log = h_join(dir, "lockfix.log");
@@ -235,7 +235,7 @@ Test(harm, fts5_writers_read_then_write, .timeout = LIMIT)
     cr_assert_eq(t.bad_exit, 0, "%s", h_show(t.stderr_all));
     cr_assert_eq(t.failed, 0, "%ld failed under the shim; log: %s", t.failed, h_show(text));
     cr_assert_eq(t.ok, NOTE_WRITERS * NOTE_TXNS);
-    notes_consistent(db2, t.ok);
+    notes_consistent(dir, db2, t.ok);
     cr_assert(took < 30, "%d FTS5 transactions took %.1f s", NOTE_WRITERS * NOTE_TXNS, took);
     h_rmtree(dir);
 }
@@ -250,7 +250,7 @@ Test(harm, fts5_writers_python_defaults_no_deadlock, .timeout = LIMIT)
     struct h_totals c = notes_run(dir, db, "default", false, NULL);
     cr_assert_eq(c.timed_out, 0);
     cr_assert_eq(c.ok + c.failed, NOTE_WRITERS * NOTE_TXNS);
-    notes_consistent(db, c.ok);
+    notes_consistent(dir, db, c.ok);
 
     char *db2 = notes_db(dir, "d2.db");
     char *log = h_join(dir, "lockfix.log");
@@ -267,7 +267,7 @@ Test(harm, fts5_writers_python_defaults_no_deadlock, .timeout = LIMIT)
     cr_assert_eq(h_count_lines(text, "queue-wait", "falling back", (char *)NULL), 0, "%s",
                  h_show(text));
     cr_assert_eq(h_count_lines(text, "gave-up", (char *)NULL), 0, "%s", h_show(text));
-    notes_consistent(db2, t.ok);
+    notes_consistent(dir, db2, t.ok);
     cr_assert(!h_exists(h_fmt("%s-lockfix", db2)), "queue file left behind");
     h_rmtree(dir);
 }

@@ -1,4 +1,6 @@
+#define _GNU_SOURCE
 #include <elf.h>
+#include <link.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +18,35 @@ static uintptr_t bias;
 
 __attribute__((noinline)) void elfsym_anchor(void) {}
 
+/* The main program's load bias: the first object dl_iterate_phdr reports. */
+static int first_bias(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    *(uintptr_t *)arg = info->dlpi_addr;
+    return 1;
+}
+
+static int load_symtab(void);
+
+int elfsym_load_main(void)
+{
+    if (load_symtab() < 0) return -1;
+    dl_iterate_phdr(first_bias, &bias);
+    return 0;
+}
+
 int elfsym_load(void)
+{
+    if (load_symtab() < 0) return -1;
+    size_t size;
+    bias = 0;
+    void *anchor = elfsym_find("elfsym_anchor", &size);
+    if (!anchor) return -1;
+    bias = (uintptr_t)(void *)elfsym_anchor - (uintptr_t)anchor;
+    return 0;
+}
+
+static int load_symtab(void)
 {
     int fd = open("/proc/self/exe", O_RDONLY);
     struct stat st;
@@ -32,13 +62,7 @@ int elfsym_load(void)
             nsyms = sh[i].sh_size / sizeof *syms;
             strs = (const char *)(f + sh[sh[i].sh_link].sh_offset);
         }
-    if (!syms) return -1;
-    size_t size;
-    bias = 0;
-    void *anchor = elfsym_find("elfsym_anchor", &size);
-    if (!anchor) return -1;
-    bias = (uintptr_t)(void *)elfsym_anchor - (uintptr_t)anchor;
-    return 0;
+    return syms ? 0 : -1;
 }
 
 void *elfsym_find(const char *name, size_t *size)
