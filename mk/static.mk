@@ -75,7 +75,10 @@ bench-startup: $(SHIM_LIB) $(BUILD)/bench/startup $(BUILD)/bench/empty.so
 	bench/startup.sh $(abspath $(BUILD)/bench/empty.so) $(abspath $(SHIM_LIB))
 
 test: static-test
+# `make test` runs `make bench QUICK=1`: the start-up figures take minutes, so only a full bench.
+ifneq ($(QUICK),1)
 bench: bench-startup
+endif
 CI_CHECKS += static-python
 
 endif
