@@ -3,6 +3,7 @@ report (log.c and config.c call each other: the configuration's own warnings wer
 as a nested line). The program: SQLite linked in, stripped of its symbols (mk/static.mk's
 rmw-stripped), which lockfix reports as unreachable when it starts."""
 import os
+import sqlite3
 import unittest
 
 from common import Case
@@ -10,7 +11,13 @@ from common import Case
 
 class BadSettingIsReported(Case):
     def stripped(self):
-        return [os.environ["LOCKFIX_TEST_STRIPPED_SQLITE"], os.path.join(self.dir, "t.db"), "0"]
+        db = os.path.join(self.dir, "t.db")
+        con = sqlite3.connect(db)  # rmw's tables (tests/clients/init-db.sh), no shim here
+        con.executescript("CREATE TABLE IF NOT EXISTS counter(id INTEGER PRIMARY KEY, v INTEGER);"
+                          "INSERT OR IGNORE INTO counter VALUES (1, 0);"
+                          "CREATE TABLE IF NOT EXISTS log(id INTEGER PRIMARY KEY, writer, i);")
+        con.close()
+        return [os.environ["LOCKFIX_TEST_STRIPPED_SQLITE"], db, "1"]
 
     def test_first_line_unreachable_still_warns(self):
         r = self.run_prog(self.stripped(), shim=True, env={"LOCKFIX_TIMEOUT_MS": "abc"})
