@@ -23,6 +23,7 @@ struct lf_conn {
     struct lf_conn *next;
     int enabled;
     int own_handler;
+    _Atomic int wal_pending; /* a new database file: switched to WAL at the first write */
     int timeout_ms;
     struct lf_queue *queue; /* opened at the first write, NULL if it could not be */
     int queue_tried;
@@ -68,7 +69,7 @@ struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char 
     c->db = db;
     c->copy = copy;
     strncpy(c->path, path ? path : "", sizeof c->path - 1);
-    c->enabled = lf_config_selects(lf_config(), c->path);
+    c->enabled = c->path[0] != '\0' && lf_config_selects(lf_config(), c->path);
     c->timeout_ms = -1;
     pthread_mutex_lock(&conn_lock);
     struct lf_conn *old = find_locked(db);
@@ -78,8 +79,10 @@ struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char 
         old->enabled = c->enabled;
         old->own_handler = 0;
         old->timeout_ms = -1;
+        lf_conn_set_wal_pending(old, 0);
         memset(old->count, 0, sizeof old->count);
         lf_queue_release(old->queue, old);
+        lf_queue_put(old->queue);
         old->queue = NULL;
         old->queue_tried = 0;
         free(c);
@@ -193,6 +196,8 @@ void lf_conn_closed(struct lf_conn *c)
     if (c == NULL)
         return;
     lf_queue_release(c->queue, c); /* closed inside a transaction: the turn goes on */
+    lf_queue_put(c->queue);
+    lf_conn_set_wal_pending(c, 0);
     report(c, "close");
     free(c);
 }
@@ -262,6 +267,23 @@ struct lf_queue *lf_conn_queue(struct lf_conn *c)
 struct lf_turn *lf_conn_turn(struct lf_conn *c)
 {
     return c ? &c->turn : NULL;
+}
+
+_Atomic int lf_wal_pending_conns;
+
+int lf_conn_wal_pending(const struct lf_conn *c)
+{
+    return c != NULL && atomic_load_explicit(&c->wal_pending, memory_order_relaxed);
+}
+
+int lf_conn_set_wal_pending(struct lf_conn *c, int on)
+{
+    if (c == NULL)
+        return 0;
+    int was = atomic_exchange(&c->wal_pending, on);
+    if (was != on)
+        atomic_fetch_add(&lf_wal_pending_conns, on ? 1 : -1);
+    return was;
 }
 
 int lf_conn_event(struct lf_conn *c, enum lf_event ev)

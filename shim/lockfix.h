@@ -93,10 +93,24 @@ const struct lf_copy *lf_conn_copy_of(sqlite3 *db);
 /* Whether any hooked call has been seen (for the exit-time "unreachable" check). */
 int lf_any_call_seen(void);
 
-/* ---- guard: "inside the shim" on this thread ---------------------------------------------- */
-/* While set, re-entered hooks (SQLite calling its own API through the PLT while the shim is
-** running its own statements) pass straight through to the real function. */
+/* ---- guard: "inside SQLite or the shim" on this thread ------------------------------------ */
+/* While set, re-entered hooks pass straight through to the real function. It is set while the
+** shim runs statements of its own (PRAGMA journal_mode), and around every real call the shim
+** makes for the program except sqlite3_exec: whatever reaches a hook during a program's
+** sqlite3_step, prepare, reset or finalize is SQLite running statements of its own on the
+** program's connection (VACUUM's BEGIN and ATTACH, FTS3/4/5 and R-tree shadow-table statements,
+** schema loading, ALTER TABLE's re-parse), or a callback of the program's (a user function, a
+** busy handler) running inside SQLite: neither is a statement that starts or ends the program's
+** transaction, so nothing may be rewritten, retried, queued or logged for it. sqlite3_exec is
+** the exception: the statements it prepares and steps are the program's own. */
 extern LF_TLS int lf_guard;
+/* Call into SQLite for the program, with the guard set (see above). */
+#define LF_SQLITE_CALL(rc, call)                                                                   \
+    do {                                                                                           \
+        lf_guard++;                                                                                \
+        rc = (call);                                                                               \
+        lf_guard--;                                                                                \
+    } while (0)
 
 /* ---- config.c ----------------------------------------------------------------------------- */
 enum lf_log_dest { LF_LOG_OFF, LF_LOG_STDERR, LF_LOG_FILE };
@@ -170,6 +184,7 @@ enum lf_stmt_kind {
     LF_STMT_COMMIT,          /* COMMIT / END [TRANSACTION] */
     LF_STMT_ROLLBACK,        /* ROLLBACK [TRANSACTION] (not ROLLBACK TO) */
     LF_STMT_PRAGMA_TIMEOUT,  /* PRAGMA [schema.]busy_timeout = N | (N) */
+    LF_STMT_SAVEPOINT,       /* SAVEPOINT name: in autocommit mode, opens a deferred transaction */
 };
 
 /* What one statement is, and the single edit lockfix would make to it. Offsets in units. */
@@ -261,13 +276,26 @@ struct lf_conn *lf_conn_detach(sqlite3 *db);
 void lf_conn_reattach(struct lf_conn *c);
 void lf_conn_closed(struct lf_conn *c);
 const char *lf_conn_path(const struct lf_conn *c);
-int lf_conn_enabled(const struct lf_conn *c); /* selected by include/exclude */
+/* Whether lockfix acts on the connection: a file database selected by include/exclude. A private
+** in-memory or temporary database cannot be contended: it is left exactly as the program made it. */
+int lf_conn_enabled(const struct lf_conn *c);
 int lf_conn_own_handler(const struct lf_conn *c);
 void lf_conn_set_own_handler(struct lf_conn *c, int on);
 int lf_conn_timeout(const struct lf_conn *c);
 void lf_conn_set_timeout(struct lf_conn *c, int ms);
 /* Count an event; returns 1 if it should be logged (the first log_repeat times). */
 int lf_conn_event(struct lf_conn *c, enum lf_event ev);
+/* A new, empty database file is switched to WAL at its connection's first write, not at open
+** (open_policy.c): until then the program may still choose its page size and auto_vacuum. */
+int lf_conn_wal_pending(const struct lf_conn *c);
+/* Set or clear it; returns what it was (so that one thread alone does the switch). */
+int lf_conn_set_wal_pending(struct lf_conn *c, int on);
+/* How many connections wait for that switch (read on the hot path: while 0, nothing to do). */
+extern _Atomic int lf_wal_pending_conns;
+static inline int lf_wal_pending_any(void)
+{
+    return atomic_load_explicit(&lf_wal_pending_conns, memory_order_relaxed) != 0;
+}
 void lf_conn_report_all(void); /* summaries of connections still open, at exit */
 
 /* ---- unreachable.c ----------------------------------------------------------------------- */
@@ -293,6 +321,9 @@ struct lf_queue *lf_queue_open(const char *dbpath);
 int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, long *waited_ms);
 /* Hand conn's turn on now (a close); does nothing when it holds none. */
 void lf_queue_release(struct lf_queue *q, struct lf_conn *conn);
+/* A connection that used the queue is gone: when no connection of any process uses the queue any
+** more, its file is removed, as SQLite removes a WAL database's -shm at the last close. */
+void lf_queue_put(struct lf_queue *q);
 /* conn is back in autocommit mode: hand its turn on, or keep it a little (time slices). */
 void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, long linger_us);
 /* conn starts a write: 1 if it holds a turn (kept since its last transaction), else 0. */
@@ -312,8 +343,37 @@ static inline int lf_conn_has_turn(struct lf_conn *c)
     return t != NULL && atomic_load_explicit(&t->state, memory_order_relaxed) != LF_TURN_NONE;
 }
 
+/* Whether this process holds a turn now: while it holds none, no call can have a turn to end. */
+static inline int lf_turns_held(void)
+{
+    return atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0;
+}
+
+/* ---- turn.c: when a connection takes, keeps and hands on its turn -------------------------- */
+/* Before a writing statement starts in autocommit mode: the WAL switch a new database waits for,
+** then the turn. Fixes *deadline when the turn had to be waited for; returns the busy timeout to
+** put back after the step when it was cut to what is left of the deadline (0: none). */
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, long long *deadline);
+/* The connection is back in autocommit mode: its turn goes on. `stmt`: the statement just
+** stepped if it may still be running (an autocommit RETURNING write keeps the turn), else NULL. */
+void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
+/* The same, after asking whether the connection is back in autocommit mode. */
+void lf_turn_end_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
+
+/* ---- deadline.c: one deadline per statement ------------------------------------------------ */
+/* SQLite's busy timeout on this connection as lockfix knows it; 0 if unknown or an own handler. */
+long lf_sqlite_wait_ms(const struct lf_conn *conn);
+/* The longest one statement may wait in all: the budget, or the connection's timeout if longer. */
+long lf_statement_budget_ms(const struct lf_conn *conn);
+/* The deadline of a statement whose call just came back busy (`deadline`: one already fixed). */
+long long lf_busy_deadline(const struct lf_conn *conn, long long deadline);
+/* Set the connection's busy timeout without the hooks seeing it. */
+void lf_set_timeout(const struct lf_copy *c, sqlite3 *db, long ms);
+
 /* ---- policies (open_policy.c, stmt.c) ----------------------------------------------------- */
 void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);
+/* The WAL switch deferred at open, done before the connection's first write (in autocommit). */
+void lf_wal_at_first_write(const struct lf_copy *c, sqlite3 *db, struct lf_conn *conn);
 
 /* lf_missing*: no real function for this caller: log once, fail with an SQLite error. */
 int lf_missing(const char *name);
@@ -334,8 +394,11 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt);
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt); /* stmt.c */
 static inline int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_queue_turns_held, __ATOMIC_RELAXED) <= 0))
-        return c->sqlite3_reset(stmt);
+    if (LF_LIKELY(__atomic_load_n(&lf_queue_turns_held, __ATOMIC_RELAXED) <= 0)) {
+        int rc; /* a reset may end an autocommit write, whose commit runs SQLite's own statements */
+        LF_SQLITE_CALL(rc, c->sqlite3_reset(stmt));
+        return rc;
+    }
     return lf_reset_holding(c, stmt);
 }
 /* Set once the configuration is read: LOCKFIX_DISABLE=1 makes every hook a plain forwarder. */

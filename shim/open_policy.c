@@ -7,12 +7,19 @@
 ** network or FUSE filesystems, a directory the -wal and -shm files cannot be created in). Whatever
 ** happens, the open itself succeeds as SQLite decided: lockfix never makes an open fail.
 **
+** A new, empty database file is not switched at open but at the connection's first write: the
+** switch writes the database's first page, which fixes its page size and auto_vacuum mode, and
+** a program that creates a database sets those with PRAGMAs after the open (the backup API, too,
+** cannot copy a database of another page size into a WAL database).
+**
 ** Afterwards: a timeout below the floor, set through sqlite3_busy_timeout (Python does this right
 ** after open) or by clearing the busy handler, is raised to the floor. A program's own busy
-** handler is kept: it has its own policy, and lockfix's retries still apply on top of it.
+** handler is kept, and decides: its "give up" is final (stmt.c neither retries nor queues a
+** statement of such a connection).
 */
 #define _GNU_SOURCE
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lockfix.h"
@@ -104,13 +111,18 @@ static void clear_error_state(const struct lf_copy *c, sqlite3 *db)
         c->sqlite3_finalize(st);
 }
 
-/* Switch to WAL under a short busy timeout, then put the connection's timeout back. */
+/* Switch to WAL. At open (`at_open`), under a short busy timeout, then the connection's timeout is
+** put back and its error state left as a clean open leaves it. At the first write the program's
+** own busy timeout or handler is in force and is not touched (lockfix cannot read a handler back),
+** and the program's statement, stepped next, sets the error state. */
 static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
-                       const struct lf_config *cfg, int timeout_after)
+                       const struct lf_config *cfg, int at_open, int timeout_after)
 {
     char mode[32], now[32];
     long budget = cfg->retry_budget_ms < LF_WAL_SWITCH_MS ? cfg->retry_budget_ms : LF_WAL_SWITCH_MS;
-    c->sqlite3_busy_timeout(db, (int)(budget / 2 > 0 ? budget / 2 : 1));
+    const char *when = at_open ? "" : " at=first-write";
+    if (at_open)
+        c->sqlite3_busy_timeout(db, (int)(budget / 2 > 0 ? budget / 2 : 1));
     int rc = run_own(c, db, "PRAGMA journal_mode", mode, sizeof mode);
     if (rc != SQLITE_OK) {
         lf_log("wal-failed db=%s step=read-mode code=%s (the open goes on; a later open tries "
@@ -119,14 +131,14 @@ static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
     } else if (strcasecmp(mode, "wal") == 0) {
         /* already: nothing to do, nothing to say */
     } else if (cfg->dry_run) {
-        lf_log("wal-switched db=%s from=%s dry_run=1", path, mode);
+        lf_log("wal-switched db=%s from=%s%s dry_run=1", path, mode, when);
     } else {
         long long start = lf_now_ms();
         unsigned seed = (unsigned)getpid();
         for (int attempt = 1;; attempt++) {
             rc = run_own(c, db, "PRAGMA journal_mode=WAL", now, sizeof now);
             long waited = (long)(lf_now_ms() - start);
-            if ((rc & 0xff) != SQLITE_BUSY || waited >= budget)
+            if ((rc & 0xff) != SQLITE_BUSY || waited >= budget || !at_open)
                 break;
             lf_sleep_ms(lf_retry_backoff_ms(attempt, budget - waited, &seed));
         }
@@ -135,12 +147,14 @@ static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
                    "tries again)",
                    path, mode, lf_rc_name(rc), mode);
         else if (strcasecmp(now, "wal") == 0)
-            lf_log("wal-switched db=%s from=%s", path, mode);
+            lf_log("wal-switched db=%s from=%s%s", path, mode, when);
         else
             lf_log("wal-skipped db=%s reason=unsupported mode=%s (SQLite kept it: no shared "
                    "memory in this VFS, or a transaction is open)",
                    path, now);
     }
+    if (!at_open)
+        return;
     /* the timeout the connection had: the floor, or SQLite's default of none */
     if (timeout_after > 0)
         c->sqlite3_busy_timeout(db, timeout_after);
@@ -177,7 +191,21 @@ void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename,
         lf_log("wal-skipped db=%s reason=%s%s%s", shown, why, detail[0] ? " fs=" : "", detail);
         return;
     }
-    switch_wal(c, db, shown, cfg, lf_conn_timeout(conn));
+    struct stat st;
+    if (stat(path, &st) == 0 && st.st_size == 0) {
+        lf_conn_set_wal_pending(conn, 1); /* a new database: its first write switches it */
+        return;
+    }
+    switch_wal(c, db, shown, cfg, 1, lf_conn_timeout(conn));
+}
+
+void lf_wal_at_first_write(const struct lf_copy *c, sqlite3 *db, struct lf_conn *conn)
+{
+    if (!lf_conn_set_wal_pending(conn, 0))
+        return; /* another thread of this connection did it */
+    lf_guard++;
+    switch_wal(c, db, lf_conn_path(conn), lf_config(), 0, 0);
+    lf_guard--;
 }
 
 /* Opens: the real open, then the policy, with re-entered hooks passed through meanwhile. */
@@ -263,8 +291,8 @@ int lf_impl_sqlite3_busy_handler(const struct lf_copy *c, sqlite3 *db, lf_busy_f
         return c->sqlite3_busy_handler(db, handler, arg);
     }
     if (!lf_conn_own_handler(conn))
-        lf_log("busy-handler-kept db=%s (the program installed its own busy handler: the floor "
-               "does not replace it; retries still apply)",
+        lf_log("busy-handler-kept db=%s (the program installed its own busy handler: it decides "
+               "how long to wait; lockfix neither replaces it nor queues or retries around it)",
                lf_conn_path(conn));
     lf_conn_set_own_handler(conn, 1);
     return c->sqlite3_busy_handler(db, handler, arg);

@@ -8,7 +8,11 @@
 **
 ** The state lives in `<database>-lockfix`, a small file beside the database (like SQLite's -shm),
 ** mapped shared: a ticket counter, the ticket being served, and a ring of slots saying which
-** process holds each ticket. Waiters sleep on their own slot's futex word, so a release wakes
+** process holds each ticket. Like the -shm of a WAL database it lives only while someone uses it:
+** every process that maps it holds a POSIX read lock on its first byte, and the process whose
+** last connection to the database closes removes the file if it can take the write lock, i.e.
+** if no other process has it mapped. One that opens the file while it is being removed checks,
+** once it holds its read lock, that the name still leads to the file it opened, or starts over. Waiters sleep on their own slot's futex word, so a release wakes
 ** exactly the next writer instead of the whole herd. The file is created with the database's
 ** permissions minus world-write, so only those who may write the database can join its queue.
 **
@@ -79,8 +83,11 @@ _Static_assert(sizeof(struct q_shared) == 64 + Q_RING * sizeof(struct q_slot),
                "the queue file's layout is shared by every process: keep the header 64 bytes");
 
 struct lf_queue {
-    char path[LF_PATH_MAX];
+    char path[LF_PATH_MAX];   /* the database's */
+    char qpath[LF_PATH_MAX];  /* the queue file's */
     struct q_shared *sh;
+    int fd;                   /* kept open: the read lock that says "in use" lives on it */
+    int refs;                 /* connections of this process using the queue */
     /* The thread of this process that took the turn last, and its ticket: another connection
     ** of that thread must not queue behind it (it would wait for itself). */
     _Atomic unsigned long holder_thread;
@@ -91,6 +98,17 @@ struct lf_queue {
 static struct lf_queue *queues;
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic int lf_queue_turns_held;
+
+/* A POSIX lock on the queue file's first byte: F_RDLCK while mapped, F_WRLCK to remove it.
+** POSIX locks belong to the process: a forked child takes its own (queue_after_fork). */
+static int lock_byte(int fd, short type, int wait)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    int rc;
+    while ((rc = fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl)) != 0 && errno == EINTR)
+        ;
+    return rc;
+}
 
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
 {
@@ -128,9 +146,24 @@ static void wake_served(struct q_shared *sh, uint32_t s)
 
 /* getpid() is a system call in this glibc; a forked child must not use its parent's pid. */
 static _Atomic int32_t my_pid;
-static void forget_pid(void)
+
+/* fork: the queue list is consistent in the child (no other thread holds its mutex), and the
+** child, which inherits the mappings but not the parent's POSIX locks, takes its own read locks,
+** so that no queue file it may use is removed under it. */
+static void queue_before_fork(void)
+{
+    pthread_mutex_lock(&queue_lock);
+}
+static void queue_after_fork_parent(void)
+{
+    pthread_mutex_unlock(&queue_lock);
+}
+static void queue_after_fork_child(void)
 {
     atomic_store(&my_pid, 0);
+    for (struct lf_queue *q = queues; q; q = q->next)
+        lock_byte(q->fd, F_RDLCK, 0);
+    pthread_mutex_unlock(&queue_lock);
 }
 static int32_t self_pid(void)
 {
@@ -182,30 +215,36 @@ static void forget_other_boot(struct q_shared *sh)
     atomic_store(&sh->serving, atomic_load(&sh->next));
 }
 
-/* Open (creating if needed) and map the queue file of the database at `dbpath`. */
-static struct q_shared *map_queue(const char *dbpath)
+static int create_queue_file(const char *qpath, const struct stat *dbst);
+
+/* Open (creating if needed) the queue file at qpath and take its read lock; -1 if impossible. */
+static int open_queue_file(const char *qpath, const struct stat *st)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = create_queue_file(qpath, st);
+        if (fd < 0)
+            return -1;
+        struct stat a, b;
+        if (lock_byte(fd, F_RDLCK, 1) == 0 && fstat(fd, &a) == 0 && stat(qpath, &b) == 0 &&
+            a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+            return fd;
+        close(fd); /* removed by its last user while we opened it: open the new one */
+    }
+    return -1;
+}
+
+/* Map the queue file of the database at `dbpath`; *fd_out receives the locked descriptor. */
+static struct q_shared *map_queue(const char *dbpath, char *qpath, int *fd_out)
 {
     struct stat st;
     if (stat(dbpath, &st) != 0)
         return NULL;
-    char qpath[LF_PATH_MAX];
     size_t len = strlen(dbpath);
-    if (len + sizeof "-lockfix" > sizeof qpath)
+    if (len + sizeof "-lockfix" > LF_PATH_MAX)
         return NULL;
     memcpy(qpath, dbpath, len);
     memcpy(qpath + len, "-lockfix", sizeof "-lockfix");
-    mode_t mode = st.st_mode & 0664; /* the database's permissions, never world-writable */
-    const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
-    int fd = open(qpath, flags | O_CREAT | O_EXCL, mode);
-    if (fd >= 0)
-        (void)!fchmod(fd, mode); /* made here: the umask must not take the group's write away */
-    else if (errno == EEXIST) {
-        fd = open(qpath, flags);
-        if (fd < 0 && errno == EACCES) { /* made by another user a moment ago: chmod pending */
-            lf_sleep_ms(1);
-            fd = open(qpath, flags);
-        }
-    }
+    int fd = open_queue_file(qpath, &st);
     if (fd < 0)
         return NULL;
     struct stat qst;
@@ -221,9 +260,10 @@ static struct q_shared *map_queue(const char *dbpath)
         return NULL;
     }
     void *p = mmap(NULL, sizeof(struct q_shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED)
+    if (p == MAP_FAILED) {
+        close(fd);
         return NULL;
+    }
     struct q_shared *sh = p;
     /* A new file is all zeros, which is a valid empty queue; the header only identifies it. */
     uint32_t zero = 0;
@@ -232,10 +272,31 @@ static struct q_shared *map_queue(const char *dbpath)
         sh->version = Q_VERSION;
     if (sh->magic != Q_MAGIC) {
         munmap(p, sizeof(struct q_shared));
+        close(fd);
         return NULL;
     }
     forget_other_boot(sh);
+    *fd_out = fd;
     return sh;
+}
+
+/* Create the queue file with the database's permissions, or open the one that exists. */
+static int create_queue_file(const char *qpath, const struct stat *dbst)
+{
+    const struct stat *st = dbst;
+    mode_t mode = st->st_mode & 0664; /* the database's permissions, never world-writable */
+    const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+    int fd = open(qpath, flags | O_CREAT | O_EXCL, mode);
+    if (fd >= 0)
+        (void)!fchmod(fd, mode); /* made here: the umask must not take the group's write away */
+    else if (errno == EEXIST) {
+        fd = open(qpath, flags);
+        if (fd < 0 && errno == EACCES) { /* made by another user a moment ago: chmod pending */
+            lf_sleep_ms(1);
+            fd = open(qpath, flags);
+        }
+    }
+    return fd;
 }
 
 struct lf_queue *lf_queue_open(const char *dbpath)
@@ -248,21 +309,56 @@ struct lf_queue *lf_queue_open(const char *dbpath)
         if (strcmp(q->path, dbpath) == 0)
             break;
     if (q == NULL) {
-        struct q_shared *sh = map_queue(dbpath);
+        char qpath[LF_PATH_MAX];
+        int fd = -1;
+        struct q_shared *sh = map_queue(dbpath, qpath, &fd);
         if (sh != NULL && (q = calloc(1, sizeof *q)) != NULL) {
             strncpy(q->path, dbpath, sizeof q->path - 1);
+            memcpy(q->qpath, qpath, sizeof q->qpath);
             q->sh = sh;
+            q->fd = fd;
             q->next = queues;
             queues = q;
         } else if (sh != NULL) {
             munmap(sh, sizeof *sh);
+            close(fd);
         }
     }
+    if (q != NULL)
+        q->refs++;
     static int atfork_set;
     if (q && !atfork_set)
-        atfork_set = pthread_atfork(NULL, NULL, forget_pid) == 0;
+        atfork_set = pthread_atfork(queue_before_fork, queue_after_fork_parent,
+                                    queue_after_fork_child) == 0;
     pthread_mutex_unlock(&queue_lock);
     return q;
+}
+
+void lf_queue_put(struct lf_queue *q)
+{
+    if (q == NULL)
+        return;
+    pthread_mutex_lock(&queue_lock);
+    if (--q->refs > 0) {
+        pthread_mutex_unlock(&queue_lock);
+        return;
+    }
+    for (struct lf_queue **pp = &queues; *pp; pp = &(*pp)->next) {
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    }
+    /* The write lock is had only when no other process holds a read lock, i.e. maps the file
+    ** (a waiter or holder always does): then nobody uses it, and the name goes with it. */
+    struct stat a, b;
+    if (lock_byte(q->fd, F_WRLCK, 0) == 0 && fstat(q->fd, &a) == 0 && stat(q->qpath, &b) == 0 &&
+        a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+        unlink(q->qpath);
+    munmap(q->sh, sizeof *q->sh);
+    close(q->fd); /* releases the lock */
+    pthread_mutex_unlock(&queue_lock);
+    free(q);
 }
 
 /* A lingering holder's time is over: take its turn away (only one of the holder and the waiters

@@ -363,6 +363,9 @@ int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rew
         st->end = statement_end(t, second);
     } else if (is_kw(t, first, "PRAGMA")) {
         classify_pragma(t, second, floor_ms, st);
+    } else if (is_kw(t, first, "SAVEPOINT")) {
+        st->kind = LF_STMT_SAVEPOINT;
+        st->end = statement_end(t, second);
     } else if (is_create_trigger(t, first)) {
         st->kind = LF_STMT_OTHER;
         st->end = trigger_end(t, first);

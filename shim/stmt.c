@@ -62,17 +62,19 @@ static void log_debug_sql(struct lf_conn *conn, const char *event, const char *s
 }
 
 /* Busy-retry loop shared by every call that may be re-run. `again` re-runs it and returns the new
-** code; the loop stops when the code is no longer busy or the budget is spent. */
+** code; the loop stops when the code is no longer busy or the deadline has passed. Each attempt
+** waits inside SQLite no longer than what is left. */
 typedef int (*again_fn)(void *ctx);
 
-static int retry_loop(struct lf_conn *conn, const char *what, int rc, again_fn again, void *ctx)
+static int retry_loop(struct lf_conn *conn, const struct lf_copy *c, sqlite3 *db, const char *what,
+                      int rc, again_fn again, void *ctx, long long deadline)
 {
-    const struct lf_config *cfg = lf_config();
     long long start = lf_now_ms();
+    long wait_ms = lf_sqlite_wait_ms(conn);
     int attempt = 0;
     while ((rc & 0xff) == SQLITE_BUSY && rc != SQLITE_BUSY_SNAPSHOT) {
-        long waited = (long)(lf_now_ms() - start);
-        long left = cfg->retry_budget_ms - waited;
+        long long now = lf_now_ms();
+        long waited = (long)(now - start), left = (long)(deadline - now);
         if (left <= 0) {
             LOG_EVENT(conn, LF_EV_GAVE_UP,
                       "gave-up db=%s what=%s attempts=%d waited_ms=%ld code=%s", lf_conn_path(conn),
@@ -83,7 +85,14 @@ static int retry_loop(struct lf_conn *conn, const char *what, int rc, again_fn a
         LOG_EVENT(conn, LF_EV_RETRY, "retry db=%s what=%s attempt=%d waited_ms=%ld code=%s",
                   lf_conn_path(conn), what, attempt, waited, lf_rc_name(rc));
         lf_sleep_ms(lf_retry_backoff_ms(attempt, left, seed()));
-        rc = again(ctx);
+        left = (long)(deadline - lf_now_ms());
+        if (wait_ms > 0 && left < wait_ms && db != NULL) {
+            lf_set_timeout(c, db, left);
+            rc = again(ctx);
+            lf_set_timeout(c, db, wait_ms);
+        } else {
+            rc = again(ctx);
+        }
     }
     if (attempt > 0)
         LOG_EVENT(conn, LF_EV_RETRY_OK, "retry-ok db=%s what=%s attempts=%d waited_ms=%ld",
@@ -104,9 +113,8 @@ struct prepare_call {
     const void **pzTail;
 };
 
-static int prepare_real(void *arg)
+static int prepare_call_real(const struct prepare_call *p)
 {
-    struct prepare_call *p = arg;
     const struct lf_copy *c = p->c;
     const char **t8 = (const char **)p->pzTail;
     if (p->wide) {
@@ -127,6 +135,14 @@ static int prepare_real(void *arg)
     default:
         return c->sqlite3_prepare_v3(p->db, p->sql, p->nbyte, p->flags, p->ppStmt, t8);
     }
+}
+
+/* The real prepare, guarded: loading the schema runs SQLite's own statements. */
+static int prepare_real(void *arg)
+{
+    int rc;
+    LF_SQLITE_CALL(rc, prepare_call_real(arg));
+    return rc;
 }
 
 static int prepare_common(struct prepare_call *p)
@@ -162,10 +178,13 @@ static int prepare_common(struct prepare_call *p)
         call.pzTail = &tail;
     }
     int rc = prepare_real(&call);
-    if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !cfg->dry_run)
-        rc = retry_loop(conn, "prepare", rc, prepare_real, &call);
-    else if ((rc & 0xff) == SQLITE_BUSY && cfg->retry)
-        lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+    if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !lf_conn_own_handler(conn)) {
+        if (!cfg->dry_run)
+            rc = retry_loop(conn, c, p->db, "prepare", rc, prepare_real, &call,
+                            lf_busy_deadline(conn, 0));
+        else
+            lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+    }
     if (rc == SQLITE_OK && *p->ppStmt != NULL &&
         atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
         lf_stmt_owner_put(*p->ppStmt, c);
@@ -220,19 +239,23 @@ struct step_call {
 static int step_again(void *arg)
 {
     struct step_call *s = arg;
+    int rc;
+    lf_guard++;
     /* A busy COMMIT stays mid-run and is continued by stepping; anything else starts over. */
     if (!s->c->sqlite3_stmt_busy || !s->c->sqlite3_stmt_busy(s->stmt))
         s->c->sqlite3_reset(s->stmt);
-    return s->c->sqlite3_step(s->stmt);
+    rc = s->c->sqlite3_step(s->stmt);
+    lf_guard--;
+    return rc;
 }
 
 /* The slow path: a step met SQLITE_BUSY. Decide whether it may run again, and run it. */
 static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, int rc,
-                     int was_running, int was_autocommit)
+                     int was_running, int was_autocommit, long long deadline)
 {
     struct lf_conn *conn = lf_conn_get(db, c);
     const struct lf_config *cfg = lf_config();
-    if (!lf_conn_enabled(conn) || !cfg->retry)
+    if (!lf_conn_enabled(conn) || !cfg->retry || lf_conn_own_handler(conn))
         return rc;
     struct lf_busy_ctx ctx = {rc, was_autocommit, was_running, LF_STMT_OTHER, 0};
     if (c->sqlite3_extended_errcode)
@@ -254,16 +277,10 @@ static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, i
         return rc;
     }
     struct step_call s = {c, stmt};
-    return retry_loop(conn, "step", rc, step_again, &s);
+    return retry_loop(conn, c, db, "step", rc, step_again, &s, lf_busy_deadline(conn, deadline));
 }
 
-/* ---- the writer queue's turn -------------------------------------------------------------- */
-
-/* Whether this process holds a turn now: while it holds none, no call can have a turn to end. */
-static inline int turns_held(void)
-{
-    return atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0;
-}
+/* ---- what a statement is, for the queue --------------------------------------------------- */
 
 static int may_write(sqlite3_stmt *stmt)
 {
@@ -285,8 +302,12 @@ void lf_copy_stand_ins(struct lf_copy *c)
         c->sqlite3_sql = no_text;
 }
 
-/* Whether a statement about to start in autocommit mode begins writing: a writing statement, or
-** BEGIN IMMEDIATE/EXCLUSIVE (transaction statements count as read-only for SQLite). */
+/* Whether a statement about to start in autocommit mode begins writing: a writing statement,
+** BEGIN IMMEDIATE/EXCLUSIVE (transaction statements count as read-only for SQLite), or, while the
+** rewrite is on, a SAVEPOINT that opens a transaction. Such a SAVEPOINT cannot be rewritten (a
+** transaction opened by BEGIN is not ended by RELEASE), but it takes the turn like a BEGIN
+** IMMEDIATE: no writer under lockfix commits between its first read and its first write, so its
+** upgrade to a writer cannot fail against them. */
 static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     if (!c->sqlite3_stmt_readonly(stmt))
@@ -305,64 +326,24 @@ static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
         LETTER('T'), LETTER('U'), LETTER('V'), LETTER('W'), LETTER('X'), LETTER('Y'),
         LETTER('Z')};
 #undef LETTER
-    if (not_begin[(unsigned char)sql[0]])
+    unsigned char c0 = (unsigned char)sql[0];
+    if (not_begin[c0] && !((c0 | 0x20) == 's' && (sql[1] | 0x20) == 'a'))
         return 0;
-    return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE;
-}
-
-/* Before a writing statement starts in autocommit mode: wait for the turn. */
-__attribute__((noinline)) static void take_turn(const struct lf_copy *c, sqlite3 *db)
-{
-    struct lf_conn *conn = lf_conn_get(db, c);
-    if (!lf_conn_enabled(conn))
-        return;
-    struct lf_queue *q = lf_conn_queue(conn);
-    if (q == NULL)
-        return;
-    if (lf_conn_has_turn(conn) && lf_queue_resume(q, conn))
-        return; /* its turn is still held, or kept since its last transaction */
-    const struct lf_config *cfg = lf_config();
-    long waited = 0;
-    int got = lf_queue_acquire(q, conn, cfg->retry_budget_ms, &waited);
-    if (waited >= cfg->queue_log_ms)
-        lf_log("queue-wait db=%s waited_ms=%ld%s", lf_conn_path(conn), waited,
-               got ? "" : " (no turn: falling back to SQLite's locking)");
-}
-
-/* The connection is back in autocommit mode: if it holds the turn, the turn goes on. `stmt` is
-** the statement just stepped, if it may still be running (NULL after a reset, a finalize, or a
-** step that returned SQLITE_DONE: by sqlite3_stmt_busy()'s definition it is not running then). */
-__attribute__((noinline)) static void end_turn(const struct lf_copy *c, sqlite3 *db,
-                                               sqlite3_stmt *stmt)
-{
-    struct lf_conn *conn = lf_conn_get(db, c);
-    if (!lf_conn_has_turn(conn))
-        return;
-    if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
-        return; /* an autocommit write still handing out rows (RETURNING) */
-    const struct lf_config *cfg = lf_config();
-    lf_queue_txn_done(lf_conn_queue(conn), conn, cfg->queue_slice_us, cfg->queue_linger_us);
-}
-
-/* After a call that may have ended a write: back in autocommit, the turn goes on. */
-static void end_turn_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
-{
-    if (db == NULL || !c->sqlite3_get_autocommit(db))
-        return; /* inside its transaction: asked first, it is cheaper than the lookup */
-    end_turn(c, db, stmt);
+    enum lf_stmt_kind kind = lf_sql_first_kind(sql);
+    return kind == LF_STMT_BEGIN_IMMEDIATE || (kind == LF_STMT_SAVEPOINT && lf_config()->rewrite);
 }
 
 /* A step met SQLITE_BUSY: the retry rule, then the turn. Rare, so out of the hot path. */
 __attribute__((noinline, cold)) static int step_after_busy(const struct lf_copy *c,
                                                           sqlite3_stmt *stmt, sqlite3 *db,
                                                           int rc, int was_running,
-                                                          int was_autocommit)
+                                                          int was_autocommit, long long deadline)
 {
     if (db == NULL)
         db = c->sqlite3_db_handle(stmt);
-    rc = step_busy(c, stmt, db, rc, was_running, was_autocommit);
-    if (turns_held())
-        end_turn_if_done(c, db, rc == SQLITE_DONE ? NULL : stmt);
+    rc = step_busy(c, stmt, db, rc, was_running, was_autocommit, deadline);
+    if (lf_turns_held())
+        lf_turn_end_if_done(c, db, rc == SQLITE_DONE ? NULL : stmt);
     return rc;
 }
 
@@ -375,15 +356,16 @@ __attribute__((noinline, cold)) static int step_after_busy(const struct lf_copy 
 */
 int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
+    int rc;
     inner_calls++;
     if (c->sqlite3_stmt_busy(stmt)) { /* NULL is not busy: it takes the path below */
         /* A statement continuing: it returned a row since its reset, so the retry rule needs
         ** nothing more, and it is no statement's start, so it takes no turn. */
-        int rc = c->sqlite3_step(stmt);
+        LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
         if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
-            return step_after_busy(c, stmt, NULL, rc, 1, 0);
-        if (LF_UNLIKELY(turns_held()))
-            end_turn_if_done(c, c->sqlite3_db_handle(stmt), rc == SQLITE_DONE ? NULL : stmt);
+            return step_after_busy(c, stmt, NULL, rc, 1, 0, 0);
+        if (LF_UNLIKELY(lf_turns_held()))
+            lf_turn_end_if_done(c, c->sqlite3_db_handle(stmt), rc == SQLITE_DONE ? NULL : stmt);
         return rc;
     }
     /* A statement starting: facts for the retry rule and the queue first. */
@@ -391,13 +373,17 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     if (LF_UNLIKELY(db == NULL))
         return c->sqlite3_step(stmt); /* no statement: SQLite's own answer */
     int was_autocommit = c->sqlite3_get_autocommit(db);
-    if (was_autocommit && lf_queue_enabled && starts_write(c, stmt))
-        take_turn(c, db);
-    int rc = c->sqlite3_step(stmt);
+    long long deadline = 0;
+    long put_back = 0;
+    if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any()) && starts_write(c, stmt))
+        put_back = lf_turn_before_write(c, db, &deadline);
+    LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
+    if (LF_UNLIKELY(put_back != 0))
+        lf_set_timeout(c, db, put_back);
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
-        return step_after_busy(c, stmt, db, rc, 0, was_autocommit);
-    if (LF_UNLIKELY(turns_held()) && c->sqlite3_get_autocommit(db))
-        end_turn(c, db, rc == SQLITE_DONE ? NULL : stmt);
+        return step_after_busy(c, stmt, db, rc, 0, was_autocommit, deadline);
+    if (LF_UNLIKELY(lf_turns_held()) && c->sqlite3_get_autocommit(db))
+        lf_turn_end(c, db, rc == SQLITE_DONE ? NULL : stmt);
     return rc;
 }
 
@@ -405,9 +391,10 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
 ** it may end an autocommit write that was not stepped to its end. */
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    int rc = c->sqlite3_reset(stmt);
+    int rc;
+    LF_SQLITE_CALL(rc, c->sqlite3_reset(stmt));
     if (stmt != NULL)
-        end_turn_if_done(c, c->sqlite3_db_handle(stmt), NULL);
+        lf_turn_end_if_done(c, c->sqlite3_db_handle(stmt), NULL);
     return rc;
 }
 
@@ -415,12 +402,15 @@ int lf_impl_sqlite3_finalize(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     if (LF_UNLIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1) && stmt != NULL)
         lf_stmt_owner_del(stmt);
+    int rc;
     if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0) ||
-        stmt == NULL)
-        return c->sqlite3_finalize(stmt);
+        stmt == NULL) {
+        LF_SQLITE_CALL(rc, c->sqlite3_finalize(stmt));
+        return rc;
+    }
     sqlite3 *db = c->sqlite3_db_handle(stmt);
-    int rc = c->sqlite3_finalize(stmt);
-    end_turn_if_done(c, db, NULL);
+    LF_SQLITE_CALL(rc, c->sqlite3_finalize(stmt));
+    lf_turn_end_if_done(c, db, NULL);
     return rc;
 }
 
@@ -499,16 +489,16 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
     in_exec--;
     /* Retried here only where the hooks could not retry each statement themselves. */
     if ((rc & 0xff) == SQLITE_BUSY && inner_calls == seen && cfg->retry && nstmts == 1 &&
-        e.rows == 0) {
+        e.rows == 0 && !lf_conn_own_handler(conn)) {
         struct lf_busy_ctx ctx = {rc, was_autocommit, 0, first, 0};
         int ext = c->sqlite3_extended_errcode ? c->sqlite3_extended_errcode(db) : rc;
         if ((ext & 0xff) == SQLITE_BUSY)
             ctx.rc = ext;
         if (lf_retry_decide(&ctx) == LF_RETRY_YES && !cfg->dry_run)
-            rc = retry_loop(conn, "exec", rc, exec_real, &e);
+            rc = retry_loop(conn, c, db, "exec", rc, exec_real, &e, lf_busy_deadline(conn, 0));
     }
     free(rewritten);
     if (atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) > 0)
-        end_turn_if_done(c, db, NULL);
+        lf_turn_end_if_done(c, db, NULL);
     return rc;
 }

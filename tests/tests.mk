@@ -14,7 +14,7 @@ TEST_LDLIBS  = -lcriterion -lsqlite3
 
 RMW_C        = $(BUILD)/rmw-c
 INTEG_DIR    = tests/integration
-INTEG_NAMES  = test_contention test_behaviour test_queue
+INTEG_NAMES  = test_contention test_behaviour test_queue test_harm
 INTEG_BINS   = $(addprefix $(BUILD)/tests/,$(INTEG_NAMES))
 INTEG_HELP   = $(INTEG_DIR)/harness.c $(INTEG_DIR)/harness.h
 

@@ -7,7 +7,7 @@
 //     NODE_PATH=tests/node-system/node_modules   sqlite3 linked to the system libsqlite3
 //     NODE_PATH=tests/node-bundled/node_modules  sqlite3 with its own bundled SQLite
 //   RMW_NODE_API=better uses better-sqlite3 (NODE_PATH=tests/node-better/node_modules).
-//   `node rmw.js --version` prints `sqlite_version()` and exits.
+//   `node rmw.js --version [DB]` prints `sqlite_version()` (asked of DB, default :memory:) and exits.
 //
 // Runs N transactions of
 //   BEGIN; SELECT v FROM counter WHERE id=1; (sleep HOLD_MS);
@@ -59,7 +59,7 @@ function openBetter(path) {
 async function main(argv) {
   const open = api === 'better' ? openBetter : openSqlite3;
   if (argv[0] === '--version') {
-    const db = await open(':memory:');
+    const db = await open(argv[1] || ':memory:');
     console.log(await db.get('SELECT sqlite_version()'));
     await db.close();
     return 0;

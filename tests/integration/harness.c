@@ -461,3 +461,53 @@ int h_main_one_at_a_time(int argc, char *argv[])
     criterion_finalize(tests);
     return result;
 }
+
+double h_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+bool h_wait_for(const char *path, const char *what, double limit_s)
+{
+    double end = h_mono_s() + limit_s;
+    char *nl = h_fmt("\n%s", what);
+    while (h_mono_s() < end) {
+        char *s = h_slurp(path);
+        bool ok = s && (strncmp(s, what, strlen(what)) == 0 || strstr(s, nl));
+        free(s);
+        if (ok) {
+            free(nl);
+            return true;
+        }
+        usleep(5000);
+    }
+    free(nl);
+    return false;
+}
+
+double h_field(const char *text, const char *key)
+{
+    if (!text)
+        return -1;
+    char *pat = h_fmt("%s=", key);
+    const char *p = text;
+    while ((p = strstr(p, pat)) != NULL) {
+        if (p == text || p[-1] == ' ' || p[-1] == '\n') {
+            double v = strtod(p + strlen(pat), NULL);
+            free(pat);
+            return v;
+        }
+        p++;
+    }
+    free(pat);
+    return -1;
+}
+
+void h_touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f != NULL, "cannot create %s", path);
+    fclose(f);
+}

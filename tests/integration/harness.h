@@ -86,6 +86,15 @@ const char *h_show(const char *s);
 /* Create the read-modify-write database with tests/clients/init-db.sh (DELETE journal mode). */
 void h_init_db(const char *dir, const char *db);
 
+/* CLOCK_MONOTONIC in seconds. */
+double h_mono_s(void);
+/* Wait (bounded) until the file at `path` holds a line starting with `what`. */
+bool h_wait_for(const char *path, const char *what, double limit_s);
+/* The number after `key=` in text (first occurrence at a word start), or -1. */
+double h_field(const char *text, const char *key);
+/* Create an empty file (a flag another process waits for). */
+void h_touch(const char *path);
+
 /* A Criterion main that runs the tests one at a time (Criterion runs them in parallel by default):
  * parallel tests would load the machine and change the contention being measured. */
 int h_main_one_at_a_time(int argc, char *argv[]);

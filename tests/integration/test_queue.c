@@ -40,13 +40,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static char *qfile(const char *db)
 {
     return h_fmt("%s-lockfix", db);
@@ -75,50 +68,6 @@ static void spawn_py(h_proc *p, const char *dir, const char *name, const char *c
     free(err);
 }
 
-/* Wait (bounded) until the file at `path` holds a line starting with `what`. */
-static bool wait_for(const char *path, const char *what, double limit_s)
-{
-    double end = mono_s() + limit_s;
-    char *nl = h_fmt("\n%s", what);
-    while (mono_s() < end) {
-        char *s = h_slurp(path);
-        bool ok = s && (strncmp(s, what, strlen(what)) == 0 || strstr(s, nl));
-        free(s);
-        if (ok) {
-            free(nl);
-            return true;
-        }
-        usleep(5000);
-    }
-    free(nl);
-    return false;
-}
-
-/* The value after `key=` in text (first occurrence), or -1. */
-static double field(const char *text, const char *key)
-{
-    if (!text)
-        return -1;
-    char *pat = h_fmt("%s=", key);
-    const char *p = text;
-    while ((p = strstr(p, pat)) != NULL) {
-        if (p == text || p[-1] == ' ' || p[-1] == '\n') {
-            double v = strtod(p + strlen(pat), NULL);
-            free(pat);
-            return v;
-        }
-        p++;
-    }
-    free(pat);
-    return -1;
-}
-
-static void touch(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert(f != NULL, "cannot create %s", path);
-    fclose(f);
-}
 
 /*
  * The read-modify-write writer of these tests (python3 sqlite3, unmodified, plain deferred BEGIN).
@@ -210,7 +159,8 @@ static void assert_consistent(const char *db, long commits)
 /* ---- 1. the queue file: when it appears, and its mode ------------------------------------- */
 
 /* Reports whether the queue file exists after open, after a read and (with "write") after a
-** write, all on one connection. */
+** write, all on one connection, with its mode and owner while the connection is open, and
+** whether it is still there once the connection (the only user of the queue) is closed. */
 static const char probe_py[] =
     "import os, sqlite3, sys\n"
     "db, q = sys.argv[1], sys.argv[1] + '-lockfix'\n"
@@ -222,7 +172,10 @@ static const char probe_py[] =
     "if sys.argv[2] == 'write':\n"
     "    con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
     "    print('write', int(os.path.exists(q)))\n"
-    "con.close()\n";
+    "    st = os.stat(q)\n"
+    "    print('mode %o uid %d' % (st.st_mode & 0o7777, st.st_uid))\n"
+    "con.close()\n"
+    "print('closed', int(os.path.exists(q)))\n";
 
 static void queue_file_mode(mode_t db_mode, mode_t want, mode_t mask)
 {
@@ -242,7 +195,7 @@ static void queue_file_mode(mode_t db_mode, mode_t want, mode_t mask)
     char *out, *err;
     int rc = h_run(dir, ro_argv, true, env, NULL, &out, &err, RUN_S);
     cr_assert_eq(rc, 0, "reader failed (%d): %s", rc, h_show(err));
-    cr_assert_str_eq(out, "open 0\nread 0\n", "queue file created before any write");
+    cr_assert_str_eq(out, "open 0\nread 0\nclosed 0\n", "queue file created before any write");
     cr_assert(!h_exists(q), "a program that only reads created %s", q);
     /* The shim did act on this reader (so "no file" is not just "no shim"). */
     char *text = h_slurp(log);
@@ -253,18 +206,17 @@ static void queue_file_mode(mode_t db_mode, mode_t want, mode_t mask)
     rc = h_run(dir, rw_argv, true, env, NULL, &out, &err, RUN_S);
     umask(old);
     cr_assert_eq(rc, 0, "writer failed (%d): %s", rc, h_show(err));
-    cr_assert_str_eq(out, "open 0\nread 0\nwrite 1\n",
-                     "the queue file must appear at the first write, not before");
-    struct stat st, dst;
-    cr_assert(stat(q, &st) == 0, "no %s after the write", q);
+    struct stat dst;
     cr_assert(stat(db, &dst) == 0);
-    cr_assert(S_ISREG(st.st_mode));
-    cr_assert_eq(st.st_mode & 07777, want,
-                 "db mode %04o, umask %04o: queue file mode %04o, want %04o (the database's mode "
-                 "minus world-write)",
-                 (unsigned)db_mode, (unsigned)mask, (unsigned)(st.st_mode & 07777),
-                 (unsigned)want);
-    cr_assert_eq(st.st_uid, dst.st_uid);
+    /* The file appears at the first write with the database's mode minus world-write and its
+    ** owner, and goes with the last connection that used it, like a WAL database's -shm. */
+    char *expect = h_fmt("open 0\nread 0\nwrite 1\nmode %o uid %u\nclosed 0\n", (unsigned)want,
+                         (unsigned)dst.st_uid);
+    cr_assert_str_eq(out, expect,
+                     "db mode %04o, umask %04o: the queue file must appear at the first write "
+                     "with mode %04o (the database's minus world-write), and be removed at the "
+                     "last close", (unsigned)db_mode, (unsigned)mask, (unsigned)want);
+    cr_assert(!h_exists(q), "%s left behind after the last connection closed", q);
     cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 1);
     h_rmtree(dir);
 }
@@ -303,13 +255,18 @@ Test(queue, off_creates_no_file, .timeout = LIMIT)
     cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "wal");
     cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 5);
 
-    /* The same program with the queue on does create it: the check above can fail. */
+    /* The same program with the queue on does create it (and removes it at its last close): the
+    ** check above can fail. */
     const char *on[] = { logenv, NULL };
     rc = h_run(dir, argv, true, on, NULL, &out, &err, RUN_S);
     cr_assert_eq(rc, 0, "rmw.py failed: %s", h_show(err));
     cr_assert_str_eq(out, "ok=5 failed=0 locked=0\n");
-    cr_assert(h_exists(q), "no %s with the queue on", q);
     cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 10);
+    char *pargv[] = { (char *)h_python(), "-c", (char *)probe_py, db, "write", NULL };
+    rc = h_run(dir, pargv, true, on, NULL, &out, &err, RUN_S);
+    cr_assert_eq(rc, 0, "probe failed: %s", h_show(err));
+    cr_assert(h_find_line(out, "write 1", (char *)NULL) != NULL, "no %s with the queue on: %s", q,
+              h_show(out));
     h_rmtree(dir);
 }
 
@@ -359,9 +316,9 @@ Test(queue, two_connections_one_thread, .timeout = LIMIT)
     const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=500", "LOCKFIX_RETRY_BUDGET_MS=1000", NULL };
     char *argv[] = { (char *)h_python(), "-c", (char *)two_conns_py, db, NULL };
     char *out, *err;
-    double t0 = mono_s();
+    double t0 = h_mono_s();
     int rc = h_run(dir, argv, true, env, NULL, &out, &err, 30);
-    double took = mono_s() - t0;
+    double took = h_mono_s() - t0;
     char *text = h_slurp(log);
     cr_log_info("two connections: %.2f s; %s", took, h_show(out));
     cr_assert_neq(rc, -1, "two connections of one thread hung (killed after 30 s); log: %s",
@@ -371,12 +328,12 @@ Test(queue, two_connections_one_thread, .timeout = LIMIT)
     cr_assert(h_find_line(out, "held=error:database_is_locked", (char *)NULL) != NULL,
               "c2's write while c1 holds BEGIN IMMEDIATE: want 'database is locked', got: %s",
               h_show(out));
-    double held = field(out, "held_s");
+    double held = h_field(out, "held_s");
     /* It waited (floor + retries), but a bounded time: 0.5 s floor + 1 s budget. */
     cr_assert(held >= 0.4 && held <= 5.0, "c2 got its error after %.3f s (want 0.4-5 s)", held);
-    double after = field(out, "after_s");
+    double after = h_field(out, "after_s");
     cr_assert(after >= 0 && after < 1.0, "c2's write after c1's COMMIT took %.3f s", after);
-    double worst = field(out, "alternate_worst_s");
+    double worst = h_field(out, "alternate_worst_s");
     cr_assert(worst >= 0 && worst < 1.0,
               "a write on c2 right after a short transaction on c1 took %.3f s", worst);
     cr_assert(h_find_line(out, "done=1", (char *)NULL) != NULL);
@@ -428,8 +385,8 @@ Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
     h_proc a;
     spawn_py(&a, dir, "a", holder_py, true, aenv, db, "6", (char *)NULL);
     char *aout = h_join(dir, "a.out");
-    bool holding = wait_for(aout, "holding", 20);
-    double held_from = mono_s();
+    bool holding = h_wait_for(aout, "holding", 20);
+    double held_from = h_mono_s();
     if (!holding)
         h_wait_all(&a, 1, 1);
     cr_assert(holding, "holder did not start: %s", h_show(h_slurp(h_join(dir, "a.err"))));
@@ -441,7 +398,7 @@ Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
     char *argv[] = { (char *)h_python(), "-c", (char *)one_insert_py, db, NULL };
     char *out, *err;
     int rc = h_run(dir, argv, true, benv, NULL, &out, &err, 30);
-    double b_done = mono_s() - held_from;
+    double b_done = h_mono_s() - held_from;
     /* Is A still holding (still running)? */
     int st;
     pid_t r = waitpid(a.pid, &st, WNOHANG);
@@ -459,7 +416,7 @@ Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
     cr_assert(h_find_line(out, "result=database_is_locked", (char *)NULL) != NULL,
               "B's write while A holds the turn for 6 s: want 'database is locked', got %s; log: %s",
               h_show(out), h_show(btext));
-    double took = field(out, "took_s");
+    double took = h_field(out, "took_s");
     cr_assert(took >= 1.4, "B gave up after %.3f s, before its 1.5 s budget", took);
     cr_assert(took < 5.0 && b_done < 5.5 && a_running,
               "B's wait was not bounded by its budget: it took %.3f s (%.2f s after A's turn "
@@ -470,7 +427,7 @@ Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
                              (char *)NULL);
     cr_assert(line != NULL, "no 'queue-wait ... (no turn: falling back to SQLite's locking)' in "
               "B's log: %s", h_show(btext));
-    double waited = field(line, "waited_ms");
+    double waited = h_field(line, "waited_ms");
     cr_assert(waited >= 1400 && waited <= 4000, "queue-wait waited_ms=%.0f, want about 1500: %s",
               waited, line);
 
@@ -547,8 +504,8 @@ Test(queue, idle_lingering_holder_does_not_stall, .timeout = LIMIT)
     char *aerr = h_slurp(ps[0].err_path);
     cr_assert_eq(hung, 0, "%d processes hung; log: %s", hung, h_show(text));
     cr_assert_eq(ps[0].status, 0, "A failed: %s", h_show(aerr));
-    long a_ok = (long)field(aout, "ok"), a_failed = (long)field(aout, "failed");
-    double a_asleep = field(aout, "asleep"), a_woke = field(aout, "woke");
+    long a_ok = (long)h_field(aout, "ok"), a_failed = (long)h_field(aout, "failed");
+    double a_asleep = h_field(aout, "asleep"), a_woke = h_field(aout, "woke");
     cr_assert(a_ok > 0 && a_failed == 0 && a_asleep > 0 && a_woke > a_asleep,
               "A: %s; stderr: %s", h_show(aout), h_show(aerr));
 
@@ -566,7 +523,7 @@ Test(queue, idle_lingering_holder_does_not_stall, .timeout = LIMIT)
         cr_assert_eq(failed, 0, "writer %d: %ld transactions failed (%ld locked); log: %s", w + 1,
                      failed, locked, h_show(text));
         cr_assert_geq(ok, 10);
-        double end = field(times, "end");
+        double end = h_field(times, "end");
         cr_assert(end > 0, "writer %d wrote no times: %s", w + 1, h_show(times));
         cr_assert(end < a_woke,
                   "writer %d finished %.2f s after A went to sleep, %.2f s after A woke: an idle "
@@ -646,7 +603,7 @@ static void lingering_behind_gone_waiter(bool kill_b)
     h_proc z, a;
     spawn_py(&z, dir, "z", hold_until_py, true, zenv, db, zgo, "0", (char *)NULL);
     char *zout = h_join(dir, "z.out"), *aout = h_join(dir, "a.out");
-    bool ok = wait_for(zout, "holding", 20);
+    bool ok = h_wait_for(zout, "holding", 20);
     if (!ok)
         h_wait_all(&z, 1, 1);
     cr_assert(ok, "Z did not start: %s", h_show(h_slurp(h_join(dir, "z.err"))));
@@ -654,9 +611,9 @@ static void lingering_behind_gone_waiter(bool kill_b)
                            "LOCKFIX_QUEUE_LOG_MS=0", NULL };
     spawn_py(&a, dir, "a", hold_until_py, true, aenv, db, go, "5", (char *)NULL);
     usleep(300000); /* A starts and waits in the queue behind Z */
-    touch(zgo);
-    ok = wait_for(aout, "holding", 20);
-    double a_turn = mono_s();
+    h_touch(zgo);
+    ok = h_wait_for(aout, "holding", 20);
+    double a_turn = h_mono_s();
     if (!ok) {
         h_wait_all(&a, 1, 1);
         h_wait_all(&z, 1, 1);
@@ -672,12 +629,12 @@ static void lingering_behind_gone_waiter(bool kill_b)
         char *bargv[] = { (char *)h_python(), "-c", (char *)one_insert_py, db, NULL };
         char *bo, *be;
         int brc = h_run(dir, bargv, true, benv, NULL, &bo, &be, 20);
-        b_gone = mono_s() - a_turn;
+        b_gone = h_mono_s() - a_turn;
         char *btext = h_slurp(h_fmt("%s/b.log", dir));
         cr_log_info("B (gone %.2f s after A's turn began): %s; log: %s", b_gone, h_show(bo),
                     h_show(btext));
         if (brc != 0 || h_find_line(btext, "no turn", (char *)NULL) == NULL) {
-            touch(go);
+            h_touch(go);
             h_wait_all(&a, 1, 20);
         }
         cr_assert_eq(brc, 0, "B failed: %s", h_show(be));
@@ -690,15 +647,15 @@ static void lingering_behind_gone_waiter(bool kill_b)
         h_proc b;
         char *bout = h_join(dir, "b.out"), *berr = h_join(dir, "b.err");
         h_spawn(&b, bargv, true, benv, NULL, bout, berr);
-        ok = wait_for(bout, "started", 20);
+        ok = h_wait_for(bout, "started", 20);
         usleep(100000); /* its INSERT is waiting in the queue now */
         kill(-b.pid, SIGKILL);
         kill(b.pid, SIGKILL);
         h_wait_all(&b, 1, 20);
-        b_gone = mono_s() - a_turn;
+        b_gone = h_mono_s() - a_turn;
         cr_log_info("B killed %.2f s after A's turn began (status %d)", b_gone, b.status);
         if (!ok || b.status != 128 + SIGKILL) {
-            touch(go);
+            h_touch(go);
             h_wait_all(&a, 1, 20);
         }
         cr_assert(ok, "B did not start: %s", h_show(h_slurp(berr)));
@@ -708,12 +665,12 @@ static void lingering_behind_gone_waiter(bool kill_b)
     /* A's transaction must end inside its 1 s slice, or it hands its turn on without lingering
     ** and the case is not reached (a machine too busy to start python in time). */
     if (b_gone > 0.85) {
-        touch(go);
+        h_touch(go);
         h_wait_all(&a, 1, 20);
         cr_skip_test("B took %.2f s to leave: A's slice would be over, nothing to test", b_gone);
     }
-    touch(go); /* A commits: within its 1 s slice, with B's ticket (abandoned or dead) behind */
-    ok = wait_for(aout, "idle", 20);
+    h_touch(go); /* A commits: within its 1 s slice, with B's ticket (abandoned or dead) behind */
+    ok = h_wait_for(aout, "idle", 20);
     if (!ok)
         h_wait_all(&a, 1, 1);
     cr_assert(ok, "A did not commit: %s", h_show(h_slurp(h_join(dir, "a.err"))));
@@ -726,7 +683,7 @@ static void lingering_behind_gone_waiter(bool kill_b)
     cr_assert_eq(h_wait_all(&a, 1, 20), 0, "A hung");
     char *atext = h_slurp(aout);
     char *ctext = h_slurp(h_fmt("%s/c.log", dir));
-    double idle = field(atext, "idle"), woke = field(atext, "woke"), cend = field(co, "end");
+    double idle = h_field(atext, "idle"), woke = h_field(atext, "woke"), cend = h_field(co, "end");
     cr_log_info("C: %s; A: %s", h_show(co), h_show(atext));
     cr_assert_eq(a.status, 0, "A failed: %s", h_show(h_slurp(h_join(dir, "a.err"))));
     cr_assert_eq(crc, 0, "C failed: %s", h_show(ce));
@@ -735,7 +692,7 @@ static void lingering_behind_gone_waiter(bool kill_b)
     cr_assert(cend > 0 && cend < woke,
               "C's 5 writes ended %.2f s after A went idle, %.2f s after A woke: the idle, "
               "lingering holder stalled the queue (worst write %.2f s); C's log: %s",
-              cend - idle, cend - woke, field(co, "worst"), h_show(ctext));
+              cend - idle, cend - woke, h_field(co, "worst"), h_show(ctext));
     cr_assert_eq(h_count_lines(ctext, "no turn", (char *)NULL), 0,
                  "C waited out its whole budget in the queue while A was idle: %s", h_show(ctext));
     /* Z 1, A 1, C 5; B's write failed. */
@@ -780,7 +737,7 @@ static struct h_totals mixed_run(const char *dir, const char *db, const char *ta
     char *lname = h_fmt("%s-locker", tag);
     spawn_py(&lk, dir, lname, locker_py, false, NULL, db, "1.0", (char *)NULL);
     char *lout = h_fmt("%s/%s.out", dir, lname);
-    bool locked = wait_for(lout, "locked", 20);
+    bool locked = h_wait_for(lout, "locked", 20);
     if (!locked)
         h_wait_all(&lk, 1, 1);
     cr_assert(locked, "locker did not start: %s",
@@ -791,10 +748,10 @@ static struct h_totals mixed_run(const char *dir, const char *db, const char *ta
     struct h_totals t = h_collect_writers(ps, MIX_WRITERS, RUN_S);
     cr_assert_eq(h_wait_all(&lk, 1, RUN_S), 0, "locker hung");
     cr_assert_eq(lk.status, 0, "locker failed: %s", h_show(h_slurp(h_fmt("%s/%s.err", dir, lname))));
-    *released = field(h_slurp(lout), "released");
+    *released = h_field(h_slurp(lout), "released");
     *min_start = 1e18;
     for (int w = 0; w < MIX_WRITERS; w++) {
-        double s = field(writer_times(dir, tag, w + 1), "start");
+        double s = h_field(writer_times(dir, tag, w + 1), "start");
         if (s > 0 && s < *min_start)
             *min_start = s;
     }
@@ -823,7 +780,8 @@ Test(queue, program_without_shim_shares_db, .timeout = LIMIT)
 
     /* Under the shim the floor (3 s) covers the other program's 1 s hold. */
     char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
-    const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=3000", "LOCKFIX_RETRY_BUDGET_MS=3000", NULL };
+    const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=3000", "LOCKFIX_RETRY_BUDGET_MS=3000",
+                          "LOCKFIX_QUEUE_LOG_MS=0", NULL };
     struct h_totals t = mixed_run(dir, db, "shim", true, env, &released, &first_start);
     char *text = h_slurp(log);
     cr_log_info("with shim: ok=%ld failed=%ld locked=%ld; first writer started %.3f s before the "
@@ -839,7 +797,9 @@ Test(queue, program_without_shim_shares_db, .timeout = LIMIT)
                  "(%ld locked); log: %s", t.failed, MIX_WRITERS * MIX_TXNS, t.locked, h_show(text));
     cr_assert_eq(t.ok, MIX_WRITERS * MIX_TXNS);
     assert_consistent(db, base + t.ok);
-    cr_assert(h_exists(qfile(db)));
+    cr_assert(h_count_lines(text, "queue-wait", (char *)NULL) > 0,
+              "no queue-wait line: the writers did not use the queue; log: %s", h_show(text));
+    cr_assert(!h_exists(qfile(db)), "the queue file was left behind after the last writer");
     h_rmtree(dir);
 }
 
@@ -888,7 +848,7 @@ Test(queue, rollback_journal, .timeout = LIMIT)
     cr_assert(!h_exists(qfile(db)));
 
     char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
-    const char *env[] = { logenv, "LOCKFIX_WAL=0", NULL };
+    const char *env[] = { logenv, "LOCKFIX_WAL=0", "LOCKFIX_QUEUE_LOG_MS=0", NULL };
     struct h_totals t = rollback_run(dir, db, true, env);
     char *text = h_slurp(log);
     cr_log_info("rollback journal with shim: ok=%ld failed=%ld locked=%ld", t.ok, t.failed,
@@ -905,7 +865,9 @@ Test(queue, rollback_journal, .timeout = LIMIT)
     cr_assert(!h_exists(h_fmt("%s-wal", db)), "a -wal file with LOCKFIX_WAL=0");
     cr_assert_eq(h_count_lines(text, "wal-switched", (char *)NULL), 0, "log: %s", h_show(text));
     cr_assert(h_count_lines(text, "begin-rewritten", (char *)NULL) > 0, "log: %s", h_show(text));
-    cr_assert(h_exists(qfile(db)), "no queue file: the writers did not use the queue");
+    cr_assert(h_count_lines(text, "queue-wait", (char *)NULL) > 0,
+              "no queue-wait line: the writers did not use the queue; log: %s", h_show(text));
+    cr_assert(!h_exists(qfile(db)), "the queue file was left behind after the last writer");
     h_rmtree(dir);
 }
 
@@ -956,7 +918,7 @@ static double write_against(const char *boot, int state, char **log_text)
     cr_assert(h_find_line(out, "result=ok", (char *)NULL) != NULL, "the write failed: %s; log: %s",
               h_show(out), h_show(*log_text));
     cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer=2"), 1);
-    double took = field(out, "took_s");
+    double took = h_field(out, "took_s");
     h_rmtree(dir);
     return took;
 }
@@ -1052,7 +1014,7 @@ static void threads_next_to_other(const char *mode)
     char *text = h_slurp(log);
     cr_assert_eq(p[0].status, 0, "%s", h_show(h_slurp(h_join(dir, "threads.err"))));
     cr_assert_eq(p[1].status, 0, "%s", h_show(h_slurp(h_join(dir, "other.err"))));
-    double tn = field(tout, "ok"), on = field(oout, "ok"), worst = field(oout, "worst_s");
+    double tn = h_field(tout, "ok"), on = h_field(oout, "ok"), worst = h_field(oout, "worst_s");
     cr_log_info("%s: threads %.0f inserts, other %.0f, other's worst %.3f s", mode, tn, on, worst);
     cr_assert(tn > 0 && on > 0, "threads: %s other: %s", h_show(tout), h_show(oout));
     cr_assert(worst < 1.0, "the other process waited %.3f s for one insert; log: %s", worst,

@@ -26,6 +26,7 @@ struct rcase {
 #define R LF_STMT_ROLLBACK
 #define P LF_STMT_PRAGMA_TIMEOUT
 #define E LF_STMT_EMPTY
+#define S LF_STMT_SAVEPOINT
 
 static const struct rcase cases[] = {
     /* BEGIN forms, every case, rewritten */
@@ -158,6 +159,10 @@ static const struct rcase cases[] = {
     {"rollback transaction;", NULL, R, ""},
     {"ROLLBACK TO sp", NULL, O, ""},
     {"ROLLBACK TO SAVEPOINT sp; BEGIN", NULL, O, " BEGIN"},
+    /* SAVEPOINT is recognised (it takes the queue's turn when it opens a transaction), never edited */
+    {"SAVEPOINT sp", NULL, S, ""},
+    {"savepoint \"a b\"; BEGIN", NULL, S, " BEGIN"},
+    {"/* c */ SaVePoInT x;", NULL, S, ""},
     {"rollback transaction to sp", NULL, O, ""},
     /* PRAGMA busy_timeout below the floor: raised */
     {"PRAGMA busy_timeout=100", "PRAGMA busy_timeout=5000", P, ""},
@@ -222,5 +227,6 @@ static const struct rcase cases[] = {
 #undef R
 #undef P
 #undef E
+#undef S
 
 #endif

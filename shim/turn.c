@@ -1,0 +1,68 @@
+/*
+** The writer queue's turn, seen from the statements: when a connection takes it, keeps it and
+** hands it on. A turn belongs to the program's transaction: it is taken before a writing
+** statement (or BEGIN IMMEDIATE, or a transaction-opening SAVEPOINT) starts in autocommit mode,
+** and handed on once the connection is back in autocommit mode. Statements SQLite runs on its own
+** inside the program's call never get here (the guard, lockfix.h), so nothing SQLite does inside
+** a transaction can end its turn or ask for a second one. The queue itself is queue.c.
+*/
+#include "lockfix.h"
+
+/*
+** Before a writing statement starts in autocommit mode: the WAL switch a new database was waiting
+** for (open_policy.c), then the turn in the queue. When the turn had to be waited for, the
+** statement's deadline is fixed in *deadline, and if less is left of it than the connection's busy
+** timeout, the timeout is cut to what is left for this one step: the return value is the timeout
+** to put back after the step (0: nothing to put back).
+*/
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, long long *deadline)
+{
+    struct lf_conn *conn = lf_conn_get(db, c);
+    if (!lf_conn_enabled(conn))
+        return 0;
+    if (lf_conn_wal_pending(conn))
+        lf_wal_at_first_write(c, db, conn);
+    if (!lf_queue_enabled || lf_conn_own_handler(conn))
+        return 0;
+    struct lf_queue *q = lf_conn_queue(conn);
+    if (q == NULL)
+        return 0;
+    if (lf_conn_has_turn(conn) && lf_queue_resume(q, conn))
+        return 0; /* its turn is still held, or kept since its last transaction */
+    const struct lf_config *cfg = lf_config();
+    long budget = lf_statement_budget_ms(conn), waited = 0;
+    int got = lf_queue_acquire(q, conn, budget, &waited);
+    if (waited >= cfg->queue_log_ms)
+        lf_log("queue-wait db=%s waited_ms=%ld%s", lf_conn_path(conn), waited,
+               got ? "" : " (no turn: falling back to SQLite's locking)");
+    if (waited <= 0)
+        return 0; /* no wait, no clock read: the deadline is fixed if the step comes back busy */
+    *deadline = lf_now_ms() - waited + budget;
+    long left = budget - waited, wait_ms = lf_sqlite_wait_ms(conn);
+    if (wait_ms == 0 || left >= wait_ms)
+        return 0;
+    lf_set_timeout(c, db, left);
+    return wait_ms;
+}
+
+/* The connection is back in autocommit mode: if it holds the turn, the turn goes on. `stmt` is
+** the statement just stepped, if it may still be running (NULL after a reset, a finalize, or a
+** step that returned SQLITE_DONE: by sqlite3_stmt_busy()'s definition it is not running then). */
+void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
+{
+    struct lf_conn *conn = lf_conn_get(db, c);
+    if (!lf_conn_has_turn(conn))
+        return;
+    if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
+        return; /* an autocommit write still handing out rows (RETURNING) */
+    const struct lf_config *cfg = lf_config();
+    lf_queue_txn_done(lf_conn_queue(conn), conn, cfg->queue_slice_us, cfg->queue_linger_us);
+}
+
+/* After a call that may have ended a write: back in autocommit, the turn goes on. */
+void lf_turn_end_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
+{
+    if (db == NULL || !c->sqlite3_get_autocommit(db))
+        return; /* inside its transaction: asked first, it is cheaper than the lookup */
+    lf_turn_end(c, db, stmt);
+}

@@ -1,0 +1,15 @@
+"""Hold the write lock (and, under lockfix, the queue's turn) until FLAG exists or 40 s pass."""
+import os
+import sqlite3
+import sys
+import time
+
+db, flag = sys.argv[1], sys.argv[2]
+con = sqlite3.connect(db, isolation_level=None)
+con.execute("BEGIN IMMEDIATE")
+con.execute("UPDATE counter SET v = v + 1 WHERE id = 1")
+print("holding", flush=True)
+end = time.time() + 40
+while not os.path.exists(flag) and time.time() < end:
+    time.sleep(0.01)
+con.execute("ROLLBACK")

@@ -1,0 +1,411 @@
+/*
+ * Never harm the host: what real programs do with SQLite, and what lockfix must leave as it was.
+ *
+ *   1. SQLite's own statements (VACUUM's internal BEGIN, FTS5's shadow tables) pass untouched
+ *   2. a new database keeps the page size and auto_vacuum the program chose; backup into it works
+ *   3. a private in-memory or temporary database is left exactly as the program made it
+ *   4. FTS5 writers, and SAVEPOINT transactions, under contention: the failure without lockfix,
+ *      none with it, nothing lost
+ *   5. one deadline bounds everything lockfix adds to a statement's wait
+ *   6. a program's own busy handler decides: its "give up" is final
+ *
+ * The Python and Ruby programs live in tests/integration/harm/.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIMIT 120.0
+#define RUN_S 60
+
+static char *program(const char *name)
+{
+    return h_join(h_root(), h_fmt("tests/integration/harm/%s", name));
+}
+
+/* Run argv without and with the shim; both must exit 0 with the same stdout. Returns the log. */
+static char *same_with_and_without(const char *dir, char *const argv[], const char *expect)
+{
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_LOG_LEVEL=debug", NULL };
+    char *out0, *err0, *out1, *err1;
+    int rc0 = h_run(dir, argv, false, NULL, NULL, &out0, &err0, RUN_S);
+    cr_assert_eq(rc0, 0, "%s failed without the shim: %s", argv[0], h_show(err0));
+    if (expect)
+        cr_assert_str_eq(out0, expect);
+    int rc1 = h_run(dir, argv, true, env, NULL, &out1, &err1, RUN_S);
+    char *text = h_slurp(log);
+    cr_assert_eq(rc1, 0, "%s failed under the shim (exit %d): %s; log: %s", argv[0], rc1,
+                 h_show(err1), h_show(text));
+    cr_assert_str_eq(out1, out0, "output changed under the shim; log: %s", h_show(text));
+    return text ? text : strdup("");
+}
+
+/* ---- 1. SQLite's own statements ----------------------------------------------------------- */
+
+/* VACUUM runs BEGIN, ATTACH, SELECTs and INSERTs of its own through the API: rewriting its BEGIN
+** made it fail with SQLITE_NOMEM. */
+Test(harm, vacuum_and_vacuum_into, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "v.db");
+    h_init_db(dir, db);
+    char *into0 = h_join(dir, "copy0.db"), *into1 = h_join(dir, "copy1.db");
+    char *sql = h_fmt("VACUUM; SELECT v FROM counter; VACUUM INTO '%s'", into0);
+    char *argv[] = { "sqlite3", db, sql, NULL };
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_LOG_LEVEL=debug", NULL };
+    char *out, *err;
+    cr_assert_eq(h_run(dir, argv, false, NULL, NULL, &out, &err, RUN_S), 0, "%s", h_show(err));
+    cr_assert_str_eq(out, "0\n");
+    argv[2] = h_fmt("VACUUM; SELECT v FROM counter; VACUUM INTO '%s'", into1);
+    int rc = h_run(dir, argv, true, env, NULL, &out, &err, RUN_S);
+    char *text = h_slurp(log);
+    cr_assert_eq(rc, 0, "VACUUM failed under the shim: %s; log: %s", h_show(err), h_show(text));
+    cr_assert_str_eq(out, "0\n");
+    cr_assert_str_eq(h_sql_text(into1, "PRAGMA integrity_check"), "ok");
+    cr_assert_eq(h_sql_int(into1, "SELECT count(*) FROM counter"), 1);
+    cr_assert_eq(h_count_lines(text, "sql=\"BEGIN\"", (char *)NULL), 0,
+                 "VACUUM's own BEGIN went through the shim's policy: %s", h_show(text));
+
+    /* python: cursor.execute("vacuum") raised MemoryError */
+    static const char py[] = "import sqlite3, sys\n"
+                             "con = sqlite3.connect(sys.argv[1])\n"
+                             "con.execute('vacuum')\n"
+                             "print(con.execute('PRAGMA integrity_check').fetchone()[0])\n";
+    char *pargv[] = { (char *)h_python(), "-c", (char *)py, db, NULL };
+    same_with_and_without(dir, pargv, "ok\n");
+    h_rmtree(dir);
+}
+
+/* ---- 2. a new database's format ----------------------------------------------------------- */
+
+Test(harm, new_database_keeps_its_page_size_and_auto_vacuum, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db0 = h_join(dir, "p0.db"), *db1 = h_join(dir, "p1.db");
+    char *argv[] = { "sqlite3", db0, "pragma page_size=1024", "pragma auto_vacuum=full",
+                     "create table t(x)", "pragma page_size", "pragma auto_vacuum", NULL };
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    char *out, *err;
+    cr_assert_eq(h_run(dir, argv, false, NULL, NULL, &out, &err, RUN_S), 0, "%s", h_show(err));
+    cr_assert_str_eq(out, "1024\n1\n");
+    argv[1] = db1;
+    int rc = h_run(dir, argv, true, env, NULL, &out, &err, RUN_S);
+    char *text = h_slurp(log);
+    cr_assert_eq(rc, 0, "%s", h_show(err));
+    cr_assert_str_eq(out, "1024\n1\n", "the program's page size or auto_vacuum was lost under the "
+                     "shim; log: %s", h_show(text));
+    /* and the database still got WAL, at its first write */
+    cr_assert_str_eq(h_sql_text(db1, "PRAGMA journal_mode"), "wal");
+    cr_assert(h_find_line(text, "wal-switched", "at=first-write", (char *)NULL) != NULL, "log: %s",
+              h_show(text));
+    h_rmtree(dir);
+}
+
+Test(harm, backup_into_a_new_file, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *b0 = h_join(dir, "b0.db"), *b1 = h_join(dir, "b1.db");
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    char *out, *err;
+    /* the CLI's .backup, from a database of another page size */
+    char *argv[] = { "sqlite3", ":memory:", "pragma page_size=1024", "create table t(x)",
+                     "insert into t values (7)", h_fmt(".backup %s", b0), NULL };
+    cr_assert_eq(h_run(dir, argv, false, NULL, NULL, &out, &err, RUN_S), 0, "%s", h_show(err));
+    argv[5] = h_fmt(".backup %s", b1);
+    int rc = h_run(dir, argv, true, env, NULL, &out, &err, RUN_S);
+    cr_assert_eq(rc, 0, "the CLI's .backup failed under the shim: %s; log: %s", h_show(err),
+                 h_show(h_slurp(log)));
+    cr_assert_eq(h_sql_int(b1, "SELECT x FROM t"), 7);
+    cr_assert_eq(h_sql_int(b1, "PRAGMA page_size"), 1024);
+
+    /* python's Connection.backup into a new file */
+    static const char code[] =
+        "import sqlite3, sys\n"
+        "src = sqlite3.connect(':memory:')\n"
+        "src.execute('pragma page_size=1024')\n"
+        "src.execute('create table t(x)')\n"
+        "src.execute('insert into t values (8)')\n"
+        "src.commit()\n"
+        "dst = sqlite3.connect(sys.argv[1])\n"
+        "src.backup(dst)\n"
+        "print(dst.execute('select x from t').fetchone()[0])\n"
+        "print(dst.execute('pragma page_size').fetchone()[0])\n";
+    char *p0[] = { (char *)h_python(), "-c", (char *)code, h_join(dir, "py0.db"), NULL };
+    char *o0, *e0;
+    cr_assert_eq(h_run(dir, p0, false, NULL, NULL, &o0, &e0, RUN_S), 0, "%s", h_show(e0));
+    cr_assert_str_eq(o0, "8\n1024\n");
+    p0[3] = h_join(dir, "py1.db");
+    rc = h_run(dir, p0, true, env, NULL, &out, &err, RUN_S);
+    cr_assert_eq(rc, 0, "python's backup failed under the shim: %s", h_show(err));
+    cr_assert_str_eq(out, o0);
+    h_rmtree(dir);
+}
+
+/* ---- 3. private in-memory and temporary databases ----------------------------------------- */
+
+Test(harm, memory_and_temp_databases_untouched, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *argv[] = { (char *)h_python(), program("memory_trace.py"), NULL };
+    char *text = same_with_and_without(dir, argv, NULL);
+    /* not one line: nothing was done, so nothing is said (debug level included) */
+    cr_assert_str_empty(text, "the shim acted on a private database: %s", text);
+    h_rmtree(dir);
+}
+
+/* ---- 4. FTS5 under contention ------------------------------------------------------------- */
+
+#define NOTE_WRITERS 8
+#define NOTE_TXNS 30
+
+static struct h_totals notes_run(const char *dir, const char *db, const char *mode, bool shim,
+                                 const char *const env[])
+{
+    h_proc ps[NOTE_WRITERS];
+    for (int w = 0; w < NOTE_WRITERS; w++) {
+        char *argv[] = { (char *)h_python(), program("notes_writer.py"), (char *)db,
+                         h_fmt("%d", NOTE_TXNS), (char *)mode, NULL };
+        char *out = h_fmt("%s/%s-%s-%d.out", dir, mode, shim ? "shim" : "plain", w);
+        char *err = h_fmt("%s/%s-%s-%d.err", dir, mode, shim ? "shim" : "plain", w);
+        h_spawn(&ps[w], argv, shim, env, dir, out, err);
+    }
+    return h_collect_writers(ps, NOTE_WRITERS, RUN_S);
+}
+
+static void notes_consistent(const char *dir, const char *db, long commits)
+{
+    cr_assert_eq(h_sql_int(db, "SELECT n FROM stats"), commits, "counter != commits: lost updates");
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM notes"), commits);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM search"), commits);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    /* FTS5's own check of its index against its content (an error if they differ) */
+    char *argv[] = { "sqlite3", (char *)db, "INSERT INTO search(search) VALUES ('integrity-check')",
+                     NULL };
+    char *err;
+    cr_assert_eq(h_run(dir, argv, false, NULL, NULL, NULL, &err, RUN_S), 0,
+                 "FTS5 integrity-check: %s", h_show(err));
+}
+
+static char *notes_db(const char *dir, const char *name)
+{
+    char *db = h_join(dir, name);
+    char *argv[] = { (char *)h_python(), program("notes_init.py"), db, NULL };
+    char *err;
+    cr_assert_eq(h_run(dir, argv, false, NULL, NULL, NULL, &err, RUN_S), 0, "%s", h_show(err));
+    return db;
+}
+
+/* Transactions that read before they write: without lockfix they fail ("database is locked"),
+** with it none does, and the index stays consistent. */
+Test(harm, fts5_writers_read_then_write, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = notes_db(dir, "n.db");
+    struct h_totals c = notes_run(dir, db, "explicit", false, NULL);
+    cr_log_info("fts5 explicit BEGIN without shim: ok=%ld failed=%ld locked=%ld", c.ok, c.failed,
+                c.locked);
+    cr_assert_eq(c.timed_out, 0);
+    cr_assert_eq(c.bad_output, 0, "%s", c.stdout_bad);
+    cr_assert_gt(c.locked, 0, "no 'database is locked' without the shim (ok=%ld): the workload "
+                 "does not contend", c.ok);
+    notes_consistent(dir, db, c.ok);
+
+    char *db2 = notes_db(dir, "n2.db");
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    double t0 = h_mono_s();
+    struct h_totals t = notes_run(dir, db2, "explicit", true, env);
+    double took = h_mono_s() - t0;
+    char *text = h_slurp(log);
+    cr_log_info("fts5 explicit BEGIN with shim: ok=%ld failed=%ld in %.1f s", t.ok, t.failed, took);
+    cr_assert_eq(t.timed_out, 0, "writers hung; log: %s", h_show(text));
+    cr_assert_eq(t.bad_exit, 0, "%s", h_show(t.stderr_all));
+    cr_assert_eq(t.failed, 0, "%ld failed under the shim; log: %s", t.failed, h_show(text));
+    cr_assert_eq(t.ok, NOTE_WRITERS * NOTE_TXNS);
+    notes_consistent(dir, db2, t.ok);
+    cr_assert(took < 30, "%d FTS5 transactions took %.1f s", NOTE_WRITERS * NOTE_TXNS, took);
+    h_rmtree(dir);
+}
+
+/* The issue's own report: with python's default transaction handling these writers deadlocked
+** between SQLite's write lock and the queue (FTS5's statements inside the COMMIT took and handed
+** on turns). Without lockfix they all commit; with it they must too, as fast. */
+Test(harm, fts5_writers_python_defaults_no_deadlock, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = notes_db(dir, "d.db");
+    struct h_totals c = notes_run(dir, db, "default", false, NULL);
+    cr_assert_eq(c.timed_out, 0);
+    cr_assert_eq(c.ok + c.failed, NOTE_WRITERS * NOTE_TXNS);
+    notes_consistent(dir, db, c.ok);
+
+    char *db2 = notes_db(dir, "d2.db");
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    double t0 = h_mono_s();
+    struct h_totals t = notes_run(dir, db2, "default", true, env);
+    double took = h_mono_s() - t0;
+    char *text = h_slurp(log);
+    cr_assert_eq(t.timed_out, 0, "writers hung; log: %s", h_show(text));
+    cr_assert_eq(t.failed, 0, "%ld failed under the shim; log: %s", t.failed, h_show(text));
+    cr_assert_eq(t.ok, NOTE_WRITERS * NOTE_TXNS);
+    cr_assert(took < 30, "took %.1f s; log: %s", took, h_show(text));
+    cr_assert_eq(h_count_lines(text, "queue-wait", "falling back", (char *)NULL), 0, "%s",
+                 h_show(text));
+    cr_assert_eq(h_count_lines(text, "gave-up", (char *)NULL), 0, "%s", h_show(text));
+    notes_consistent(dir, db2, t.ok);
+    cr_assert(!h_exists(h_fmt("%s-lockfix", db2)), "queue file left behind");
+    h_rmtree(dir);
+}
+
+/* A transaction opened by SAVEPOINT outside BEGIN is deferred too, and cannot be rewritten (RELEASE
+** does not end a transaction opened by BEGIN): it takes the queue's turn instead, so no writer
+** under lockfix commits between its read and its write. */
+Test(harm, savepoint_outside_begin_read_then_write, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "s.db");
+    h_init_db(dir, db);
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    struct h_totals r[2];
+    for (int shim = 0; shim < 2; shim++) {
+        h_proc ps[NOTE_WRITERS];
+        for (int w = 0; w < NOTE_WRITERS; w++) {
+            char *argv[] = { (char *)h_python(), h_join(h_root(), "tests/clients/rmw.py"), db,
+                             "60", "1", h_fmt("%d", w + 1 + 10 * shim), "savepoint", NULL };
+            h_spawn(&ps[w], argv, shim, env, dir, h_fmt("%s/sp%d-%d.out", dir, shim, w),
+                    h_fmt("%s/sp%d-%d.err", dir, shim, w));
+        }
+        r[shim] = h_collect_writers(ps, NOTE_WRITERS, RUN_S);
+        cr_assert_eq(r[shim].timed_out, 0);
+        cr_assert_eq(r[shim].bad_output, 0, "%s", r[shim].stdout_bad);
+    }
+    char *text = h_slurp(log);
+    cr_log_info("SAVEPOINT transactions: without shim ok=%ld locked=%ld; with ok=%ld failed=%ld",
+                r[0].ok, r[0].locked, r[1].ok, r[1].failed);
+    cr_assert_gt(r[0].locked, 0, "no 'database is locked' without the shim: no contention");
+    cr_assert_eq(r[1].failed, 0, "%ld SAVEPOINT transactions failed under the shim; log: %s",
+                 r[1].failed, h_show(text));
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), r[0].ok + r[1].ok,
+                 "lost updates");
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log"), r[0].ok + r[1].ok);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    h_rmtree(dir);
+}
+
+/* ---- 5. one deadline per statement -------------------------------------------------------- */
+
+/* A holder keeps the write lock (with the shim: and the queue's turn) until told to stop; a
+** writer with a 0.1 s timeout of its own tries one INSERT. */
+static double blocked_write(const char *dir, const char *db, bool holder_shim, char **out_text)
+{
+    char *flag = h_join(dir, holder_shim ? "release-q" : "release");
+    char *hout = h_join(dir, holder_shim ? "hq.out" : "h.out");
+    char *hlog = h_join(dir, "holder.log");
+    char *hlogenv = h_fmt("LOCKFIX_LOG=%s", hlog);
+    const char *henv[] = { hlogenv, NULL };
+    char *hargv[] = { (char *)h_python(), program("holder.py"), (char *)db, flag, NULL };
+    h_proc hp;
+    h_spawn(&hp, hargv, holder_shim, henv, dir, hout, h_join(dir, "holder.err"));
+    cr_assert(h_wait_for(hout, "holding", 20), "holder did not start: %s",
+              h_show(h_slurp(h_join(dir, "holder.err"))));
+    char *log = h_join(dir, "writer.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=500", "LOCKFIX_RETRY_BUDGET_MS=2000",
+                          "LOCKFIX_QUEUE_LOG_MS=0", NULL };
+    char *argv[] = { (char *)h_python(), program("one_write.py"), (char *)db, "0.1", NULL };
+    char *out, *err;
+    int rc = h_run(dir, argv, true, env, NULL, &out, &err, RUN_S);
+    char *text = h_slurp(log);
+    if (holder_shim)
+        cr_assert(h_exists(h_fmt("%s-lockfix", db)),
+                  "the queue file went while its holder still uses it");
+    h_touch(flag);
+    h_wait_all(&hp, 1, RUN_S);
+    cr_assert_eq(rc, 0, "writer failed: %s", h_show(err));
+    cr_assert(h_find_line(out, "result=database_is_locked", (char *)NULL) != NULL,
+              "the write did not fail while the lock was held: %s; log: %s", h_show(out),
+              h_show(text));
+    *out_text = text;
+    return h_field(out, "took_s");
+}
+
+/* Budget 2 s: the queue, SQLite's busy handler (timeout floor 0.5 s) and the retries together end
+** by it. Before: the queue wait took the whole budget, the retries got a fresh one, each attempt
+** waited a full busy timeout — about 4.5 s here. */
+Test(harm, one_deadline_bounds_queue_busy_and_retries, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "d.db");
+    h_init_db(dir, db);
+    char *text;
+    double took = blocked_write(dir, db, true, &text);
+    cr_log_info("writer behind a holder of the turn: %.3f s", took);
+    cr_assert(took >= 1.8 && took <= 3.0, "a 2 s budget, yet the statement took %.3f s; log: %s",
+              took, h_show(text));
+    cr_assert(h_find_line(text, "queue-wait", "falling back", (char *)NULL) != NULL, "%s",
+              h_show(text));
+    cr_assert(!h_exists(h_fmt("%s-lockfix", db)), "queue file left after the last user");
+
+    /* a holder without the shim: no queue, SQLite's busy handler and the retries */
+    took = blocked_write(dir, db, false, &text);
+    cr_log_info("writer behind a program without the shim: %.3f s", took);
+    cr_assert(took >= 1.8 && took <= 3.0, "a 2 s budget, yet the statement took %.3f s; log: %s",
+              took, h_show(text));
+    cr_assert(h_find_line(text, "gave-up", (char *)NULL) != NULL, "%s", h_show(text));
+    h_rmtree(dir);
+}
+
+/* ---- 6. a program's own busy handler ------------------------------------------------------ */
+
+Test(harm, own_busy_handler_give_up_is_final, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "r.db");
+    h_init_db(dir, db);
+    char *flag = h_join(dir, "release"), *hout = h_join(dir, "h.out");
+    char *hargv[] = { (char *)h_python(), program("holder.py"), db, flag, NULL };
+    h_proc hp;
+    h_spawn(&hp, hargv, false, NULL, dir, hout, h_join(dir, "h.err"));
+    cr_assert(h_wait_for(hout, "holding", 20), "holder did not start");
+    char *argv[] = { "ruby", program("own_handler.rb"), db, NULL };
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    char *out0, *err0, *out1, *err1;
+    int rc0 = h_run(dir, argv, false, NULL, NULL, &out0, &err0, RUN_S);
+    int rc1 = h_run(dir, argv, true, env, NULL, &out1, &err1, RUN_S);
+    h_touch(flag);
+    h_wait_all(&hp, 1, RUN_S);
+    char *text = h_slurp(log);
+    cr_assert_eq(rc0, 0, "%s", h_show(err0));
+    cr_assert(h_find_line(out0, "result=busy calls=1 ", (char *)NULL) != NULL, "%s", h_show(out0));
+    cr_assert_eq(rc1, 0, "%s", h_show(err1));
+    cr_assert(h_find_line(out1, "result=busy calls=1 ", (char *)NULL) != NULL,
+              "the handler's 'give up' was not final under the shim: %s; log: %s", h_show(out1),
+              h_show(text));
+    cr_assert(h_field(out1, "took_s") < 1.0, "%s", h_show(out1));
+    cr_assert(h_find_line(text, "busy-handler-kept", (char *)NULL) != NULL, "%s", h_show(text));
+    h_rmtree(dir);
+}
+
+int main(int argc, char *argv[])
+{
+    return h_main_one_at_a_time(argc, argv);
+}
