@@ -20,16 +20,22 @@ SHIM_HDR = $(wildcard shim/*.h)
 # Pure-logic sources, unit-tested without SQLite or the dynamic loader.
 PURE_SRC = shim/rewrite.c shim/config.c shim/retry.c shim/glob.c
 
+# Files of one platform only. On macOS darwin.c finds each image's SQLite (rebinding its imports)
+# and provides the platform services; wait_darwin.c is the queue's wait. mk/macos.mk checks the
+# Darwin list here with clang for Apple targets.
+DARWIN_EXCLUDE = shim/resolve.c shim/unreachable.c shim/platform.c shim/wait_linux.c \
+                 shim/static.c shim/symtab.c shim/objcache.c
+LINUX_EXCLUDE  = shim/darwin.c shim/wait_darwin.c shim/macho.c
+
 ifeq ($(UNAME_S),Darwin)
-# macOS (not tested in CI): darwin.c replaces the Linux-only resolver, queue, exit scan and
-# platform files; the library links against libsqlite3 weakly only to name the interposed
-# originals, and is loaded with DYLD_INSERT_LIBRARIES.
-SHIM_SRC  := $(filter-out shim/resolve.c shim/queue.c shim/unreachable.c shim/platform.c,$(SHIM_SRC))
+# macOS (never run on a Mac: see docs/recipes.md): loaded with DYLD_INSERT_LIBRARIES; links no
+# libsqlite3 (hooks forward to the copy each image was bound to).
+SHIM_SRC  := $(filter-out $(DARWIN_EXCLUDE),$(SHIM_SRC))
 SHIM_LIB   = $(BUILD)/liblockfix.dylib
-SHIM_LDFLAGS = -dynamiclib -Wl,-weak-lsqlite3
+SHIM_LDFLAGS = -dynamiclib
 LDLIBS_SHIM =
 else
-SHIM_SRC  := $(filter-out shim/darwin.c,$(SHIM_SRC))
+SHIM_SRC  := $(filter-out $(LINUX_EXCLUDE),$(SHIM_SRC))
 SHIM_LIB   = $(BUILD)/liblockfix.so
 SHIM_LDFLAGS = -shared -Wl,--version-script=shim/exports.map -Wl,-z,now
 endif

@@ -4,7 +4,9 @@
 Wall clock: one python3 process writes N notes (a table plus an FTS5 index, python's default
 transaction handling, one commit per note) and runs a search after every tenth, on one connection,
 with nobody else on the database. Runs alternate without and with LD_PRELOAD=SHIM (ROUNDS pairs,
-the order swapped every pair); the figure is the median of the per-pair ratios with/without.
+the order swapped every pair); the figure is the median of the per-pair ratios with/without, of
+the process's CPU time (user + system, which a busy shared machine disturbs far less than the
+wall clock) and of the wall clock.
 Twice: on a database the program itself puts in WAL mode (lockfix's own cost: it has nothing to
 change), and on a new database left in SQLite's default rollback journal (what a user sees: there
 lockfix's switch to WAL is part of the difference).
@@ -13,7 +15,12 @@ Memory: VmRSS of a python3 process after it opened 1 connection, then 200 more, 
 (and kept) 200 statements, without and with the shim: the process's added resident memory at one
 connection, and per further connection and per statement.
 
-usage: realprog.py --shim build/liblockfix.so [--notes 10000] [--rounds 5] [--dir /dev/shm]
+Instructions: the same workload (--count-notes of them, WAL set by the program) under callgrind,
+without and with the shim: the whole process's instruction count, which the machine's load does
+not change.
+
+usage: realprog.py --shim build/liblockfix.so [--notes 10000] [--rounds 5] [--count-notes 2000]
+                   [--dir /dev/shm]
 Prints a markdown table; python3 standard library only.
 """
 import argparse
@@ -35,7 +42,7 @@ con.execute("CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, title TEXT
 con.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(title, body)")
 con.commit()
 words = "sqlite lock wal fts5 queue writer reader busy timeout note server".split()
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 hits = 0
 for i in range(n):
     title = "note %d" % i
@@ -47,7 +54,7 @@ for i in range(n):
     if i % 10 == 9:
         hits += len(con.execute("SELECT rowid FROM search WHERE search MATCH ? LIMIT 20",
                                 (words[i % len(words)],)).fetchall())
-print("%.6f %d" % (time.perf_counter() - t, hits))
+print("%.6f %.6f %d" % (time.perf_counter() - t, time.process_time() - cpu, hits))
 """
 
 MEMORY = r"""
@@ -90,6 +97,7 @@ def main():
     ap.add_argument("--shim", required=True)
     ap.add_argument("--notes", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--count-notes", type=int, default=2000)
     ap.add_argument("--dir", default="/dev/shm" if os.path.isdir("/dev/shm") else None)
     a = ap.parse_args()
     shim = os.path.abspath(a.shim)
@@ -97,21 +105,34 @@ def main():
     try:
         rows = []
         for mode in ("wal", "default"):
-            ratios, times = [], {False: [], True: []}
+            ratios, times, wall = [], {False: [], True: []}, []
             for r in range(a.rounds):
                 order = (False, True) if r % 2 == 0 else (True, False)
                 got = {}
                 for with_shim in order:
                     db = os.path.join(top, "notes-%s-%d-%d.db" % (mode, r, with_shim))
-                    secs, hits = run(WORKLOAD, [db, str(a.notes), mode],
-                                     env_for(shim if with_shim else None))
-                    got[with_shim] = (float(secs), int(hits))
-                    times[with_shim].append(float(secs))
+                    secs, cpu, hits = run(WORKLOAD, [db, str(a.notes), mode],
+                                          env_for(shim if with_shim else None))
+                    got[with_shim] = (float(cpu), int(hits), float(secs))
+                    times[with_shim].append(float(cpu))
                 if got[False][1] != got[True][1]:
                     sys.exit("realprog: searches found %d rows without lockfix, %d with it"
                              % (got[False][1], got[True][1]))
                 ratios.append(got[True][0] / got[False][0])
-            rows.append((mode, ratios, times))
+                wall.append(got[True][2] / got[False][2])
+            rows.append((mode, ratios, times, wall))
+        instr = {}
+        if shutil.which("valgrind") and a.count_notes > 0:
+            for with_shim in (False, True):
+                db = os.path.join(top, "count-%d.db" % with_shim)
+                out = os.path.join(top, "callgrind.%d" % with_shim)
+                subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                                sys.executable, "-c", WORKLOAD, db, str(a.count_notes), "wal"],
+                               env=env_for(shim if with_shim else None), check=True,
+                               capture_output=True)
+                for line in open(out):
+                    if line.startswith("summary:") or line.startswith("totals:"):
+                        instr[with_shim] = int(line.split()[1])
         mem = {}
         for with_shim in (False, True):
             d = tempfile.mkdtemp(dir=top)
@@ -121,14 +142,18 @@ def main():
         per_stmt = ((mem[True][2] - mem[True][1]) - (mem[False][2] - mem[False][1])) / 200.0
         print("| measure | without | with lockfix | ratio / difference |")
         print("|---|---|---|---|")
-        for mode, ratios, times in rows:
+        for mode, ratios, times, wall in rows:
             what = ("WAL set by the program" if mode == "wal"
                     else "default journal (lockfix switches it to WAL)")
-            print("| %d notes + %d searches, one connection, %s (median s) | %.3f | %.3f | "
-                  "**%.4f x** (median of %d alternating pairs; pairs %s) |"
+            print("| %d notes + %d searches, one connection, %s (median CPU s) | %.3f | %.3f | "
+                  "**%.4f x** CPU (median of %d alternating pairs: %s); wall clock %.4f x |"
                   % (a.notes, a.notes // 10, what, statistics.median(times[False]),
                      statistics.median(times[True]), statistics.median(ratios), a.rounds,
-                     ", ".join("%.3f" % x for x in ratios)))
+                     ", ".join("%.3f" % x for x in ratios), statistics.median(wall)))
+        if len(instr) == 2:
+            print("| %d notes + %d searches under callgrind, WAL (instructions, whole process) | "
+                  "%d | %d | **%.4f x** |" % (a.count_notes, a.count_notes // 10, instr[False],
+                                              instr[True], instr[True] / instr[False]))
         print("| VmRSS after one connection | %d KiB | %d KiB | %+d KiB |"
               % (mem[False][0], mem[True][0], one))
         print("| per further connection (200) | | | %+.1f KiB |" % per_conn)

@@ -32,17 +32,18 @@ enum sqlite_use {
     USE_EXPORTED,   /* bundled copy, exported and called through the PLT: reachable */
     USE_PROVIDER,   /* libsqlite3 itself: the callee, not a caller */
     USE_BOUND,      /* exports a copy but its own calls bind inside it: unreachable */
-    USE_HIDDEN,     /* static or hidden copy, no dynamic symbols: unreachable */
+    USE_HIDDEN,     /* static or hidden copy without symbol names: unreachable */
     USE_DEEPBIND,   /* imports, but is loaded with RTLD_DEEPBIND (PHP): unreachable... */
     USE_STANDIN,    /* ...except through the stand-in libsqlite3.so.0 on LD_LIBRARY_PATH */
+    USE_COMPILED,   /* compiled in, not exported, named in .symtab: redirected at load */
 };
-static const char *const use_names[] = {"none",  "imports", "exported", "provider",
-                                        "bound", "hidden",  "deepbind", "standin"};
+static const char *const use_names[] = {"none",    "imports",  "exported", "provider", "bound",
+                                        "hidden",  "deepbind", "standin",  "compiled"};
 
 /* Reachable: the calls go through something lockfix stands in. */
 static int reachable_use(enum sqlite_use u)
 {
-    return u == USE_IMPORTS || u == USE_EXPORTED || u == USE_STANDIN;
+    return u == USE_IMPORTS || u == USE_EXPORTED || u == USE_STANDIN || u == USE_COMPILED;
 }
 
 /* Unreachable: SQLite is there, and its calls never meet lockfix. */
@@ -81,7 +82,8 @@ void usage_check(FILE *out)
             "Tell whether lockfix can reach PROGRAM's SQLite, and why not if it cannot:\n"
             "  dynamic libsqlite3            reachable\n"
             "  a bundled copy, exported      reachable (its calls go through the PLT)\n"
-            "  a static or hidden copy       not reachable: its calls skip the dynamic linker\n"
+            "  compiled in, symbols present  reachable (redirected at load; LOCKFIX_STATIC)\n"
+            "  compiled in, no symbols       not reachable (stripped, Bun, Deno): one log line\n"
             "  PHP (RTLD_DEEPBIND loader)    not reachable: says what to do instead\n"
             "PROGRAM is a path or a name on PATH. Scripts are followed through their #! line.\n"
             "For python, perl, ruby, tclsh and php the interpreter is asked where its SQLite\n"
@@ -230,16 +232,27 @@ static enum sqlite_use classify(const char *path, const struct elf_info *e, int 
                             e->sqlite_exports + e->sqlite_protected, why);
         return USE_BOUND;
     }
+    if (e->sqlite_hidden > 0 && e->symtab_step && e->symtab_prepare) {
+        *detail = xasprintf("reachable: compiled in, symbols present: contains SQLite%s%s%s with "
+                            "%d sqlite3_* functions named in its symbol table but not exported; "
+                            "lockfix redirects them when the object is loaded (LOCKFIX_STATIC=0 "
+                            "turns that off)",
+                            ver ? " (looks like " : "", ver ? ver : "", ver ? ")" : "",
+                            e->sqlite_hidden);
+        return USE_COMPILED;
+    }
     if (e->sqlite_hidden > 0 || (e->has_magic && e->has_sqlite_text)) {
         struct buf b = {0};
+        buf_add(&b, "unreachable: no symbols: ");
         buf_printf(&b, "contains SQLite%s%s%s", ver ? " (looks like " : "", ver ? ver : "",
                    ver ? ")" : "");
         if (e->sqlite_hidden > 0)
             buf_printf(&b, " (%d sqlite3_* symbols defined but not exported)", e->sqlite_hidden);
         else
             buf_add(&b, " (its file-format string and messages are in the binary)");
-        buf_add(&b, " but no sqlite3_* dynamic symbols: a static or hidden-visibility build, whose "
-                    "calls never pass through the dynamic linker");
+        buf_add(&b, " but no sqlite3_* dynamic symbols, and its symbol table does not name "
+                    "sqlite3_step and sqlite3_prepare_v2 (stripped): its calls never pass through "
+                    "the dynamic linker and cannot be redirected");
         *detail = b.p;
         return USE_HIDDEN;
     }
@@ -585,8 +598,10 @@ static const char *advice(const struct report *r, const char *v)
     if (strcmp(v, "reachable") == 0)
         return "lockfix can reach this program's SQLite: run it as `lockfix PROGRAM ...`.";
     if (hidden || bound)
-        return "lockfix cannot take over calls that never reach the dynamic linker. Link the "
-               "program (or module) against the system libsqlite3 if it has that option, or "
+        return "lockfix cannot take over calls that never reach the dynamic linker when the "
+               "object does not name SQLite's functions (stripped). Use a build that keeps its "
+               "symbol table (strip --strip-debug only), link the program (or module) against "
+               "the system libsqlite3 if it has that option, or "
                "apply the fixes in the program: PRAGMA journal_mode=WAL, PRAGMA "
                "busy_timeout=5000, BEGIN IMMEDIATE for transactions that write. `lockfix doctor "
                "DB` still diagnoses the database.";

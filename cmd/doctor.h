@@ -62,6 +62,7 @@ struct queue_info {
     int exists, valid;
     uint32_t next, serving;
     int holder_pid, holder_alive, waiting;
+    int64_t handoff_ns; /* CLOCK_MONOTONIC of the last hand-off: the turn began no earlier */
 };
 
 struct diag {

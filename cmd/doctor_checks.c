@@ -17,9 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "doctor.h"
+#include "../shim/queue_file.h"
 #include "lockfix.h"
 
 #define WAL_BIG_BYTES (4LL * 1024 * 1024) /* the guide's "-wal larger than 4 MB" */
@@ -55,7 +57,7 @@ static void version_text(uint32_t v, char *buf, size_t cap)
 /* Sizes for people: bytes, KiB or MiB. */
 static char *human_size(long long n)
 {
-    if (n < 10 * 1024)
+    if (n < 10LL * 1024)
         return xasprintf("%lld bytes", n);
     if (n < 10LL * 1024 * 1024)
         return xasprintf("%lld KiB", n / 1024);
@@ -164,37 +166,40 @@ static void read_shm(struct diag *d)
     d->shm_info.page_size = szpage == 1 ? 65536 : szpage;
 }
 
-/* `<db>-lockfix` (shim/queue.c): a 64-byte header {magic, version, next, serving, ...} then 1024
-** slots of {ticket, pid, state, wake}, native byte order. Only read; a layout it does not know is
-** reported as such rather than guessed at. A waiter is a slot whose ticket is between the one
-** served and the next one to hand out (older slots are left behind by writers that moved on). */
+/* `<db>-lockfix`: the layout is shim/queue_file.h's (a header, then a ring of slots, native byte
+** order). Only read; a layout it does not know is reported as such rather than guessed at. A
+** waiter is a slot whose ticket is between the one served and the next one to hand out (older
+** slots are left behind by writers that moved on). */
+static uint32_t q_u32(const unsigned char *q, size_t at)
+{
+    uint32_t v;
+    memcpy(&v, q + at, sizeof v);
+    return v;
+}
+
 static void read_queue(struct diag *d)
 {
-    enum { Q_MAGIC = 0x4c4b4651, Q_VERSION = 1, Q_RING = 1024, HDR = 64, SLOT = 16 };
-    enum { SLOT_WAITING = 1, SLOT_HOLDING = 2, SLOT_SLEEPING = 4, SLOT_LINGERING = 5 };
     char *p = xasprintf("%s-lockfix", d->db);
-    static unsigned char q[HDR + Q_RING * SLOT];
+    static unsigned char q[Q_FILE_SIZE];
     ssize_t n = read_head(p, q, sizeof q);
     free(p);
     if (n < 0)
         return;
     d->queue.exists = 1;
-    uint32_t magic, version;
     if (n < (ssize_t)sizeof q)
         return;
-    memcpy(&magic, q, 4);
-    memcpy(&version, q + 4, 4);
-    if (magic != Q_MAGIC || version != Q_VERSION)
+    if (q_u32(q, offsetof(struct q_shared, magic)) != Q_MAGIC ||
+        q_u32(q, offsetof(struct q_shared, version)) != Q_VERSION)
         return;
     d->queue.valid = 1;
-    memcpy(&d->queue.next, q + 8, 4);
-    memcpy(&d->queue.serving, q + 12, 4);
+    d->queue.next = q_u32(q, offsetof(struct q_shared, next));
+    d->queue.serving = q_u32(q, offsetof(struct q_shared, serving));
+    memcpy(&d->queue.handoff_ns, q + offsetof(struct q_shared, handoff_ns), 8);
     for (unsigned i = 0; i < Q_RING; i++) {
-        uint32_t ticket, state;
-        int32_t pid;
-        memcpy(&ticket, q + HDR + i * SLOT, 4);
-        memcpy(&pid, q + HDR + i * SLOT + 4, 4);
-        memcpy(&state, q + HDR + i * SLOT + 8, 4);
+        size_t at = offsetof(struct q_shared, slot) + i * sizeof(struct q_slot);
+        uint32_t ticket = q_u32(q, at + offsetof(struct q_slot, ticket));
+        int32_t pid = (int32_t)q_u32(q, at + offsetof(struct q_slot, pid));
+        uint32_t state = q_u32(q, at + offsetof(struct q_slot, state));
         int32_t after_served = (int32_t)(ticket - d->queue.serving);
         int32_t before_next = (int32_t)(d->queue.next - ticket);
         if ((state == SLOT_WAITING || state == SLOT_SLEEPING) && after_served > 0 &&
@@ -630,7 +635,9 @@ static void judge_checkpoint(struct diag *d)
     }
 }
 
-/* The shim's writer queue: who has the turn, whether that process still exists. */
+/* The shim's writer queue: who has the turn, whether that process still exists, and whether it
+** has held the turn long while others wait (LOCKFIX_LONG_TURN_MS's default). */
+#define LONG_TURN_MS 1000
 static void judge_queue(struct diag *d)
 {
     const struct queue_info *q = &d->queue;
@@ -656,10 +663,25 @@ static void judge_queue(struct diag *d)
         for (int i = 0; i < d->nholders; i++)
             if (d->holders[i].pid == q->holder_pid)
                 snprintf(name, sizeof name, " (%s)", d->holders[i].comm);
-        add_finding(d, "queue", SEV_INFO,
-                    xasprintf("lockfix writer queue: pid %d%s has the turn, %d waiting",
-                              q->holder_pid, name, q->waiting),
-                    NULL);
+        /* The turn began at the last hand-off or later: an upper bound on how long it is held. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t held_ms = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec - q->handoff_ns) / 1000000;
+        if (q->waiting > 0 && q->handoff_ns > 0 && held_ms >= LONG_TURN_MS && held_ms < 86400000)
+            add_finding(d, "queue", SEV_WARN,
+                        xasprintf("lockfix writer queue: a long turn — pid %d%s has held the "
+                                  "turn for up to %.1f s while %d wait%s (a transaction doing "
+                                  "slow work between BEGIN and COMMIT?)",
+                                  q->holder_pid, name, held_ms / 1000.0, q->waiting,
+                                  q->waiting == 1 ? "s" : ""),
+                        xasprintf("look at what pid %d does inside its transactions; its "
+                                  "long-turn lines (`lockfix stats LOG`) say how often",
+                                  q->holder_pid));
+        else
+            add_finding(d, "queue", SEV_INFO,
+                        xasprintf("lockfix writer queue: pid %d%s has the turn, %d waiting",
+                                  q->holder_pid, name, q->waiting),
+                        NULL);
     } else {
         add_finding(d, "queue", SEV_OK,
                     xasprintf("lockfix writer queue idle (%u turns served)", q->serving), NULL);

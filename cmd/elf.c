@@ -177,6 +177,11 @@ static void scan_symtab(const struct image *im, const struct section *symtab,
         if (!has_prefix(name, "sqlite3_"))
             continue;
         info->sqlite_hidden++; /* defined here; exported ones are subtracted afterwards */
+        /* the functions lockfix's compiled-in path needs named (shim/static.c) */
+        if (strcmp(name, "sqlite3_step") == 0 && (s.info & 0xf) == 2 /* STT_FUNC */)
+            info->symtab_step = 1;
+        if (strcmp(name, "sqlite3_prepare_v2") == 0 && (s.info & 0xf) == 2)
+            info->symtab_prepare = 1;
     }
 }
 

@@ -28,6 +28,7 @@ struct elf_info {
     char first_import[64], first_export[64];
     /* sqlite3_* in the full symbol table (.symtab, if not stripped) that are not exported */
     int sqlite_hidden;
+    int symtab_step, symtab_prepare; /* sqlite3_step / sqlite3_prepare_v2 defined in .symtab */
     /* byte patterns: SQLite's file-header magic and a message only SQLite's code carries */
     int has_magic, has_sqlite_text;
     int zend; /* the PHP engine ("Zend Engine") is linked into this object */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shim/options.h"
 #include "lockfix.h"
 
 enum env_format { FMT_SH, FMT_SYSTEMD, FMT_DOCKER };
@@ -81,13 +82,6 @@ static void emit(struct buf *b, enum env_format f, const char *name, const char 
 /* The sh lines that take lockfix out of the current shell again. */
 static void emit_unset(struct buf *b)
 {
-    static const char *vars[] = {
-        "LOCKFIX_LOG",          "LOCKFIX_LOG_LEVEL", "LOCKFIX_LOG_REPEAT", "LOCKFIX_TIMEOUT_MS",
-        "LOCKFIX_RETRY_BUDGET_MS", "LOCKFIX_WAL",    "LOCKFIX_REWRITE",    "LOCKFIX_RETRY",
-        "LOCKFIX_DRY_RUN",      "LOCKFIX_INCLUDE",   "LOCKFIX_EXCLUDE",    "LOCKFIX_DISABLE",
-        "LOCKFIX_QUEUE",        "LOCKFIX_QUEUE_LOG_MS", "LOCKFIX_QUEUE_SLICE_US",
-        "LOCKFIX_QUEUE_LINGER_US",
-    };
     /* The stand-in directory, if `env --standin` put it first, comes out again. */
     const char *dir = standin_dir();
     const char *llp = getenv("LD_LIBRARY_PATH");
@@ -114,8 +108,8 @@ static void emit_unset(struct buf *b)
         buf_printf(b, "unset %s\n", PRELOAD_VAR);
     }
     free(rest);
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        buf_printf(b, "unset %s\n", vars[i]);
+    for (int i = 0; i < LF_OPTION_COUNT; i++) /* every LOCKFIX_* variable (shim/options.h) */
+        buf_printf(b, "unset %s\n", lf_option_name((enum lf_option_id)i));
 }
 
 /* Entry point: same options as the wrapper, printed instead of exec'd. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../shim/options.h"
 #include "lockfix.h"
 
 enum opt_kind {
@@ -26,7 +27,7 @@ enum opt_kind {
 struct opt {
     const char *name; /* long option, without "--" */
     char short_name;  /* or 0 */
-    const char *var;  /* LOCKFIX_* variable it sets */
+    enum lf_option_id var; /* LOCKFIX_* variable it sets (shim/options.h) */
     enum opt_kind kind;
     const char *fixed; /* value for K_FLAG */
     const char *metavar;
@@ -34,42 +35,48 @@ struct opt {
 };
 
 static const struct opt opts[] = {
-    {"log", 'l', "LOCKFIX_LOG", K_LOG, NULL, "DEST",
+    {"log", 'l', LF_OPT_LOCKFIX_LOG, K_LOG, NULL, "DEST",
      "FILE (appended), stderr (default) or off"},
-    {"quiet", 'q', "LOCKFIX_LOG", K_FLAG, "off", NULL, "same as --log off"},
-    {"log-level", 0, "LOCKFIX_LOG_LEVEL", K_LEVEL, NULL, "LEVEL",
+    {"quiet", 'q', LF_OPT_LOCKFIX_LOG, K_FLAG, "off", NULL, "same as --log off"},
+    {"log-level", 0, LF_OPT_LOCKFIX_LOG_LEVEL, K_LEVEL, NULL, "LEVEL",
      "info (default) or debug (adds SQL text)"},
-    {"debug", 0, "LOCKFIX_LOG_LEVEL", K_FLAG, "debug", NULL, "same as --log-level debug"},
-    {"log-repeat", 0, "LOCKFIX_LOG_REPEAT", K_COUNT, NULL, "N",
+    {"debug", 0, LF_OPT_LOCKFIX_LOG_LEVEL, K_FLAG, "debug", NULL, "same as --log-level debug"},
+    {"log-repeat", 0, LF_OPT_LOCKFIX_LOG_REPEAT, K_COUNT, NULL, "N",
      "log an event N times per connection, then count (1)"},
-    {"timeout", 't', "LOCKFIX_TIMEOUT_MS", K_MS, NULL, "MS",
+    {"timeout", 't', LF_OPT_LOCKFIX_TIMEOUT_MS, K_MS, NULL, "MS",
      "busy-timeout floor (default 5000; 0: none)"},
-    {"retry-budget", 0, "LOCKFIX_RETRY_BUDGET_MS", K_MS, NULL, "MS",
+    {"retry-budget", 0, LF_OPT_LOCKFIX_RETRY_BUDGET_MS, K_MS, NULL, "MS",
      "retry time per statement (default 30000)"},
-    {"no-wal", 0, "LOCKFIX_WAL", K_FLAG, "0", NULL, "do not switch databases to WAL"},
-    {"wal", 0, "LOCKFIX_WAL", K_FLAG, "1", NULL, "switch databases to WAL at open (default)"},
-    {"no-rewrite", 0, "LOCKFIX_REWRITE", K_FLAG, "0", NULL,
+    {"no-wal", 0, LF_OPT_LOCKFIX_WAL, K_FLAG, "0", NULL, "do not switch databases to WAL"},
+    {"wal", 0, LF_OPT_LOCKFIX_WAL, K_FLAG, "1", NULL, "switch databases to WAL at open (default)"},
+    {"no-rewrite", 0, LF_OPT_LOCKFIX_REWRITE, K_FLAG, "0", NULL,
      "keep BEGIN (no BEGIN IMMEDIATE)"},
-    {"rewrite", 0, "LOCKFIX_REWRITE", K_FLAG, "1", NULL, "rewrite BEGIN (default)"},
-    {"no-retry", 0, "LOCKFIX_RETRY", K_FLAG, "0", NULL,
+    {"rewrite", 0, LF_OPT_LOCKFIX_REWRITE, K_FLAG, "1", NULL, "rewrite BEGIN (default)"},
+    {"no-retry", 0, LF_OPT_LOCKFIX_RETRY, K_FLAG, "0", NULL,
      "do not retry busy statements"},
-    {"retry", 0, "LOCKFIX_RETRY", K_FLAG, "1", NULL, "retry where safe (default)"},
-    {"no-queue", 0, "LOCKFIX_QUEUE", K_FLAG, "0", NULL,
+    {"retry", 0, LF_OPT_LOCKFIX_RETRY, K_FLAG, "1", NULL, "retry where safe (default)"},
+    {"no-queue", 0, LF_OPT_LOCKFIX_QUEUE, K_FLAG, "0", NULL,
      "no fair writer queue: SQLite's own locking only"},
-    {"queue", 0, "LOCKFIX_QUEUE", K_FLAG, "1", NULL, "fair writer queue (default)"},
-    {"queue-log", 0, "LOCKFIX_QUEUE_LOG_MS", K_MS, NULL, "MS",
+    {"queue", 0, LF_OPT_LOCKFIX_QUEUE, K_FLAG, "1", NULL, "fair writer queue (default)"},
+    {"queue-log", 0, LF_OPT_LOCKFIX_QUEUE_LOG_MS, K_MS, NULL, "MS",
      "log queue waits at least this long (1000)"},
-    {"queue-slice", 0, "LOCKFIX_QUEUE_SLICE_US", K_US, NULL, "US",
+    {"queue-slice", 0, LF_OPT_LOCKFIX_QUEUE_SLICE_US, K_US, NULL, "US",
      "a turn may cover short transactions for this long (1000)"},
-    {"queue-linger", 0, "LOCKFIX_QUEUE_LINGER_US", K_US, NULL, "US",
+    {"queue-linger", 0, LF_OPT_LOCKFIX_QUEUE_LINGER_US, K_US, NULL, "US",
      "...if each next one starts within this time (50; 0: one per turn)"},
-    {"dry-run", 'n', "LOCKFIX_DRY_RUN", K_FLAG, "1", NULL,
+    {"no-static", 0, LF_OPT_LOCKFIX_STATIC, K_FLAG, "0", NULL,
+     "leave SQLite compiled into the program alone"},
+    {"static", 0, LF_OPT_LOCKFIX_STATIC, K_FLAG, "1", NULL,
+     "reach SQLite compiled in, through its symbols (default)"},
+    {"long-turn", 0, LF_OPT_LOCKFIX_LONG_TURN_MS, K_MS, NULL, "MS",
+     "log a queue turn held this long while others wait (1000; 0: never)"},
+    {"dry-run", 'n', LF_OPT_LOCKFIX_DRY_RUN, K_FLAG, "1", NULL,
      "change nothing, log what would be done"},
-    {"include", 0, "LOCKFIX_INCLUDE", K_GLOBS, NULL, "GLOB",
+    {"include", 0, LF_OPT_LOCKFIX_INCLUDE, K_GLOBS, NULL, "GLOB",
      "only databases matching GLOB (repeatable)"},
-    {"exclude", 0, "LOCKFIX_EXCLUDE", K_GLOBS, NULL, "GLOB",
+    {"exclude", 0, LF_OPT_LOCKFIX_EXCLUDE, K_GLOBS, NULL, "GLOB",
      "leave matching databases alone (repeatable)"},
-    {"disable", 0, "LOCKFIX_DISABLE", K_FLAG, "1", NULL,
+    {"disable", 0, LF_OPT_LOCKFIX_DISABLE, K_FLAG, "1", NULL,
      "load it but pass every call through (A/B tests)"},
 };
 
@@ -110,12 +117,12 @@ static char *check_value(const struct opt *o, const char *v)
     switch (o->kind) {
     case K_FLAG:
         return xstrdup(o->fixed);
-    case K_MS:
-        return check_number(o, v, 86400000L, "a number of milliseconds");
+    case K_MS: /* the limits are the shim's own */
+        return check_number(o, v, lf_option_max(o->var), "a number of milliseconds");
     case K_COUNT:
-        return check_number(o, v, 1000000L, "a count");
+        return check_number(o, v, lf_option_max(o->var), "a count");
     case K_US:
-        return check_number(o, v, 1000000L, "a number of microseconds");
+        return check_number(o, v, lf_option_max(o->var), "a number of microseconds");
     case K_LOG:
         if (strcasecmp(v, "off") == 0 || strcasecmp(v, "none") == 0)
             return xstrdup("off");
@@ -190,7 +197,7 @@ int shim_option(int argc, char **argv, int *i, struct shim_env *env)
     char *value = check_value(o, v);
     if (value == NULL)
         return -1;
-    env_set(env, o->var, value, o->kind == K_GLOBS);
+    env_set(env, lf_option_name(o->var), value, o->kind == K_GLOBS);
     free(value);
     return 1;
 }
@@ -208,10 +215,11 @@ void shim_options_help(FILE *out)
                      opts[k].metavar ? opts[k].metavar : "");
         /* Keep lines within 80 columns: the variable goes on its own line when it would not. */
         int used = fprintf(out, "  %-24s %s", head, opts[k].help);
-        if (used + (int)strlen(opts[k].var) + 3 <= 80)
-            fprintf(out, " (%s)\n", opts[k].var);
+        const char *var = lf_option_name(opts[k].var);
+        if (used + (int)strlen(var) + 3 <= 80)
+            fprintf(out, " (%s)\n", var);
         else
-            fprintf(out, "\n  %-24s (%s)\n", "", opts[k].var);
+            fprintf(out, "\n  %-24s (%s)\n", "", var);
     }
 }
 

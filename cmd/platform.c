@@ -21,6 +21,7 @@
 #include <sys/vfs.h>
 #endif
 
+#include "../shim/fs_list.h"
 #include "lockfix.h"
 
 #ifdef __APPLE__
@@ -95,20 +96,16 @@ char *self_exe(char *buf, size_t cap)
 }
 
 #ifndef __APPLE__
-/* statfs magic numbers: the ones where WAL is unsafe (shared memory and locks are not coherent
-** between hosts, or are not implemented reliably) — the same list as the shim's — and common
-** local ones, so the report can name them. */
+/* statfs magic numbers: the ones where WAL is unsafe (the shim's list, shim/fs_list.h) and
+** common local ones, so the report can name them. */
 static const struct {
     unsigned long magic;
     const char *name;
     int wal_unsafe;
 } filesystems[] = {
-    {0x6969, "nfs", 1},          {0x517B, "smb", 1},          {0xFF534D42, "cifs", 1},
-    {0xFE534D42, "smb2", 1},     {0x5346414F, "afs", 1},      {0x73757245, "coda", 1},
-    {0x01021997, "9p", 1},       {0x00C36400, "ceph", 1},     {0x01161970, "gfs2", 1},
-    {0x7461636F, "ocfs2", 1},    {0x0BD00BD0, "lustre", 1},   {0x786F4256, "vboxsf", 1},
-    {0x65735546, "fuse", 1},     {0x6B414653, "kafs", 1},     {0x47504653, "gpfs", 1},
-    {0x19830326, "fhgfs", 1},    {0xAAD7AAEA, "panfs", 1},    {0x013111A8, "ibrix", 1},
+#define FS_UNSAFE(magic, name, reason) {magic, name, 1},
+    LF_WAL_UNSAFE_FS(FS_UNSAFE)
+#undef FS_UNSAFE
     {0xEF53, "ext2/3/4", 0},     {0x58465342, "xfs", 0},      {0x9123683E, "btrfs", 0},
     {0x01021994, "tmpfs", 0},    {0x794C7630, "overlayfs", 0}, {0x2FC12FC1, "zfs", 0},
     {0xF2F52010, "f2fs", 0},     {0x2011BAB0, "exfat", 0},    {0x4D44, "vfat", 0},
@@ -129,9 +126,11 @@ int fs_type(const char *path, char *name, size_t cap, unsigned long *magic, int 
 #ifdef __APPLE__
     *magic = 0;
     snprintf(name, cap, "%s", sf.f_fstypename);
-    static const char *unsafe[] = {"nfs", "smbfs", "afpfs", "webdav", "cifs", "macfuse", "osxfuse"};
+#define FS_NAME(name, reason) name,
+    static const char *unsafe[] = {LF_WAL_UNSAFE_FS_DARWIN(FS_NAME)};
+#undef FS_NAME
     for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++)
-        if (strcmp(sf.f_fstypename, unsafe[i]) == 0)
+        if (strncmp(sf.f_fstypename, unsafe[i], strlen(unsafe[i])) == 0)
             *wal_unsafe = 1;
 #else
     *magic = (unsigned long)sf.f_type & 0xFFFFFFFFUL;

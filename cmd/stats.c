@@ -15,12 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shim/events.def.h"
 #include "lockfix.h"
 
-/* The events the summary line also counts, in the shim's order. */
-enum ev { EV_BEGIN, EV_TIMEOUT, EV_RETRY, EV_RETRY_OK, EV_GAVE_UP, EV_N };
-static const char *const ev_summary_key[EV_N] = {"begin_rewritten", "timeout_raised", "retries",
-                                                 "retry_ok", "gave_up"};
+/* The events the summary line also counts, in the shim's order (shim/events.def.h). */
+#define EV_ENUM(id, name, key) EV_##id,
+enum ev { LF_COUNTED_EVENTS(EV_ENUM) EV_N };
+#undef EV_ENUM
+#define EV_KEY(id, name, key) key,
+static const char *const ev_summary_key[EV_N] = {LF_COUNTED_EVENTS(EV_KEY)};
+#undef EV_KEY
+
+/* Every event the shim logs: a name not here is reported as unknown (a newer shim's). */
+static int known_event(const char *event)
+{
+#define EV_NAME_C(id, name, key) name,
+#define EV_NAME_O(id, name, per_db) name,
+    static const char *const names[] = {LF_COUNTED_EVENTS(EV_NAME_C) LF_OTHER_EVENTS(EV_NAME_O)};
+#undef EV_NAME_C
+#undef EV_NAME_O
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i], event) == 0)
+            return 1;
+    return 0;
+}
 
 /* A small string -> count table (WAL skip reasons, give-up codes). */
 struct tally {
@@ -69,6 +87,9 @@ struct unit {
     struct waits waits, queue_waits;
     struct tally wal_reasons, gave_up_codes;
     char wal_from[16];
+    /* long-turn lines this process logged as the writer next in line: the holders they name */
+    long long_turns, long_turn_max_ms;
+    struct tally long_turn_holders;
 };
 
 /* Process-wide messages (config warnings, unreachable SQLite), kept once per text. */
@@ -85,6 +106,7 @@ struct stats {
     int nnotes;
     struct note *notes;
     struct tally unknown_events;
+    long queue_skipped; /* tickets of gone or given-up writers passed over */
 };
 
 /* The --help text; also shown by `lockfix help stats`. */
@@ -95,8 +117,8 @@ void usage_stats(FILE *out)
             "\n"
             "Summarise lockfix log lines (from LOG files, or stdin if none or '-'), per\n"
             "database and per process: busy timeouts raised, BEGINs rewritten, retries and\n"
-            "their outcome, waits (median, p99, max over the statements retried), give-ups\n"
-            "and WAL decisions. Lines may carry prefixes (journald, docker); other lines are\n"
+            "their outcome, waits (median, p99, max over the statements retried), give-ups,\n"
+            "long turns in the writer queue (who held it) and WAL decisions. Lines may carry prefixes (journald, docker); other lines are\n"
             "skipped. Counts include events the shim only counted in its summary lines.\n"
             "  --json   machine-readable output\n"
             "Exit status: 0, or 2 if a LOG cannot be read.\n");
@@ -227,10 +249,12 @@ static void parse_line(struct stats *s, char *line)
     const char *db = field(f, nf, "db");
     int dry = field(f, nf, "dry_run") != NULL;
     if (db == NULL) {
-        if (strcmp(event, "config") != 0 && strcmp(event, "no-sqlite") != 0 &&
-            strcmp(event, "unreachable") != 0)
+        if (!known_event(event))
             tally_add(&s->unknown_events, event, 1);
-        add_note(s, pid, event, text);
+        if (strcmp(event, "queue-skipped") == 0)
+            s->queue_skipped++; /* one per ticket: counted, not a message each */
+        else
+            add_note(s, pid, event, text);
         free(text);
         return;
     }
@@ -243,9 +267,9 @@ static void parse_line(struct stats *s, char *line)
         if (via && strcmp(via, "open") == 0)
             u->timeout_at_open++;
         else
-            u->lines[EV_TIMEOUT]++;
+            u->lines[EV_TIMEOUT_RAISED]++;
     } else if (strcmp(event, "begin-rewritten") == 0) {
-        u->lines[EV_BEGIN]++;
+        u->lines[EV_BEGIN_REWRITTEN]++;
     } else if (strcmp(event, "retry") == 0) {
         u->lines[EV_RETRY]++;
     } else if (strcmp(event, "retry-ok") == 0) {
@@ -291,7 +315,16 @@ static void parse_line(struct stats *s, char *line)
         if (waited)
             waits_add(&u->queue_waits, atol(waited));
         u->queue_no_turn += strstr(text, "no turn") != NULL;
-    } else {
+    } else if (strcmp(event, "long-turn") == 0) {
+        const char *held = field(f, nf, "held_ms"), *hpid = field(f, nf, "pid");
+        const char *comm = field(f, nf, "comm");
+        char key[96];
+        snprintf(key, sizeof key, "pid %s (%s)", hpid ? hpid : "?", comm ? comm : "?");
+        tally_add(&u->long_turn_holders, key, 1);
+        u->long_turns++;
+        if (held && atol(held) > u->long_turn_max_ms)
+            u->long_turn_max_ms = atol(held);
+    } else if (!known_event(event)) {
         tally_add(&s->unknown_events, event, 1);
     }
     free(text);
@@ -322,6 +355,8 @@ struct agg {
     long processes, queue_no_turn;
     struct waits waits, queue_waits;
     struct tally wal_reasons, gave_up_codes;
+    long long_turns, long_turn_max_ms;
+    struct tally long_turn_holders;
 };
 
 /* Per-database and total figures are sums of the per-process ones. */
@@ -344,6 +379,12 @@ static void agg_add(struct agg *a, const struct unit *u)
         tally_add(&a->wal_reasons, u->wal_reasons.key[i], u->wal_reasons.count[i]);
     for (int i = 0; i < u->gave_up_codes.n; i++)
         tally_add(&a->gave_up_codes, u->gave_up_codes.key[i], u->gave_up_codes.count[i]);
+    a->long_turns += u->long_turns;
+    if (u->long_turn_max_ms > a->long_turn_max_ms)
+        a->long_turn_max_ms = u->long_turn_max_ms;
+    for (int i = 0; i < u->long_turn_holders.n; i++)
+        tally_add(&a->long_turn_holders, u->long_turn_holders.key[i],
+                  u->long_turn_holders.count[i]);
 }
 
 /* The units are sorted by database: sum those of the database of unit i into *a (zeroed first);
@@ -372,6 +413,10 @@ static void agg_free(struct agg *a)
     free(a->wal_reasons.count);
     free(a->gave_up_codes.key);
     free(a->gave_up_codes.count);
+    for (int i = 0; i < a->long_turn_holders.n; i++)
+        free(a->long_turn_holders.key[i]);
+    free(a->long_turn_holders.key);
+    free(a->long_turn_holders.count);
 }
 
 /* qsort order for waits. */
@@ -379,6 +424,13 @@ static int cmp_long(const void *a, const void *b)
 {
     long x = *(const long *)a, y = *(const long *)b;
     return x < y ? -1 : x > y;
+}
+
+/* qsort that accepts an empty array with no storage yet (qsort(NULL, 0, ...) is undefined). */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
 }
 
 /* Nearest-rank percentile of sorted values. */
@@ -443,11 +495,11 @@ static void json_counts(struct buf *b, const struct agg *a)
                a->timeout_at_open, a->wal_switched, a->wal_skipped, a->wal_failed,
                a->handler_kept, a->dry_run);
     struct waits w = a->waits;
-    qsort(w.v, (size_t)w.n, sizeof *w.v, cmp_long);
+    sort_n(w.v, (size_t)w.n, sizeof *w.v, cmp_long);
     buf_printf(b, ",\"waits_ms\":{\"n\":%d,\"median\":%ld,\"p99\":%ld,\"max\":%ld}", w.n,
                percentile(&w, 50), percentile(&w, 99), w.n ? w.v[w.n - 1] : 0L);
     struct waits q = a->queue_waits;
-    qsort(q.v, (size_t)q.n, sizeof *q.v, cmp_long);
+    sort_n(q.v, (size_t)q.n, sizeof *q.v, cmp_long);
     buf_printf(b,
                ",\"queue_waits_ms\":{\"n\":%d,\"median\":%ld,\"max\":%ld,\"without_turn\":%ld}",
                q.n, percentile(&q, 50), q.n ? q.v[q.n - 1] : 0L, a->queue_no_turn);
@@ -455,6 +507,10 @@ static void json_counts(struct buf *b, const struct agg *a)
     json_tally(b, &a->wal_reasons);
     buf_add(b, ",\"gave_up_reasons\":");
     json_tally(b, &a->gave_up_codes);
+    buf_printf(b, ",\"long_turns\":{\"n\":%ld,\"max_held_ms\":%ld,\"holders\":",
+               a->long_turns, a->long_turn_max_ms);
+    json_tally(b, &a->long_turn_holders);
+    buf_add(b, "}");
 }
 
 /* Totals first: the figures a test or a dashboard wants most. */
@@ -502,7 +558,7 @@ static void print_json(struct stats *s)
         buf_json_str(&b, s->notes[i].text);
         buf_printf(&b, ",\"count\":%ld}", s->notes[i].count);
     }
-    buf_add(&b, "],\"unknown_events\":");
+    buf_printf(&b, "],\"queue_skipped\":%ld,\"unknown_events\":", s->queue_skipped);
     json_tally(&b, &s->unknown_events);
     buf_add(&b, "}\n");
     fputs(b.p, stdout);
@@ -514,12 +570,12 @@ static void print_json(struct stats *s)
 static void print_agg(const struct agg *a)
 {
     printf("  busy timeout raised   %ld at open, %ld of the program's own settings\n",
-           a->timeout_at_open, a->count[EV_TIMEOUT]);
-    printf("  BEGIN rewritten       %ld (to BEGIN IMMEDIATE)\n", a->count[EV_BEGIN]);
+           a->timeout_at_open, a->count[EV_TIMEOUT_RAISED]);
+    printf("  BEGIN rewritten       %ld (to BEGIN IMMEDIATE)\n", a->count[EV_BEGIN_REWRITTEN]);
     printf("  retries               %ld; statements that then succeeded: %ld, gave up: %ld\n",
            a->count[EV_RETRY], a->count[EV_RETRY_OK], a->count[EV_GAVE_UP]);
     struct waits w = a->waits;
-    qsort(w.v, (size_t)w.n, sizeof *w.v, cmp_long);
+    sort_n(w.v, (size_t)w.n, sizeof *w.v, cmp_long);
     if (w.n > 0)
         printf("  waits (ms)            median %ld, p99 %ld, max %ld (%d retried statements "
                "logged)\n",
@@ -529,11 +585,17 @@ static void print_agg(const struct agg *a)
     for (int i = 0; i < a->gave_up_codes.n; i++)
         printf("  gave up: %-12s %ld\n", a->gave_up_codes.key[i], a->gave_up_codes.count[i]);
     struct waits q = a->queue_waits;
-    qsort(q.v, (size_t)q.n, sizeof *q.v, cmp_long);
+    sort_n(q.v, (size_t)q.n, sizeof *q.v, cmp_long);
     if (q.n > 0)
         printf("  writer queue          %d waits logged (those >= LOCKFIX_QUEUE_LOG_MS): median "
                "%ld ms, max %ld ms; %ld fell back to SQLite's locking\n",
                q.n, percentile(&q, 50), q.v[q.n - 1], a->queue_no_turn);
+    if (a->long_turns > 0) {
+        printf("  long turns            %ld held >= LOCKFIX_LONG_TURN_MS while others waited "
+               "(longest seen %ld ms); held by:\n", a->long_turns, a->long_turn_max_ms);
+        for (int i = 0; i < a->long_turn_holders.n; i++)
+            printf("    %s: %ld\n", a->long_turn_holders.key[i], a->long_turn_holders.count[i]);
+    }
     printf("  WAL                   switched %ld, skipped %ld, failed %ld\n", a->wal_switched,
            a->wal_skipped, a->wal_failed);
     for (int i = 0; i < a->wal_reasons.n; i++)
@@ -577,9 +639,9 @@ static void print_human(struct stats *s)
                 snprintf(mw, sizeof mw, "-");
             else
                 snprintf(mw, sizeof mw, "%ld", mx);
-            printf("  %-8ld %-9ld %-8ld %-8ld %-8ld %-9s %s\n", u->pid, unit_count(u, EV_BEGIN),
-                   unit_count(u, EV_RETRY), unit_count(u, EV_RETRY_OK), unit_count(u, EV_GAVE_UP),
-                   mw, u->db);
+            printf("  %-8ld %-9ld %-8ld %-8ld %-8ld %-9s %s\n", u->pid,
+                   unit_count(u, EV_BEGIN_REWRITTEN), unit_count(u, EV_RETRY),
+                   unit_count(u, EV_RETRY_OK), unit_count(u, EV_GAVE_UP), mw, u->db);
         }
     }
     if (s->nnotes > 0) {
@@ -591,6 +653,9 @@ static void print_human(struct stats *s)
             printf("\n");
         }
     }
+    if (s->queue_skipped)
+        printf("\nwriter queue: %ld ticket%s skipped (the writer's process was gone or gave up)\n",
+               s->queue_skipped, s->queue_skipped == 1 ? "" : "s");
     for (int i = 0; i < s->unknown_events.n; i++)
         printf("%sunknown event %s: %ld\n", i ? "" : "\n", s->unknown_events.key[i],
                s->unknown_events.count[i]);
@@ -640,7 +705,7 @@ int cmd_stats(int argc, char **argv)
     }
     if (failed)
         return EXIT_USAGE;
-    qsort(s.units, (size_t)s.nunits, sizeof *s.units, cmp_unit);
+    sort_n(s.units, (size_t)s.nunits, sizeof *s.units, cmp_unit);
     if (json)
         print_json(&s);
     else

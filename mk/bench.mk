@@ -94,6 +94,20 @@ bench-floor: $(SHIM_LIB) $(BENCH_OVERHEAD_BIN) $(FLOOR_LIBS)
 	$(BENCH_PY) bench/floor.py --out $(BENCH_OUT) --prog $(BENCH_OVERHEAD_BIN) --shim $(SHIM_LIB) \
 		--floor-dir $(BUILD)/bench $(if $(BENCH_DIR),--dir "$(BENCH_DIR)")
 
+# The headline scenario (bench/mcp.py, docs/benchmarks.md): 20, 50 and 100 MCP notes servers
+# started from an mcpServers config, without lockfix, with the in-app textbook fix and with
+# lockfix; into $(BENCH_DEST)/mcp.md, mcp.json, mcp.png (about 6 minutes here). Not in QUICK=1:
+# `make test` runs mcp-smoke instead (4 servers, < 30 s).
+.PHONY: bench-mcp mcp-smoke
+bench-mcp: all
+	BENCH_COMMAND='make bench-mcp' $(BENCH_PY) bench/mcp.py --out $(BENCH_DEST) \
+		--lockfix $(BUILD)/lockfix $(if $(BENCH_DIR),--dir "$(BENCH_DIR)")
+bench: $(if $(filter quick,$(BENCH_MODE)),,bench-mcp)
+
+mcp-smoke: all
+	$(BENCH_PY) bench/mcp.py --smoke --lockfix $(BUILD)/lockfix $(if $(BENCH_DIR),--dir "$(BENCH_DIR)")
+test: mcp-smoke
+
 # What lockfix costs a real program with no contention (bench/realprog.py): 10,000 note writes
 # with an FTS5 index and searches on one connection, with and without the shim, and the resident
 # memory it adds per process, connection and statement. About 2 minutes; into $(BENCH_OUT)/realprog.md.

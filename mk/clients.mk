@@ -42,7 +42,7 @@ $(CLIENTS_DIR)/dltrace.so: tests/clients/dltrace.c
 
 $(CLIENTS_TEST): tests/integration/test_clients.c tests/integration/harness.c tests/integration/harness.h
 	@mkdir -p $(@D)
-	$(CC) $(CLIENTS_CFLAGS) -Itests/integration -o $@ $< tests/integration/harness.c -lcriterion -lsqlite3
+	$(TEST_CC) $(CLIENTS_CFLAGS) -Itests/integration -o $@ $< tests/integration/harness.c -lcriterion -lsqlite3
 
 # npm and node-gyp builds, inside the clone (idempotent: a second run takes about a second).
 # A failure does not stop the other client tests: the node tests then skip loudly (fail in CI).

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "lockfix.h"
+#include "options.h"
 
 enum opt_type { OPT_BOOL, OPT_MS, OPT_US, OPT_COUNT, OPT_LOG, OPT_LEVEL, OPT_GLOBS };
 
@@ -24,43 +25,24 @@ struct option {
     enum opt_type type;
     size_t offset; /* of the field in struct lf_config */
     long max;      /* for numbers */
+    int def;       /* the default (an enum's value for LOG and LEVEL) */
 };
 
-#define OPT(name, type, field, max) {name, type, offsetof(struct lf_config, field), max}
-static const struct option options[] = {
-    OPT("LOCKFIX_DISABLE", OPT_BOOL, disable, 0),
-    OPT("LOCKFIX_WAL", OPT_BOOL, wal, 0),
-    OPT("LOCKFIX_REWRITE", OPT_BOOL, rewrite, 0),
-    OPT("LOCKFIX_RETRY", OPT_BOOL, retry, 0),
-    OPT("LOCKFIX_DRY_RUN", OPT_BOOL, dry_run, 0),
-    OPT("LOCKFIX_QUEUE", OPT_BOOL, queue, 0),
-    OPT("LOCKFIX_QUEUE_LOG_MS", OPT_MS, queue_log_ms, 24L * 3600 * 1000),
-    OPT("LOCKFIX_QUEUE_SLICE_US", OPT_US, queue_slice_us, 1000000),
-    OPT("LOCKFIX_QUEUE_LINGER_US", OPT_US, queue_linger_us, 1000000),
-    OPT("LOCKFIX_TIMEOUT_MS", OPT_MS, timeout_ms, 24L * 3600 * 1000),
-    OPT("LOCKFIX_RETRY_BUDGET_MS", OPT_MS, retry_budget_ms, 24L * 3600 * 1000),
-    OPT("LOCKFIX_LOG_REPEAT", OPT_COUNT, log_repeat, 1000000),
-    OPT("LOCKFIX_LOG", OPT_LOG, log_dest, 0),
-    OPT("LOCKFIX_LOG_LEVEL", OPT_LEVEL, log_level, 0),
-    OPT("LOCKFIX_INCLUDE", OPT_GLOBS, include, 0),
-    OPT("LOCKFIX_EXCLUDE", OPT_GLOBS, exclude, 0),
-};
+#define OPT_ROW(var, type, field, max, def)                                                        \
+    {#var, OPT_##type, offsetof(struct lf_config, field), max, def},
+static const struct option options[] = {LF_OPTIONS(OPT_ROW)};
+#undef OPT_ROW
+_Static_assert(sizeof options / sizeof options[0] == LF_OPTION_COUNT, "one row per option");
+_Static_assert(sizeof(enum lf_log_dest) == sizeof(int) && sizeof(enum lf_log_level) == sizeof(int),
+               "the enum fields are set through an int, as the parser does");
 
+/* The defaults are the table's last column (a GLOBS list starts empty: 0). */
 void lf_config_defaults(struct lf_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->wal = 1;
-    cfg->rewrite = 1;
-    cfg->retry = 1;
-    cfg->queue = 1;
-    cfg->queue_log_ms = 1000;
-    cfg->queue_slice_us = 1000;
-    cfg->queue_linger_us = 50;
-    cfg->timeout_ms = 5000;
-    cfg->retry_budget_ms = 30000;
-    cfg->log_repeat = 1;
-    cfg->log_dest = LF_LOG_STDERR;
-    cfg->log_level = LF_LEVEL_INFO;
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        if (options[i].type != OPT_GLOBS)
+            *(int *)(void *)((char *)cfg + options[i].offset) = options[i].def;
 }
 
 static int ieq(const char *a, const char *b)

@@ -44,8 +44,9 @@ static LF_TLS struct {
     unsigned generation;
 } last;
 
-static const char *event_names[LF_EV_COUNT] = {"begin_rewritten", "timeout_raised", "retries",
-                                               "retry_ok", "gave_up"};
+#define LF_EV_KEY(id, name, key) key,
+static const char *event_names[LF_EV_COUNT] = {LF_COUNTED_EVENTS(LF_EV_KEY)};
+#undef LF_EV_KEY
 
 static size_t bucket_of(const sqlite3 *db)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lockfix.h"
+#include "static.h"
 
 #ifdef __APPLE__
 /* On macOS the hooks carry other names; darwin.c maps SQLite's names to them. */
@@ -52,7 +53,7 @@ LF_HOOKS_COLD(LF_TRAMPOLINE)
     LF_EXPORT ret LF_EXPORT_NAME(name) params                                                      \
     {                                                                                              \
         const void *ra = __builtin_return_address(0);                                              \
-        if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1) &&                      \
+        if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1) &&             \
             LF_LIKELY(lf_in_last_range(ra))) {                                                     \
             const struct lf_copy *c = lf_last_range.copy;                                          \
             if (LF_LIKELY(!(lf_guard | c->passthrough)))                                           \
@@ -90,6 +91,12 @@ int lf_missing_open(const char *name, sqlite3 **ppDb)
     return SQLITE_CANTOPEN;
 }
 
+sqlite3_backup *lf_missing_backup(const char *name)
+{
+    log_missing_once(name);
+    return NULL;
+}
+
 int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt)
 {
     log_missing_once(name);
@@ -101,7 +108,7 @@ int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt)
 /* At exit: the counts of events that were not all logged, for connections still open. */
 /* At exit: the counts of events that were not all logged, for connections still open; or, if
 ** no SQLite call ever came through the shim, whether a copy it could not reach is loaded. */
-__attribute__((destructor)) static void lf_at_exit(void)
+LF_ONCE __attribute__((destructor)) static void lf_at_exit(void)
 {
     lf_guard++;
     if (lf_any_call_seen()) {

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "events.def.h"
 #include "hooks.h"
 
 /* Everything below is internal to the library: declared hidden, it is reached without the GOT. */
@@ -73,13 +74,13 @@ const struct lf_copy *lf_copy_by_db_slow(const void *ra, sqlite3 *db);
 const struct lf_copy *lf_copy_by_stmt_slow(const void *ra, sqlite3_stmt *stmt);
 static inline const struct lf_copy *lf_copy_by_db(const void *ra, sqlite3 *db)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1))
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1))
         return lf_copy_fast(ra);
     return lf_copy_by_db_slow(ra, db);
 }
 static inline const struct lf_copy *lf_copy_by_stmt(const void *ra, sqlite3_stmt *stmt)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_ncopies, __ATOMIC_RELAXED) <= 1))
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1))
         return lf_copy_fast(ra);
     return lf_copy_by_stmt_slow(ra, stmt);
 }
@@ -126,9 +127,11 @@ struct lf_config {
     int retry;            /* retry statements that got SQLITE_BUSY where safe */
     int dry_run;          /* log what would be done, change nothing */
     int queue;            /* fair cross-process writer queue */
+    int static_copies;    /* redirect SQLite compiled into the program (static.c) */
     int queue_log_ms;     /* log a queue wait at least this long */
     int queue_slice_us;   /* a turn may cover several short transactions for this long... */
     int queue_linger_us;  /* ...each next one starting within this time; 0 = one per turn */
+    int long_turn_ms;     /* log a queue turn held this long while others wait; 0 = never */
     int timeout_ms;       /* busy-timeout floor; 0 disables the floor */
     int retry_budget_ms;  /* total time one statement may spend in retries */
     int log_repeat;       /* identical events logged per connection before only counting */
@@ -259,14 +262,10 @@ int lf_secure_exec(void); /* set-uid/set-gid/capabilities: ignore the environmen
 const char *lf_fs_wal_unsafe(const char *path, char *fsname, size_t cap);
 
 /* ---- conn.c: what lockfix knows about each connection ------------------------------------- */
-enum lf_event {
-    LF_EV_BEGIN_REWRITTEN,
-    LF_EV_TIMEOUT_RAISED,
-    LF_EV_RETRY,
-    LF_EV_RETRY_OK,
-    LF_EV_GAVE_UP,
-    LF_EV_COUNT
-};
+/* The counted events (events.def.h): LF_EV_BEGIN_REWRITTEN, ..., then LF_EV_COUNT. */
+#define LF_EV_ENUM(id, name, key) LF_EV_##id,
+enum lf_event { LF_COUNTED_EVENTS(LF_EV_ENUM) LF_EV_COUNT };
+#undef LF_EV_ENUM
 struct lf_conn; /* opaque */
 /* Register a connection after a successful open (path may be "" for memory/temp). */
 struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char *path);
@@ -313,6 +312,9 @@ struct lf_turn {
     _Atomic int state; /* enum lf_turn_state; read without the lock only as a hint */
     uint32_t ticket;
     int64_t began_ns; /* when a contended turn began; 0 if it was free when asked for */
+    /* At LOCKFIX_LOG_LEVEL=debug only (turn.c): when the turn's transaction began, and its SQL. */
+    long long debug_began_ms;
+    char debug_sql[200];
 };
 /* The queue of the database at dbpath, mapped once for the process's life (a connection may
 ** reopen soon); NULL when there can be none. */
@@ -330,6 +332,11 @@ void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, 
 int lf_queue_resume(struct lf_queue *q, struct lf_conn *conn);
 /* How many turns this process holds now: while 0, nothing needs releasing (the fast path). */
 extern _Atomic int lf_queue_turns_held;
+/* long_turn.c: the head waiter of `queue` (whose database is `dbpath`) sees ticket `serving`
+** held by process `pid` while `waiting` writers wait: logs one long-turn line per turn once it
+** has been held LOCKFIX_LONG_TURN_MS. */
+void lf_long_turn_watch(const void *queue, const char *dbpath, uint32_t serving, int32_t pid,
+                        uint32_t waiting, int64_t now_ns);
 /* LOCKFIX_QUEUE, read once with the configuration (checked on the hot path). */
 extern int lf_queue_enabled;
 
@@ -353,7 +360,8 @@ static inline int lf_turns_held(void)
 /* Before a writing statement starts in autocommit mode: the WAL switch a new database waits for,
 ** then the turn. Fixes *deadline when the turn had to be waited for; returns the busy timeout to
 ** put back after the step when it was cut to what is left of the deadline (0: none). */
-long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, long long *deadline);
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt,
+                          long long *deadline);
 /* The connection is back in autocommit mode: its turn goes on. `stmt`: the statement just
 ** stepped if it may still be running (an autocommit RETURNING write keeps the turn), else NULL. */
 void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
@@ -372,6 +380,9 @@ void lf_set_timeout(const struct lf_copy *c, sqlite3 *db, long ms);
 
 /* ---- policies (open_policy.c, stmt.c) ----------------------------------------------------- */
 void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);
+/* Run one statement of lockfix's own on db (the caller sets the guard); copies the first column
+** of the first row into out. Returns SQLite's code. */
+int lf_run_own(const struct lf_copy *c, sqlite3 *db, const char *sql, char *out, size_t cap);
 /* The WAL switch deferred at open, done before the connection's first write (in autocommit). */
 void lf_wal_at_first_write(const struct lf_copy *c, sqlite3 *db, struct lf_conn *conn);
 
@@ -379,6 +390,15 @@ void lf_wal_at_first_write(const struct lf_copy *c, sqlite3 *db, struct lf_conn 
 int lf_missing(const char *name);
 int lf_missing_open(const char *name, sqlite3 **ppDb);
 int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt);
+sqlite3_backup *lf_missing_backup(const char *name);
+/* backup.c: the copy a backup belongs to (recorded at sqlite3_backup_init) */
+const struct lf_copy *lf_copy_by_backup_slow(const void *ra, sqlite3_backup *p);
+static inline const struct lf_copy *lf_copy_by_backup(const void *ra, sqlite3_backup *p)
+{
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1))
+        return lf_copy_fast(ra);
+    return lf_copy_by_backup_slow(ra, p);
+}
 
 /* The internal function behind each hook: same parameters, preceded by the caller's copy. */
 #define LF_UNPAREN(...) __VA_ARGS__
@@ -394,7 +414,7 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt);
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt); /* stmt.c */
 static inline int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    if (LF_LIKELY(__atomic_load_n(&lf_queue_turns_held, __ATOMIC_RELAXED) <= 0)) {
+    if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) <= 0)) {
         int rc; /* a reset may end an autocommit write, whose commit runs SQLite's own statements */
         LF_SQLITE_CALL(rc, c->sqlite3_reset(stmt));
         return rc;

@@ -62,12 +62,15 @@ static void log_open(void)
 
 void lf_log(const char *fmt, ...)
 {
+    /* The configuration is read before this line counts as being written: its first reading
+    ** logs its own warnings through here, and those must not be taken for a nested line and
+    ** dropped (when the first line of a process was, say, the exit-time "unreachable" report).
+    ** Warnings about the configuration itself are written while it is being loaded, before the
+    ** destination is known: those go to stderr unless logging is off. */
+    const struct lf_config *cfg = lf_config();
     if (in_log)
         return;
     in_log = 1;
-    /* Warnings about the configuration itself are written while it is being loaded, before the
-    ** destination is known: those go to stderr unless logging is off. */
-    const struct lf_config *cfg = lf_config();
     pthread_once(&log_once, log_open);
     int fd = log_fd;
     if (fd < 0 && cfg->log_dest != LF_LOG_OFF && !cfg->disable)

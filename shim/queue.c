@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,15 +35,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lockfix.h"
+#include "queue_file.h"
+#include "wait.h"
 
-#define Q_MAGIC 0x4c4b4651u /* "LKFQ" */
-#define Q_VERSION 1u
-#define Q_RING 1024u /* tickets in flight at once; more waiters than this bypass the queue */
 #define Q_HEAD_POLL_MS 5
 #define Q_TAIL_POLL_MS 50
 #define Q_UNPUBLISHED_GRACE_MS 200
@@ -54,33 +51,6 @@
 #define Q_SPIN_EARLY_NS 100000LL
 #define Q_SPIN_LATE_NS 200000LL
 #define Q_LINGER_MAX_NS 1000000000LL /* LOCKFIX_QUEUE_LINGER_US's limit */
-
-/* SLOT_SLEEPING: waiting, asleep on the slot's futex word (a waker makes the system call only
-** then). SLOT_LINGERING: the holder's transaction ended inside its time slice; it keeps the turn
-** if its next write starts before `linger_until_ns`, else the head waiter takes the turn. */
-enum { SLOT_FREE, SLOT_WAITING, SLOT_HOLDING, SLOT_ABANDONED, SLOT_SLEEPING, SLOT_LINGERING };
-
-struct q_slot {
-    _Atomic uint32_t ticket; /* which ticket this slot describes now */
-    _Atomic int32_t pid;
-    _Atomic uint32_t state;
-    _Atomic uint32_t wake; /* futex word: bumped to wake this slot's waiter */
-};
-
-struct q_shared {
-    uint32_t magic, version;
-    _Atomic uint32_t next;        /* next ticket to hand out */
-    _Atomic uint32_t serving;     /* ticket allowed to write now */
-    _Atomic int64_t handoff_ns;   /* CLOCK_MONOTONIC of the last hand-off to a waiting writer */
-    _Atomic uint32_t turn_avg_ns; /* moving average of how long a contended turn lasts */
-    uint32_t pad0;
-    _Atomic int64_t linger_until_ns; /* a lingering holder's turn may be taken from then on */
-    _Atomic uint64_t boot; /* the boot the state belongs to (pids and clocks start again) */
-    uint32_t pad[4];
-    struct q_slot slot[Q_RING];
-};
-_Static_assert(sizeof(struct q_shared) == 64 + Q_RING * sizeof(struct q_slot),
-               "the queue file's layout is shared by every process: keep the header 64 bytes");
 
 struct lf_queue {
     char path[LF_PATH_MAX];   /* the database's */
@@ -110,11 +80,6 @@ static int lock_byte(int fd, short type, int wait)
     return rc;
 }
 
-static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
-{
-    return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
-}
-
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -131,7 +96,7 @@ static void wake_slot(struct q_shared *sh, uint32_t ticket)
     struct q_slot *s = &sh->slot[ticket % Q_RING];
     atomic_fetch_add(&s->wake, 1);
     if (atomic_load(&s->state) == SLOT_SLEEPING)
-        futex(&s->wake, FUTEX_WAKE, INT_MAX, NULL);
+        lf_wake_all(&s->wake);
 }
 
 /* Ticket s is now served: wake its writer, and the one after it, which has become the head and
@@ -442,9 +407,10 @@ static unsigned long self_thread(void)
 ** Wait for ticket t's turn. Returns 1 when it is served, 0 when it gave up (budget) or was passed
 ** over; *began_ns is when the wait ended (0 when there was none).
 */
-static int wait_turn(struct q_shared *sh, uint32_t t, long budget_ms, long *waited_ms,
+static int wait_turn(const struct lf_queue *q, uint32_t t, long budget_ms, long *waited_ms,
                      int64_t *began_ns)
 {
+    struct q_shared *sh = q->sh;
     struct q_slot *slot = &sh->slot[t % Q_RING];
     long long unpublished_since = 0;
     *began_ns = 0;
@@ -482,6 +448,9 @@ static int wait_turn(struct q_shared *sh, uint32_t t, long budget_ms, long *wait
                 break;
             head = s + 1 == t;
         }
+        if (head) /* a turn held for long is worth a log line naming its holder */
+            lf_long_turn_watch(q, q->path, s, atomic_load(&sh->slot[s % Q_RING].pid),
+                               atomic_load(&sh->next) - s - 1, now);
         /* the two writers next in line check the head every few ms: either may be a process
         ** that died or gave up, or a holder whose lingering time is over */
         long long poll_ns = ((int32_t)(t - s) <= 2 ? Q_HEAD_POLL_MS : Q_TAIL_POLL_MS) * 1000000LL;
@@ -520,10 +489,9 @@ static int wait_turn(struct q_shared *sh, uint32_t t, long budget_ms, long *wait
         long long left_ns = (budget_ms - waited) * 1000000LL;
         if (poll_ns > left_ns)
             poll_ns = left_ns;
-        struct timespec ts = {(time_t)(poll_ns / 1000000000), (long)(poll_ns % 1000000000)};
         atomic_store(&slot->state, SLOT_SLEEPING);
         if (atomic_load(&sh->serving) != t)
-            futex(&slot->wake, FUTEX_WAIT, seen, &ts);
+            lf_wait_on(&slot->wake, seen, poll_ns);
         atomic_store(&slot->state, SLOT_WAITING);
         if (!head && (int32_t)(t - atomic_load(&sh->serving)) > 2) {
             /* a long wait at the tail: make sure the head is not a dead process nobody checks */
@@ -574,7 +542,7 @@ int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, l
     atomic_store(&slot->ticket, t); /* published: from here on it can be checked and skipped */
 
     int64_t began;
-    if (!wait_turn(sh, t, budget_ms, waited_ms, &began)) {
+    if (!wait_turn(q, t, budget_ms, waited_ms, &began)) {
         turn_unlock(tn);
         return 0;
     }

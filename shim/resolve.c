@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "lockfix.h"
+#include "static.h"
 
 #define LF_MAX_RANGES 256
 #define LF_MAX_COPIES 64
@@ -30,9 +31,31 @@
 static struct lf_range ranges[LF_MAX_RANGES];
 static atomic_uint nranges;
 static struct lf_copy copies[LF_MAX_COPIES];
-_Atomic int lf_ncopies;
+static _Atomic int ndynamic;  /* copies[] filled, under resolve_lock */
+_Atomic int lf_ncopies;       /* all copies: dynamic and compiled in */
 static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct link_map *self_map;
+/* Copies compiled into objects (static.c): see lf_copy_register_static. */
+#define LF_MAX_STATIC 16
+#define LF_MAX_STATIC_RANGES 64
+static struct lf_copy static_copies[LF_MAX_STATIC];
+static struct lf_range static_ranges[LF_MAX_STATIC_RANGES];
+static _Atomic int nstatic;
+static atomic_uint nstatic_ranges;
+
+/* The compiled-in copy whose object holds `ra`, or NULL. The range is remembered as this
+** thread's last, so the hot path finds it with one compare. */
+static const struct lf_copy *static_copy_for(uintptr_t ra)
+{
+    unsigned n = atomic_load_explicit(&nstatic_ranges, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++) {
+        if (ra - static_ranges[i].lo < static_ranges[i].len) {
+            lf_last_range = static_ranges[i];
+            return static_ranges[i].copy;
+        }
+    }
+    return NULL;
+}
 
 LF_TLS int lf_guard;
 LF_TLS struct lf_range lf_last_range;
@@ -86,10 +109,22 @@ static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* The last touches of a copy whose functions are found. Accessors the step hook reads before
+** every step (SQLite 3.7.10 and later have them). With LOCKFIX_DISABLE=1 (read before any copy is
+** resolved: lf_copy_for) every copy passes through, so the trampolines test one flag for both. */
+static void copy_finish(struct lf_copy *c)
+{
+    c->passthrough = c->sqlite3_stmt_busy == NULL || c->sqlite3_db_handle == NULL ||
+                     c->sqlite3_get_autocommit == NULL || c->sqlite3_reset == NULL ||
+                     c->sqlite3_finalize == NULL || c->sqlite3_busy_timeout == NULL ||
+                     lf_disabled;
+    lf_copy_stand_ins(c);
+}
+
 /* The copy defined by the object `lm`, resolving it the first time. */
 static const struct lf_copy *copy_for_object(struct link_map *lm)
 {
-    int n = atomic_load_explicit(&lf_ncopies, memory_order_acquire);
+    int n = atomic_load_explicit(&ndynamic, memory_order_acquire);
     for (int i = 0; i < n; i++)
         if (copies[i].base == (uintptr_t)lm)
             return &copies[i];
@@ -122,17 +157,11 @@ static const struct lf_copy *copy_for_object(struct link_map *lm)
         dlclose(h);
         return NULL;
     }
-    /* Accessors the step hook reads before every step (SQLite 3.7.10 and later have them). With
-    ** LOCKFIX_DISABLE=1 (read before any copy is resolved: lf_copy_for) every copy passes
-    ** through, so the trampolines test one flag for both. */
-    c->passthrough = c->sqlite3_stmt_busy == NULL || c->sqlite3_db_handle == NULL ||
-                     c->sqlite3_get_autocommit == NULL || c->sqlite3_reset == NULL ||
-                     c->sqlite3_finalize == NULL || c->sqlite3_busy_timeout == NULL ||
-                     lf_disabled;
-    lf_copy_stand_ins(c);
+    copy_finish(c);
     c->base = (uintptr_t)lm;
     c->path = is_main ? "(main program)" : lm->l_name;
-    atomic_store_explicit(&lf_ncopies, n + 1, memory_order_release);
+    atomic_store_explicit(&ndynamic, n + 1, memory_order_release);
+    atomic_fetch_add_explicit(&lf_ncopies, 1, memory_order_release);
     return c;
 }
 
@@ -190,6 +219,11 @@ static struct link_map *only_definer(void)
 /* Resolve the copy for the code around `ra`, under resolve_lock. */
 static const struct lf_copy *resolve_slow(uintptr_t ra)
 {
+    /* A compiled-in copy registered since the caller looked (static.c, under the loader's lock) */
+    const struct lf_copy *sc = static_copy_for(ra);
+    if (sc != NULL)
+        return sc;
+
     struct find_ctx ctx = {.ra = ra};
     dl_iterate_phdr(find_segment, &ctx);
     if (!ctx.found)
@@ -209,8 +243,13 @@ static const struct lf_copy *resolve_slow(uintptr_t ra)
     ** wrapper): if exactly one copy is loaded, that is the only one it can mean. */
     if (c == NULL) {
         struct link_map *only = only_definer();
-        if (only != NULL)
+        int ns = atomic_load_explicit(&nstatic, memory_order_acquire);
+        if (only != NULL && ns == 0)
             c = copy_for_object(only);
+        /* A compiled-in copy counts too: a module that tail-calls its SQLite (better-sqlite3's
+        ** close) returns straight to code outside it. */
+        if (only == NULL && ns == 1)
+            c = &static_copies[0];
     }
 
     /* "No SQLite in reach" is not cached: the caller's SQLite may simply not be loaded yet. */
@@ -232,6 +271,9 @@ static const struct lf_copy *resolve_slow(uintptr_t ra)
 const struct lf_copy *lf_copy_for(const void *ra_ptr)
 {
     uintptr_t ra = (uintptr_t)ra_ptr;
+    const struct lf_copy *sc = static_copy_for(ra);
+    if (sc != NULL)
+        return sc;
     unsigned n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (unsigned i = 0; i < n; i++) {
         if (ra - ranges[i].lo < ranges[i].len) {
@@ -261,7 +303,7 @@ const struct lf_copy *lf_copy_for(const void *ra_ptr)
     return c;
 }
 
-int lf_any_call_seen(void)
+LF_ONCE int lf_any_call_seen(void)
 {
     return atomic_load_explicit(&nranges, memory_order_acquire) > 0;
 }
@@ -277,4 +319,37 @@ const struct lf_copy *lf_copy_by_stmt_slow(const void *ra, sqlite3_stmt *stmt)
 {
     const struct lf_copy *c = stmt ? lf_stmt_owner_get(stmt) : NULL;
     return c ? c : lf_copy_fast(ra);
+}
+
+/*
+** A copy compiled into an object and redirected at load (static.c): every caller inside the
+** object's code reaches it, exactly as a caller finds its dynamic copy, but found without asking
+** the loader. Registered before any of the object's code runs, so no range of that object can
+** have been cached for another copy.
+**
+** Registration happens inside the dynamic linker's load notification, under its lock, while a
+** thread in resolve_slow() may hold resolve_lock and wait for the loader (dlopen RTLD_NOLOAD):
+** so it must not take resolve_lock. Compiled-in copies have tables of their own, appended to
+** only here (static.c calls this under its own lock, and loads are serialized by the loader)
+** and read without a lock: an entry is complete before the count that publishes it.
+*/
+const struct lf_copy *lf_copy_register_static(const struct lf_copy *proto, const uintptr_t *lo,
+                                              const uintptr_t *hi, int nlo)
+{
+    int n = atomic_load_explicit(&nstatic, memory_order_relaxed);
+    unsigned r = atomic_load_explicit(&nstatic_ranges, memory_order_relaxed);
+    if (n >= LF_MAX_STATIC || r + (unsigned)nlo > LF_MAX_STATIC_RANGES)
+        return NULL;
+    struct lf_copy *c = &static_copies[n];
+    *c = *proto;
+    copy_finish(c);
+    for (int i = 0; i < nlo; i++) {
+        static_ranges[r + i].lo = lo[i];
+        static_ranges[r + i].len = hi[i] - lo[i];
+        static_ranges[r + i].copy = c;
+    }
+    atomic_fetch_add_explicit(&lf_ncopies, 1, memory_order_release);
+    atomic_store_explicit(&nstatic, n + 1, memory_order_release);
+    atomic_store_explicit(&nstatic_ranges, r + (unsigned)nlo, memory_order_release);
+    return c;
 }

@@ -376,7 +376,7 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     long long deadline = 0;
     long put_back = 0;
     if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any()) && starts_write(c, stmt))
-        put_back = lf_turn_before_write(c, db, &deadline);
+        put_back = lf_turn_before_write(c, db, stmt, &deadline);
     LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
     if (LF_UNLIKELY(put_back != 0))
         lf_set_timeout(c, db, put_back);

@@ -15,7 +15,29 @@
 ** timeout, the timeout is cut to what is left for this one step: the return value is the timeout
 ** to put back after the step (0: nothing to put back).
 */
-long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, long long *deadline)
+/* At LOCKFIX_LOG_LEVEL=debug: what began a turn, so that a long one can be named by its SQL when
+** it ends. The waiters' long-turn line names the process holding it (long_turn.c); only the holder
+** knows the statement. */
+static void note_turn_start(const struct lf_copy *c, struct lf_conn *conn, sqlite3_stmt *stmt)
+{
+    struct lf_turn *tn = lf_conn_turn(conn);
+    const char *sql = c->sqlite3_sql(stmt);
+    lf_log_sql(tn->debug_sql, sizeof tn->debug_sql, sql ? sql : "");
+    tn->debug_began_ms = lf_now_ms();
+}
+
+static void report_turn_end(struct lf_conn *conn, struct lf_turn *tn)
+{
+    long long held = lf_now_ms() - tn->debug_began_ms;
+    long limit = lf_config()->long_turn_ms;
+    tn->debug_began_ms = 0;
+    if (limit > 0 && held >= limit)
+        lf_log("debug db=%s event=long-turn held_ms=%lld sql=\"%s\"", lf_conn_path(conn), held,
+               tn->debug_sql);
+}
+
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt,
+                          long long *deadline)
 {
     struct lf_conn *conn = lf_conn_get(db, c);
     if (!lf_conn_enabled(conn))
@@ -32,6 +54,8 @@ long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, long long *deadl
     const struct lf_config *cfg = lf_config();
     long budget = lf_statement_budget_ms(conn), waited = 0;
     int got = lf_queue_acquire(q, conn, budget, &waited);
+    if (got && LF_UNLIKELY(lf_log_debug_enabled()))
+        note_turn_start(c, conn, stmt);
     if (waited >= cfg->queue_log_ms)
         lf_log("queue-wait db=%s waited_ms=%ld%s", lf_conn_path(conn), waited,
                got ? "" : " (no turn: falling back to SQLite's locking)");
@@ -55,6 +79,9 @@ void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
         return;
     if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
         return; /* an autocommit write still handing out rows (RETURNING) */
+    struct lf_turn *tn = lf_conn_turn(conn);
+    if (LF_UNLIKELY(tn->debug_began_ms != 0))
+        report_turn_end(conn, tn);
     const struct lf_config *cfg = lf_config();
     lf_queue_txn_done(lf_conn_queue(conn), conn, cfg->queue_slice_us, cfg->queue_linger_us);
 }

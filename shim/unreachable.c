@@ -1,103 +1,92 @@
 /*
 ** Saying so when lockfix could not reach a process's SQLite.
 **
-** A preload library can only interpose exported, dynamically bound functions. A copy of SQLite
-** that is linked statically with hidden symbols (better-sqlite3, many Go and Rust programs) or
-** a module loaded with RTLD_DEEPBIND (PHP) calls SQLite without ever passing through the shim,
-** and the user would see the old errors with no hint why. So at exit, if no hooked call was seen,
-** the loaded objects are examined: one that contains SQLite's file-header string but exports no
-** sqlite3_* function holds a copy lockfix cannot reach. Nothing is said in processes without
-** SQLite code, so wrapping a shell script stays silent.
+** A preload library interposes exported, dynamically bound functions; static.c also redirects a
+** SQLite compiled into an object whose symbol table still names its functions. What is left is a
+** copy without names (Bun, Deno, a stripped build) and a module loaded with RTLD_DEEPBIND (PHP):
+** their calls never pass through the shim, and the user would see the old errors with no hint
+** why. static.c recognises the first kind when the object is loaded, by SQLite's strings in its
+** .rodata, and the line is written then, not at exit: such programs may leave through quick_exit
+** or _exit (Bun does), where no destructor runs. Nothing is said in processes without SQLite
+** code, so wrapping a shell script stays silent.
 */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lockfix.h"
-
-#define LF_MAX_REPORTS 8
+#include "static.h"
 
 static const char sqlite_magic[] = "SQLite format 3"; /* every SQLite build carries it */
 
-struct scan {
-    const char *unreachable[LF_MAX_REPORTS];
-    int n_unreachable;
-    uintptr_t self_addr;
-};
-
-/* Whether the readable, file-backed segments of this object contain the magic string. */
-static int contains_sqlite(const struct dl_phdr_info *info)
+/* The "3.x.y" string nearest to `at` in [p, p + n), as a version guess: SQLite's version is a
+** NUL-terminated string of its own among its constants (after a NUL, or after the bytes of
+** whatever the linker aligned it behind: not a letter, digit or dot). */
+static void guess_version(const char *p, size_t n, const char *at, char *out, size_t cap)
 {
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R) || ph->p_filesz == 0)
-            continue;
-        const void *at = (const void *)(info->dlpi_addr + ph->p_vaddr);
-        if (memmem(at, ph->p_filesz, sqlite_magic, sizeof sqlite_magic - 1) != NULL)
-            return 1;
+    size_t best = (size_t)-1;
+    out[0] = '\0';
+    const char *v = p + 1, *end = p + n;
+    while ((v = memmem(v, (size_t)(end - v), "3.", 2)) != NULL) {
+        unsigned char before = (unsigned char)v[-1];
+        size_t k = 0;
+        int dots = 0, ok = !(before == '.' || (before >= '0' && before <= '9') ||
+                             ((before | 0x20) >= 'a' && (before | 0x20) <= 'z'));
+        while (ok && v + k < end && v[k] != '\0' && k < 12) {
+            if (v[k] == '.')
+                dots += v[k - 1] != '.' ? 1 : 9; /* ".." is no version */
+            else if (v[k] < '0' || v[k] > '9')
+                ok = 0;
+            k++;
+        }
+        long minor = ok ? strtol(v + 2, NULL, 10) : 0;
+        size_t dist = (size_t)(v > at ? v - at : at - v);
+        if (ok && v + k < end && v[k] == '\0' && dots == 2 && minor >= 7 && minor < 100 &&
+            v[k - 1] != '.' && k < cap && dist < best) {
+            best = dist;
+            memcpy(out, v, k);
+            out[k] = '\0';
+        }
+        v += 2;
     }
-    return 0;
 }
 
-static int scan_object(struct dl_phdr_info *info, size_t size, void *arg)
+/* SQLite's file header string alone is not enough: libmagic's database (PHP's fileinfo.so)
+** carries it to recognise SQLite files. Two of SQLite's own messages must be there too. */
+int lf_rodata_has_sqlite(const void *p, size_t n, char *version, size_t cap)
 {
-    struct scan *s = arg;
-    (void)size;
-    const char *name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : NULL;
-    if (info->dlpi_addr == s->self_addr) /* the magic string above is in our own object */
+    static const char msg1[] = "unable to open database file", msg2[] = "sqlite_master";
+    const char *at = memmem(p, n, sqlite_magic, sizeof sqlite_magic - 1);
+    if (at == NULL || memmem(p, n, msg1, sizeof msg1 - 1) == NULL ||
+        memmem(p, n, msg2, sizeof msg2 - 1) == NULL)
         return 0;
-    if (!contains_sqlite(info))
-        return 0;
-    if (s->n_unreachable < LF_MAX_REPORTS)
-        s->unreachable[s->n_unreachable++] = name ? name : "(main program)";
-    return 0;
+    guess_version(p, n, at, version, cap);
+    return 1;
 }
 
-/* Whether the object named (or the main program) exports SQLite's API itself. */
-static int exports_sqlite(const char *name)
+int lf_unreachable_reported;
+
+void lf_report_unreachable_object(const char *object, const char *version, const char *why)
 {
-    void *h = dlopen(strcmp(name, "(main program)") == 0 ? NULL : name, RTLD_NOLOAD | RTLD_LAZY);
-    if (h == NULL)
-        return 0;
-    void *p = dlsym(h, "sqlite3_libversion_number");
-    Dl_info info;
-    int own = p != NULL && dladdr(p, &info) != 0 &&
-              (strcmp(name, "(main program)") == 0 || strcmp(info.dli_fname, name) == 0);
-    dlclose(h);
-    return own;
+    lf_unreachable_reported++;
+    lf_log("unreachable object=%s sqlite=%s: it carries SQLite but %s: lockfix cannot "
+           "redirect its calls and changes nothing for it",
+           object, version[0] ? version : "unknown", why);
 }
 
-static int is_php(void)
+/* By the name it was started as (a readlink at every exit of every process would cost more). */
+LF_ONCE static int is_php(void)
 {
-    char exe[LF_PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return 0;
-    exe[n] = '\0';
-    const char *base = strrchr(exe, '/');
-    base = base ? base + 1 : exe;
-    return strncmp(base, "php", 3) == 0;
+    extern char *program_invocation_short_name;
+    return strncmp(program_invocation_short_name, "php", 3) == 0;
 }
 
-void lf_report_unreachable(void)
+/* At exit, when no SQLite call came through the shim. */
+LF_ONCE void lf_report_unreachable(void)
 {
-    struct scan s = {0};
-    Dl_info info;
-    struct link_map *self = NULL;
-    if (dladdr1((const void *)&lf_report_unreachable, &info, (void **)&self, RTLD_DL_LINKMAP) &&
-        self != NULL)
-        s.self_addr = self->l_addr;
-    dl_iterate_phdr(scan_object, &s);
-    for (int i = 0; i < s.n_unreachable; i++) {
-        if (exports_sqlite(s.unreachable[i]))
-            continue; /* reachable, simply not used by this process */
-        lf_log("unreachable object=%s: it contains SQLite but exports none of its functions "
-               "(static or hidden-symbol build, e.g. better-sqlite3): lockfix cannot interpose it "
-               "and changed nothing in this process",
-               s.unreachable[i]);
-    }
     /* PHP unloads its extensions before exit, so there may be nothing left to find: the line is
     ** given for any PHP process in which no call came through. */
     if (is_php())

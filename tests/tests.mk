@@ -10,6 +10,8 @@
 # installs.
 
 TEST_CFLAGS  = -std=gnu11 $(WARN) -O2 -g
+# The compiler of the Criterion test drivers (make asan builds them with clang: see mk/harden.mk).
+TEST_CC      = $(CC)
 TEST_LDLIBS  = -lcriterion -lsqlite3
 
 RMW_C        = $(BUILD)/rmw-c
@@ -29,7 +31,7 @@ $(RMW_C): tests/clients/rmw.c tests/clients/run_sql.h
 
 $(INTEG_BINS): $(BUILD)/tests/%: $(INTEG_DIR)/%.c $(INTEG_HELP)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -I$(INTEG_DIR) -o $@ $< $(INTEG_DIR)/harness.c $(TEST_LDLIBS)
+	$(TEST_CC) $(TEST_CFLAGS) -I$(INTEG_DIR) -o $@ $< $(INTEG_DIR)/harness.c $(TEST_LDLIBS)
 
 # Every binary runs even when an earlier one fails; the target fails if any did.
 # The tests find the shim through LOCKFIX_TEST_SHIM (absolute), so SHIM_LIB decides what is tested.

@@ -7,6 +7,8 @@
 //     NODE_PATH=tests/node-system/node_modules   sqlite3 linked to the system libsqlite3
 //     NODE_PATH=tests/node-bundled/node_modules  sqlite3 with its own bundled SQLite
 //   RMW_NODE_API=better uses better-sqlite3 (NODE_PATH=tests/node-better/node_modules).
+//   RMW_NODE_API=node:sqlite uses node's built-in DatabaseSync (node 22.5+; SQLite compiled into
+//   the node executable), with its defaults (busy timeout 0).
 //   `node rmw.js --version [DB]` prints `sqlite_version()` (asked of DB, default :memory:) and exits.
 //
 // Runs N transactions of
@@ -56,8 +58,25 @@ function openBetter(path) {
   });
 }
 
+function openNodeSqlite(path) {
+  const { DatabaseSync } = require('node:sqlite');
+  const db = new DatabaseSync(path);
+  return Promise.resolve({
+    run: async (sql, params) => {
+      if (params && params.length) db.prepare(sql).run(...params);
+      else db.exec(sql);
+    },
+    get: async (sql) => {
+      const row = db.prepare(sql).get();
+      return row ? Object.values(row)[0] : undefined;
+    },
+    inTransaction: () => db.isTransaction,
+    close: async () => db.close(),
+  });
+}
+
 async function main(argv) {
-  const open = api === 'better' ? openBetter : openSqlite3;
+  const open = api === 'better' ? openBetter : api === 'node:sqlite' ? openNodeSqlite : openSqlite3;
   if (argv[0] === '--version') {
     const db = await open(argv[1] || ':memory:');
     console.log(await db.get('SELECT sqlite_version()'));

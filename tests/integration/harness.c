@@ -94,6 +94,16 @@ const char *h_shim(void)
     return shim;
 }
 
+const char *h_build(void)
+{
+    static char dir[PATH_MAX];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s", h_shim());
+        *strrchr(dir, '/') = '\0'; /* h_shim() is absolute */
+    }
+    return dir;
+}
+
 const char *h_python(void)
 {
     static char py[PATH_MAX];
@@ -152,7 +162,12 @@ static char **child_env(bool shim, const char *const env[])
             continue;
         e[k++] = environ[i];
     }
-    if (shim)
+    /* make asan: the sanitizer runtime must be the first object of every process that may load
+    ** the shim (preloaded or through the stand-in) */
+    const char *first = getenv("LOCKFIX_TEST_PRELOAD_FIRST");
+    if (first != NULL && *first != '\0')
+        e[k++] = h_fmt("LD_PRELOAD=%s%s%s", first, shim ? " " : "", shim ? h_shim() : "");
+    else if (shim)
         e[k++] = h_fmt("LD_PRELOAD=%s", h_shim());
     for (size_t i = 0; env && env[i]; i++)
         e[k++] = (char *)env[i];

@@ -15,6 +15,9 @@
 const char *h_root(void);
 /* Absolute path of the shim library; fails the current test if it does not exist. */
 const char *h_shim(void);
+/* The build directory of the shim under test (make's $(BUILD): build, or build/clang, build/asan),
+ * where the other built test programs are too. */
+const char *h_build(void);
 /* The real python3 interpreter (sys.executable, resolved once without the shim), so that tests
  * see one process rather than a chain of wrapper scripts (pyenv shims and the like). */
 const char *h_python(void);

@@ -46,8 +46,8 @@ static void client_argv(enum client c, char **argv, const char *db, const char *
         argv[k++] = "bash";
         argv[k++] = h_join(root, "tests/clients/rmw-cli.sh");
         break;
-    case CPROG:
-        argv[k++] = h_join(root, "build/rmw-c");
+    case CPROG: /* built next to the shim under test, as make's $(BUILD)/rmw-c */
+        argv[k++] = h_join(h_build(), "rmw-c");
         break;
     }
     argv[k++] = (char *)db;

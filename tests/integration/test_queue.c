@@ -22,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include "harness.h"
+#include "../../shim/queue_file.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -890,10 +891,11 @@ static const char craft_py[] =
     "    h = 1469598103934665603\n"
     "    for b in open('/proc/sys/kernel/random/boot_id', 'rb').read(64):\n"
     "        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF\n"
-    "buf = bytearray(64 + 1024 * 16)\n"
-    "struct.pack_into('<IIII', buf, 0, 0x4c4b4651, 1, 5, 4)\n"
-    "struct.pack_into('<Q', buf, 40, h)\n"
-    "struct.pack_into('<IiII', buf, 64 + 4 * 16, 4, 1, state, 0)\n"
+    "size, magic, version, boot_at, slots_at, slot = (int(a) for a in sys.argv[4:10])\n"
+    "buf = bytearray(size)\n"
+    "struct.pack_into('=IIII', buf, 0, magic, version, 5, 4)\n"
+    "struct.pack_into('=Q', buf, boot_at, h)\n"
+    "struct.pack_into('=IiII', buf, slots_at + 4 * slot, 4, 1, state, 0)\n"
     "open(path, 'wb').write(buf)\n";
 
 /* One write against a crafted queue file; returns how long it took (s), asserts it committed. */
@@ -903,7 +905,13 @@ static double write_against(const char *boot, int state, char **log_text)
     char *db = h_join(dir, "s.db");
     h_init_db(dir, db);
     char *cargv[] = { (char *)h_python(), "-c", (char *)craft_py, qfile(db), (char *)boot,
-                      h_fmt("%d", state), NULL };
+                      h_fmt("%d", state),
+                      /* the layout, from shim/queue_file.h */
+                      h_fmt("%u", (unsigned)Q_FILE_SIZE), h_fmt("%u", Q_MAGIC),
+                      h_fmt("%u", Q_VERSION),
+                      h_fmt("%zu", offsetof(struct q_shared, boot)),
+                      h_fmt("%zu", offsetof(struct q_shared, slot)),
+                      h_fmt("%zu", sizeof(struct q_slot)), NULL };
     char *cerr;
     cr_assert_eq(h_run(dir, cargv, false, NULL, NULL, NULL, &cerr, 30), 0, "%s", h_show(cerr));
     char *log = h_join(dir, "w.log");

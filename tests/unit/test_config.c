@@ -183,7 +183,7 @@ Test(config, table_asks_for_every_documented_option_once)
         "LOCKFIX_QUEUE_LOG_MS", "LOCKFIX_TIMEOUT_MS",  "LOCKFIX_RETRY_BUDGET_MS",
         "LOCKFIX_LOG_REPEAT",  "LOCKFIX_LOG",          "LOCKFIX_LOG_LEVEL",
         "LOCKFIX_INCLUDE",     "LOCKFIX_EXCLUDE",      "LOCKFIX_QUEUE_SLICE_US",
-        "LOCKFIX_QUEUE_LINGER_US",
+        "LOCKFIX_QUEUE_LINGER_US", "LOCKFIX_LONG_TURN_MS",
     };
     char names[MAX_VARS][64];
     int n = table_names(names);
@@ -303,6 +303,7 @@ Test(config, number_fields_and_their_limits)
         {"LOCKFIX_LOG_REPEAT", offsetof(struct lf_config, log_repeat), 1000000},
         {"LOCKFIX_QUEUE_SLICE_US", offsetof(struct lf_config, queue_slice_us), 1000000},
         {"LOCKFIX_QUEUE_LINGER_US", offsetof(struct lf_config, queue_linger_us), 1000000},
+        {"LOCKFIX_LONG_TURN_MS", offsetof(struct lf_config, long_turn_ms), 86400000},
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         struct lf_config cfg, d = defaults();
