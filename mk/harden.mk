@@ -31,13 +31,9 @@ $(BUILD)/lockfix: $(SHIM_HDR)
 
 HARD_FIX_DIR = $(BUILD)/tests/hardening
 HARD_CFLAGS  = -std=gnu11 $(WARN) -O1 -g $(HARDEN_SAN)
-HARD_FIXTURES = $(HARD_FIX_DIR)/hidden-sqlite $(HARD_FIX_DIR)/threads $(HARD_FIX_DIR)/setuid_helper
+HARD_FIXTURES = $(HARD_FIX_DIR)/threads $(HARD_FIX_DIR)/setuid_helper
 
 .PHONY: hardening-test
-
-$(HARD_FIX_DIR)/hidden-sqlite: tests/cmd/hidden_sqlite.c
-	@mkdir -p $(@D)
-	$(CC) $(HARD_CFLAGS) -o $@ $<
 
 $(HARD_FIX_DIR)/threads: tests/hardening/threads.c
 	@mkdir -p $(@D)
@@ -47,8 +43,11 @@ $(HARD_FIX_DIR)/setuid_helper: tests/hardening/setuid_helper.c
 	@mkdir -p $(@D)
 	$(CC) $(HARD_CFLAGS) -o $@ $< -lsqlite3 -ldl
 
-hardening-test: all $(SHIM_LIB) $(HARD_FIXTURES) $(TWOCOPIES)
+# (the stripped program with SQLite linked in is built by mk/static.mk)
+HARD_STRIPPED = $(BUILD)/static/rmw-stripped
+hardening-test: all $(SHIM_LIB) $(HARD_FIXTURES) $(TWOCOPIES) $(HARD_STRIPPED)
 	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) LOCKFIX_TEST_FIXTURES=$(abspath $(HARD_FIX_DIR)) \
+	LOCKFIX_TEST_STRIPPED_SQLITE=$(abspath $(HARD_STRIPPED)) \
 	LOCKFIX_TEST_CMD=$(abspath $(BUILD)/lockfix) \
 	    python3 -m unittest discover -s tests/hardening -p 'test_*.py' -v
 

@@ -22,6 +22,7 @@
     X(WAL_SWITCHED, "wal-switched", 1)                                                             \
     X(WAL_SKIPPED, "wal-skipped", 1)                                                               \
     X(WAL_FAILED, "wal-failed", 1)                                                                 \
+    X(WAL_UNDONE, "wal-undone", 1)                                                                 \
     X(BUSY_HANDLER_KEPT, "busy-handler-kept", 1)                                                   \
     X(QUEUE_WAIT, "queue-wait", 1)                                                                 \
     X(QUEUE_SKIPPED, "queue-skipped", 0)                                                           \

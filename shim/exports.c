@@ -91,6 +91,12 @@ int lf_missing_open(const char *name, sqlite3 **ppDb)
     return SQLITE_CANTOPEN;
 }
 
+sqlite3_backup *lf_missing_backup(const char *name)
+{
+    log_missing_once(name);
+    return NULL;
+}
+
 int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt)
 {
     log_missing_once(name);

@@ -66,7 +66,15 @@ typedef int (*lf_exec_cb)(void *, int, char **, char **);
       lf_missing("sqlite3_busy_handler"), lf_copy_by_db(ra, db), db, handler, arg)                                        \
     X(int, sqlite3_finalize, (sqlite3_stmt * stmt), lf_missing("sqlite3_finalize"), lf_copy_by_stmt(ra, stmt), stmt)          \
     X(int, sqlite3_close, (sqlite3 * db), lf_missing("sqlite3_close"), lf_copy_by_db(ra, db), db)                         \
-    X(int, sqlite3_close_v2, (sqlite3 * db), lf_missing("sqlite3_close_v2"), lf_copy_by_db(ra, db), db)
+    X(int, sqlite3_close_v2, (sqlite3 * db), lf_missing("sqlite3_close_v2"), lf_copy_by_db(ra, db), db) \
+    X(sqlite3_backup *, sqlite3_backup_init,                                                       \
+      (sqlite3 * pDest, const char *zDestName, sqlite3 *pSource, const char *zSourceName),          \
+      lf_missing_backup("sqlite3_backup_init"), lf_copy_by_db(ra, pDest), pDest, zDestName,         \
+      pSource, zSourceName)                                                                        \
+    X(int, sqlite3_backup_step, (sqlite3_backup * p, int nPage), lf_missing("sqlite3_backup_step"), \
+      lf_copy_by_backup(ra, p), p, nPage)                                                          \
+    X(int, sqlite3_backup_finish, (sqlite3_backup * p), lf_missing("sqlite3_backup_finish"),        \
+      lf_copy_by_backup(ra, p), p)
 
 #define LF_HOOKS_HOT(X)                                                                            \
     X(int, sqlite3_step, (sqlite3_stmt * stmt), lf_missing("sqlite3_step"), lf_copy_by_stmt(ra, stmt), stmt)                  \

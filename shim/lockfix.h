@@ -380,6 +380,9 @@ void lf_set_timeout(const struct lf_copy *c, sqlite3 *db, long ms);
 
 /* ---- policies (open_policy.c, stmt.c) ----------------------------------------------------- */
 void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);
+/* Run one statement of lockfix's own on db (the caller sets the guard); copies the first column
+** of the first row into out. Returns SQLite's code. */
+int lf_run_own(const struct lf_copy *c, sqlite3 *db, const char *sql, char *out, size_t cap);
 /* The WAL switch deferred at open, done before the connection's first write (in autocommit). */
 void lf_wal_at_first_write(const struct lf_copy *c, sqlite3 *db, struct lf_conn *conn);
 
@@ -387,6 +390,15 @@ void lf_wal_at_first_write(const struct lf_copy *c, sqlite3 *db, struct lf_conn 
 int lf_missing(const char *name);
 int lf_missing_open(const char *name, sqlite3 **ppDb);
 int lf_missing_stmt(const char *name, sqlite3_stmt **ppStmt);
+sqlite3_backup *lf_missing_backup(const char *name);
+/* backup.c: the copy a backup belongs to (recorded at sqlite3_backup_init) */
+const struct lf_copy *lf_copy_by_backup_slow(const void *ra, sqlite3_backup *p);
+static inline const struct lf_copy *lf_copy_by_backup(const void *ra, sqlite3_backup *p)
+{
+    if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1))
+        return lf_copy_fast(ra);
+    return lf_copy_by_backup_slow(ra, p);
+}
 
 /* The internal function behind each hook: same parameters, preceded by the caller's copy. */
 #define LF_UNPAREN(...) __VA_ARGS__

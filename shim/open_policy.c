@@ -25,7 +25,7 @@
 #include "lockfix.h"
 
 /* Runs one statement of the shim's own on db; copies the first column of the first row. */
-static int run_own(const struct lf_copy *c, sqlite3 *db, const char *sql, char *out, size_t cap)
+int lf_run_own(const struct lf_copy *c, sqlite3 *db, const char *sql, char *out, size_t cap)
 {
     sqlite3_stmt *st = NULL;
     int rc = c->sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -123,7 +123,7 @@ static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
     const char *when = at_open ? "" : " at=first-write";
     if (at_open)
         c->sqlite3_busy_timeout(db, (int)(budget / 2 > 0 ? budget / 2 : 1));
-    int rc = run_own(c, db, "PRAGMA journal_mode", mode, sizeof mode);
+    int rc = lf_run_own(c, db, "PRAGMA journal_mode", mode, sizeof mode);
     if (rc != SQLITE_OK) {
         lf_log("wal-failed db=%s step=read-mode code=%s (the open goes on; a later open tries "
                "again)",
@@ -136,7 +136,7 @@ static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
         long long start = lf_now_ms();
         unsigned seed = (unsigned)getpid();
         for (int attempt = 1;; attempt++) {
-            rc = run_own(c, db, "PRAGMA journal_mode=WAL", now, sizeof now);
+            rc = lf_run_own(c, db, "PRAGMA journal_mode=WAL", now, sizeof now);
             long waited = (long)(lf_now_ms() - start);
             if ((rc & 0xff) != SQLITE_BUSY || waited >= budget || !at_open)
                 break;

@@ -12,6 +12,7 @@
 */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +85,49 @@ LF_ONCE static int is_php(void)
     return strncmp(program_invocation_short_name, "php", 3) == 0;
 }
 
+/* Whether LD_LIBRARY_PATH puts lockfix's stand-in libsqlite3.so.0 (standin/standin.c) in front:
+** then PHP's extensions are reached through it, and a PHP process with no call made none. */
+LF_ONCE static int standin_in_path(void)
+{
+    static const char id[] = "lockfix stand-in for libsqlite3.so.0";
+    /* from the environment the process started with: PHP has cleared its own by exit */
+    char env[16384];
+    int efd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    ssize_t en = efd >= 0 ? read(efd, env, sizeof env - 1) : -1;
+    if (efd >= 0)
+        close(efd);
+    if (en <= 0)
+        return 0;
+    env[en] = '\0';
+    const char *llp = NULL;
+    for (const char *e = env; e < env + en; e += strlen(e) + 1)
+        if (strncmp(e, "LD_LIBRARY_PATH=", 16) == 0)
+            llp = e + 16;
+    while (llp != NULL && *llp) {
+        size_t len = strcspn(llp, ":");
+        char path[LF_PATH_MAX], buf[65536];
+        if (len > 0 && len + sizeof "/libsqlite3.so.0" < sizeof path) {
+            memcpy(path, llp, len);
+            memcpy(path + len, "/libsqlite3.so.0", sizeof "/libsqlite3.so.0");
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+            if (fd >= 0)
+                close(fd);
+            if (n > 0 && memmem(buf, (size_t)n, id, sizeof id - 1) != NULL)
+                return 1;
+        }
+        llp += len + (llp[len] == ':');
+    }
+    return 0;
+}
+
 /* At exit, when no SQLite call came through the shim. */
 LF_ONCE void lf_report_unreachable(void)
 {
     /* PHP unloads its extensions before exit, so there may be nothing left to find: the line is
-    ** given for any PHP process in which no call came through. */
-    if (is_php())
+    ** given for any PHP process in which no call came through, unless the stand-in was in its
+    ** way (`lockfix php`): then its extensions would have been reached, and it made no call. */
+    if (is_php() && !standin_in_path())
         lf_log("unreachable program=php: PHP loads its SQLite extensions with RTLD_DEEPBIND, "
                "which binds them to libsqlite3 directly and bypasses any preload: no SQLite call "
                "of this process reached lockfix; see docs/clients.md");

@@ -455,6 +455,24 @@ Test(clients, standin_and_preload_share_one_shim, .timeout = LIMIT)
     h_rmtree(dir);
 }
 
+/* A PHP process that makes no SQLite call says nothing when the stand-in is in its way (it would
+** have been reached), and says it was not reached when only the preload is. */
+Test(clients, php_without_calls_standin_is_silent, .timeout = LIMIT)
+{
+    require_client(PHP);
+    char *dir = h_tmpdir();
+    char *argv[] = { "php", "-r", "echo 1;", NULL };
+    const char *with[] = { h_fmt("LD_LIBRARY_PATH=%s", standin_dir()), NULL };
+    char *out = NULL, *err = NULL;
+    cr_assert_eq(h_run(dir, argv, true, with, NULL, &out, &err, 60), 0, "%s", h_show(err));
+    cr_assert_eq(h_count_lines(err, "unreachable", (char *)NULL), 0,
+                 "an 'unreachable' line although the stand-in was in place: %s", h_show(err));
+    cr_assert_eq(h_run(dir, argv, true, NULL, NULL, &out, &err, 60), 0, "%s", h_show(err));
+    cr_assert_eq(h_count_lines(err, "unreachable", "program=php", (char *)NULL), 1, "%s",
+                 h_show(err));
+    h_rmtree(dir);
+}
+
 /* ---- better-sqlite3: compiled in, hidden symbols, reached through its .symtab ---- */
 
 Test(clients, node_better_without_shim, .timeout = LIMIT) { without_shim(NODE_BETTER); }

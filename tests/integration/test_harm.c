@@ -150,6 +150,27 @@ Test(harm, backup_into_a_new_file, .timeout = LIMIT)
     rc = h_run(dir, p0, true, env, NULL, &out, &err, RUN_S);
     cr_assert_eq(rc, 0, "python's backup failed under the shim: %s", h_show(err));
     cr_assert_str_eq(out, o0);
+
+    /* into an existing file that lockfix switched to WAL at its first write: SQLite cannot change
+    ** a WAL database's page size, so the backup failed ("attempt to write a readonly database");
+    ** without lockfix the file is in the rollback journal and takes the source's page size */
+    for (int shim = 0; shim < 2; shim++) {
+        char *w = h_join(dir, shim ? "w1.db" : "w0.db");
+        char *mk[] = { "sqlite3", w, "create table old(y)", NULL };
+        cr_assert_eq(h_run(dir, mk, shim, env, NULL, &out, &err, RUN_S), 0, "%s", h_show(err));
+        if (shim)
+            cr_assert_str_eq(h_sql_text(w, "PRAGMA journal_mode"), "wal");
+        char *bk[] = { "sqlite3", ":memory:", "pragma page_size=1024", "create table t(x)",
+                       "insert into t values (9)", h_fmt(".backup %s", w), NULL };
+        rc = h_run(dir, bk, shim, env, NULL, &out, &err, RUN_S);
+        cr_assert_eq(rc, 0, "backup into a %s database failed (%s): %s; log: %s",
+                     shim ? "WAL (lockfix's)" : "rollback-journal", shim ? "shim" : "no shim",
+                     h_show(err), h_show(h_slurp(log)));
+        cr_assert_eq(h_sql_int(w, "SELECT x FROM t"), 9);
+        cr_assert_eq(h_sql_int(w, "PRAGMA page_size"), 1024);
+    }
+    cr_assert(h_find_line(h_slurp(log), "wal-undone", "reason=backup-page-size", (char *)NULL) != NULL,
+              "%s", h_show(h_slurp(log)));
     h_rmtree(dir);
 }
 
