@@ -85,7 +85,7 @@ ASAN_CLIENTS = clients/@(perl|ruby|tcl|two_copies)*
 ASAN_QUEUE   = queue/!(program_without_shim_shares_db)
 ASAN_ENV     = LOCKFIX_TEST_PRELOAD_FIRST=$(ASAN_RT) \
 	LOCKFIX_TEST_SHIM=$(abspath $(ASAN_BUILD))/liblockfix.so \
-	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_REPORTS)/asan \
+	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_REPORTS)/asan:suppressions=$(abspath tests/hardening/asan.supp) \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_REPORTS)/ubsan
 ASAN_TESTS   = $(ASAN_BUILD)/tests
 
