@@ -20,7 +20,8 @@ HARDEN_SHARED_FIXTURES = patch-prologues macho-fixtures
 
 clang-test: harden-deps
 	$(HARDEN_MAKE) $(HARDEN_SHARED_FIXTURES)
-	$(HARDEN_MAKE) CC=clang BUILD=build/clang all unit unit-sqlite integration cmd-test hardening-test
+	$(HARDEN_MAKE) CC=clang BUILD=build/clang SQLITE_A=$(abspath $(shell gcc -print-file-name=libsqlite3.a)) \
+	    all unit unit-sqlite integration cmd-test hardening-test
 
 CI_CHECKS += clang-test
 
