@@ -43,7 +43,8 @@ $(CMD_TEST_DIR)/static-sqlite: tests/cmd/static_sqlite.c
 	$(CC) $(CMD_TEST_CFLAGS) -o $@ $< $(CMD_SQLITE_A) -lm -lpthread -ldl
 
 # Run from the repository root; paths are passed absolute so the tests may change directory.
-cmd-test: all $(CMD_TEST_BIN) $(CMD_FIXTURES)
+# (node-clients: a check test finds the node addons built in the project directory)
+cmd-test: all $(CMD_TEST_BIN) $(CMD_FIXTURES) node-clients
 	LOCKFIX_TEST_CMD=$(abspath $(BUILD)/lockfix) LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) \
 	LOCKFIX_TEST_FIXTURES=$(abspath $(CMD_TEST_DIR)) $(CMD_TEST_BIN) --short-filename
 

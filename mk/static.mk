@@ -10,6 +10,7 @@
 #                        cached in ~/.cache/lockfix-static-python) and runs the contention tests
 #                        on both layouts; in `make ci-checks`
 #   make bench-startup   start-to-exit cost of loading lockfix, against an empty preload library
+#                        (bench/startup.sh; part of `make bench`; ~5 minutes here)
 
 ifneq ($(UNAME_S),Darwin)
 
@@ -74,6 +75,10 @@ bench-startup: $(SHIM_LIB) $(BUILD)/bench/startup $(BUILD)/bench/empty.so
 	bench/startup.sh $(abspath $(BUILD)/bench/empty.so) $(abspath $(SHIM_LIB))
 
 test: static-test
+# `make test` runs `make bench QUICK=1`: the start-up figures take minutes, so only a full bench.
+ifneq ($(QUICK),1)
+bench: bench-startup
+endif
 CI_CHECKS += static-python
 
 endif

@@ -490,11 +490,14 @@ __attribute__((constructor)) static void lf_darwin_init(void)
 ** (with it, only under com.apple.security.cs.allow-jit), written between
 ** pthread_jit_write_protect_np(0) and (1) on arm64.
 **
-** Here: find the copy in the symbol table, check the signatures, then the patcher (shim/patch.h,
-** issue 12) decodes, relocates and writes, through lf_darwin_write_code() and
-** lf_darwin_code_alloc()/lf_darwin_code_write(). The patcher had not landed when this was
-** written: this file calls it through one function, lf_patch_copy (darwin.h), defined weakly
-** below to refuse; the patcher's strong definition replaces it at link time.
+** Here: find the copy in the symbol table and check the signatures. The patcher of issue 12
+** (patch.h: lf_patch_prepare on every function, then lf_patch_apply, all or none) has landed,
+** but its memory layer (patch.c: trampolines mapped read+execute near the target, entries written
+** through mprotect or /proc/self/mem) is Linux's, and on Apple silicon executable memory must be
+** MAP_JIT or signed. Its macOS port is left to do: trampolines from lf_darwin_code_alloc() and
+** lf_darwin_code_write(), entries through lf_darwin_write_code() (darwin.h). Until then patch.c
+** is not built on macOS, and lf_patch_copy, the one call this file makes, is defined weakly
+** below to refuse; a port's definition replaces it at link time.
 */
 __attribute__((weak)) int lf_patch_copy(const char *image, void *const fns[],
                                         void *const hooks_for[], int n, void *trampolines[],

@@ -1,8 +1,9 @@
 /*
 ** What darwin.c and the entry patcher of issue 12 (shim/patch.h) say to each other on macOS.
-** The patcher had not landed when darwin.c was written: lf_patch_copy is the one call darwin.c
-** makes, defined weakly in darwin.c to refuse, so that the patcher's definition replaces it at
-** link time; the lf_darwin_* functions are the macOS ways to write code that the patcher uses.
+** patch.c's memory layer is Linux's and is not built on macOS yet: lf_patch_copy is the one call
+** darwin.c makes, defined weakly in darwin.c to refuse, so that a macOS port's definition (over
+** lf_patch_prepare/lf_patch_apply) replaces it at link time; the lf_darwin_* functions are the
+** macOS ways to write code that such a port needs.
 */
 #ifndef LOCKFIX_DARWIN_H
 #define LOCKFIX_DARWIN_H

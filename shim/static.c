@@ -169,9 +169,9 @@ LF_ONCE static int collect_object(struct dl_phdr_info *info, size_t size, void *
         return 0; /* lockfix itself, and the dynamic linker */
     if (!is_main && info->dlpi_name[0] != '/')
         return 0; /* the vDSO: no file to read */
-    if (seen_before(info->dlpi_addr, info->dlpi_phdr, is_main ? "" : info->dlpi_name))
-        return 0;
     if (c->n >= c->cap)
+        return 0; /* the next round of scan_new_objects() takes it */
+    if (seen_before(info->dlpi_addr, info->dlpi_phdr, is_main ? "" : info->dlpi_name))
         return 0;
     struct object *o = &c->obj[c->n];
     memset(o, 0, sizeof *o);

@@ -13,10 +13,15 @@
 ** (where the compiler puts constructors), so that it touches as few pages as possible. A page of
 ** code touched is a page fault, about 5 us on the virtual machines measured (docs/benchmarks.md),
 ** and a process that never uses SQLite pays it. */
+#ifdef __APPLE__
+#define LF_ONCE /* Mach-O names sections "segment,section": the grouping is Linux's */
+#else
 #define LF_ONCE __attribute__((section(".text.startup")))
+#endif
 
 /* The few system calls made at start in every process, through the one libc function syscall():
 ** each distinct libc wrapper is code on another page of libc, faulted in on first use. */
+#ifndef __APPLE__ /* (static.c and its helpers are Linux's; exports.c reads LF_ONCE only) */
 #include <sys/syscall.h>
 #include <unistd.h>
 #define lf_sys_stat(path, st) syscall(SYS_newfstatat, AT_FDCWD, (path), (st), 0)
@@ -25,6 +30,7 @@
 #define lf_sys_read(fd, buf, n) syscall(SYS_read, (fd), (buf), (n))
 #define lf_sys_close(fd) syscall(SYS_close, (fd))
 #define lf_sys_mprotect(p, n, prot) syscall(SYS_mprotect, (p), (n), (prot))
+#endif
 
 /* symtab.c: one function looked up by name in an object's .symtab */
 struct lf_symtab_want {
