@@ -96,7 +96,9 @@ class Signals(Case):
 
     def test_sigint_while_waiting(self):
         db = self.make_db(wal=True)
-        env = {"LOCKFIX_TIMEOUT_MS": "3000", "LOCKFIX_RETRY_BUDGET_MS": "3000"}
+        # SQLite's own wait (0.5 s) is over by the time the signal comes (1 s): lockfix is in its
+        # retry back-off, within the statement's 3 s deadline
+        env = {"LOCKFIX_TIMEOUT_MS": "500", "LOCKFIX_RETRY_BUDGET_MS": "3000"}
         holder = self.spawn_py(HOLDER_PY, db, "8", stdout=-1, stderr=-1, shim=False)
         self.wait_line(holder, "holding")
         p = self.spawn_py(INTERRUPTED_PY, db, env=env, stdout=-1, stderr=-1)
