@@ -26,6 +26,7 @@
     X(BUSY_HANDLER_KEPT, "busy-handler-kept", 1)                                                   \
     X(QUEUE_WAIT, "queue-wait", 1)                                                                 \
     X(QUEUE_SKIPPED, "queue-skipped", 0)                                                           \
+    X(QUEUE_OFF, "queue-off", 1)                                                                   \
     X(LONG_TURN, "long-turn", 1)                                                                   \
     X(STATIC_REFUSED, "static-refused", 0)                                                         \
     X(STATIC_LATE_LOADS, "static-late-loads", 0)                                                   \

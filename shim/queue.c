@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,22 +199,31 @@ static int open_queue_file(const char *qpath, const struct stat *st)
     return -1;
 }
 
-/* Map the queue file of the database at `dbpath`; *fd_out receives the locked descriptor. */
-static struct q_shared *map_queue(const char *dbpath, char *qpath, int *fd_out)
+/* Map the queue file of the database at `dbpath`; *fd_out receives the locked descriptor. On
+** failure, NULL and why (for the one log line that says the queue is off for this database). */
+static struct q_shared *map_queue(const char *dbpath, char *qpath, int *fd_out, char *why,
+                                  size_t cap)
 {
     struct stat st;
-    if (stat(dbpath, &st) != 0)
+    if (stat(dbpath, &st) != 0) {
+        snprintf(why, cap, "database file: %s", strerror(errno));
         return NULL;
+    }
     size_t len = strlen(dbpath);
-    if (len + sizeof "-lockfix" > LF_PATH_MAX)
+    if (len + sizeof "-lockfix" > LF_PATH_MAX) {
+        snprintf(why, cap, "path too long");
         return NULL;
+    }
     memcpy(qpath, dbpath, len);
     memcpy(qpath + len, "-lockfix", sizeof "-lockfix");
     int fd = open_queue_file(qpath, &st);
-    if (fd < 0)
+    if (fd < 0) {
+        snprintf(why, cap, "cannot create or open it: %s", strerror(errno));
         return NULL;
+    }
     struct stat qst;
     if (fstat(fd, &qst) != 0 || !S_ISREG(qst.st_mode)) {
+        snprintf(why, cap, "not a regular file");
         close(fd);
         return NULL;
     }
@@ -221,11 +231,13 @@ static struct q_shared *map_queue(const char *dbpath, char *qpath, int *fd_out)
         (void)!fchown(fd, st.st_uid, st.st_gid); /* root must not lock others out of their queue */
     if ((size_t)qst.st_size < sizeof(struct q_shared) &&
         ftruncate(fd, sizeof(struct q_shared)) != 0) {
+        snprintf(why, cap, "cannot size it: %s", strerror(errno));
         close(fd);
         return NULL;
     }
     void *p = mmap(NULL, sizeof(struct q_shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
+        snprintf(why, cap, "cannot map it: %s", strerror(errno));
         close(fd);
         return NULL;
     }
@@ -235,7 +247,9 @@ static struct q_shared *map_queue(const char *dbpath, char *qpath, int *fd_out)
     if (__atomic_compare_exchange_n(&sh->magic, &zero, Q_MAGIC, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
         sh->version = Q_VERSION;
-    if (sh->magic != Q_MAGIC) {
+    if (sh->magic != Q_MAGIC || sh->version != Q_VERSION) {
+        snprintf(why, cap, "not a lockfix queue file of this version (magic %08x, version %u)",
+                 (unsigned)sh->magic, (unsigned)sh->version);
         munmap(p, sizeof(struct q_shared));
         close(fd);
         return NULL;
@@ -274,9 +288,13 @@ struct lf_queue *lf_queue_open(const char *dbpath)
         if (strcmp(q->path, dbpath) == 0)
             break;
     if (q == NULL) {
-        char qpath[LF_PATH_MAX];
+        char qpath[LF_PATH_MAX], why[160];
         int fd = -1;
-        struct q_shared *sh = map_queue(dbpath, qpath, &fd);
+        struct q_shared *sh = map_queue(dbpath, qpath, &fd, why, sizeof why);
+        if (sh == NULL)
+            lf_log("queue-off db=%s file=%s reason=\"%s\": this connection's writers take no "
+                   "turn in the fair queue (SQLite's own locking decides, as without it)",
+                   dbpath, qpath, why);
         if (sh != NULL && (q = calloc(1, sizeof *q)) != NULL) {
             strncpy(q->path, dbpath, sizeof q->path - 1);
             memcpy(q->qpath, qpath, sizeof q->qpath);
