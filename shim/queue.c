@@ -181,7 +181,7 @@ static void forget_other_boot(struct q_shared *sh)
     atomic_store(&sh->serving, atomic_load(&sh->next));
 }
 
-static int create_queue_file(const char *qpath, const struct stat *dbst);
+static int create_queue_file(const char *qpath, const struct stat *st);
 
 /* Open (creating if needed) the queue file at qpath and take its read lock; -1 if impossible. */
 static int open_queue_file(const char *qpath, const struct stat *st)
@@ -260,9 +260,8 @@ static struct q_shared *map_queue(const char *dbpath, char *qpath, int *fd_out, 
 }
 
 /* Create the queue file with the database's permissions, or open the one that exists. */
-static int create_queue_file(const char *qpath, const struct stat *dbst)
+static int create_queue_file(const char *qpath, const struct stat *st)
 {
-    const struct stat *st = dbst;
     mode_t mode = st->st_mode & 0664; /* the database's permissions, never world-writable */
     const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
     int fd = open(qpath, flags | O_CREAT | O_EXCL, mode);
