@@ -87,8 +87,7 @@ sqlite3_backup *lf_impl_sqlite3_backup_init(const struct lf_copy *c, sqlite3 *pD
     r->src = pSource;
     struct lf_conn *conn = lf_conn_get(pDest, c);
     /* nothing to settle: a destination lockfix leaves alone, or names it cannot quote */
-    r->checked = !lf_conn_enabled(conn) || lf_config()->disable ||
-                 !plain_name(zDestName, r->dname, sizeof r->dname) ||
+    r->checked = !lf_conn_enabled(conn) || !plain_name(zDestName, r->dname, sizeof r->dname) ||
                  !plain_name(zSourceName, r->sname, sizeof r->sname);
     pthread_mutex_lock(&backup_lock);
     r->next = recs;
