@@ -132,11 +132,12 @@ static struct token next_token(const struct lf_text *t, size_t i)
 }
 
 /* Whether a word token is the keyword kw (ASCII, upper case), in any case. */
-static int is_kw(const struct lf_text *t, struct token tk, const char *kw)
+/* tk is the keyword kw (upper case, kwlen letters), in any case. is_kw() takes a literal. */
+static int is_kw_n(const struct lf_text *t, struct token tk, const char *kw, size_t kwlen)
 {
-    if (tk.type != T_WORD || tk.len != strlen(kw))
+    if (tk.type != T_WORD || tk.len != kwlen)
         return 0;
-    for (size_t k = 0; k < tk.len; k++) {
+    for (size_t k = 0; k < kwlen; k++) {
         unsigned c = unit(t, tk.at + k);
         if (c >= 'a' && c <= 'z')
             c -= 'a' - 'A';
@@ -145,6 +146,7 @@ static int is_kw(const struct lf_text *t, struct token tk, const char *kw)
     }
     return 1;
 }
+#define is_kw(t, tk, kw) is_kw_n((t), (tk), "" kw, sizeof(kw) - 1)
 
 static int is_punct(const struct lf_text *t, struct token tk, char ch)
 {
@@ -396,7 +398,8 @@ static void put_ascii(void *dst, size_t at, const char *s, size_t len, int wide)
 int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
                      struct lf_rewritten *out)
 {
-    memset(out, 0, sizeof *out);
+    out->p = NULL;
+    out->n = 0;
     size_t pos = 0;
     struct lf_stmt st;
     do {
@@ -409,7 +412,7 @@ int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
     size_t add = strlen(st.edit_with);
     size_t n = st.end - st.edit_len + add;
     size_t w = t->wide ? 2 : 1;
-    void *p = malloc((n + 1) * w);
+    void *p = (n + 1) * w <= sizeof out->small ? out->small : malloc((n + 1) * w);
     if (p == NULL)
         return -1;
     copy_units(p, 0, t, 0, st.edit_at);
@@ -419,6 +422,13 @@ int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
     out->p = p;
     out->n = n;
     return 1;
+}
+
+void lf_rewritten_release(struct lf_rewritten *rw)
+{
+    if (rw->p != rw->small)
+        free(rw->p);
+    rw->p = NULL;
 }
 
 enum lf_stmt_kind lf_sql_first_kind(const char *sql)

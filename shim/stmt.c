@@ -214,7 +214,7 @@ static int prepare_common(struct prepare_call *p)
                 log_debug_sql(conn, "rewritten", p->sql);
         }
         if (cfg->dry_run) {
-            free(rw.p);
+            lf_rewritten_release(&rw);
             changed = 0;
         }
     }
@@ -233,7 +233,7 @@ static int prepare_common(struct prepare_call *p)
             size_t off = tail ? (size_t)((const char *)tail - (const char *)rw.p) / w : rw.n;
             *p->pzTail = (const char *)p->sql + lf_rewrite_map_back(&rw, off) * w;
         }
-        free(rw.p);
+        lf_rewritten_release(&rw);
     }
     return rc;
 }
