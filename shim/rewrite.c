@@ -335,10 +335,35 @@ size_t lf_text_units(const void *sql, int nbyte, int wide)
     return n;
 }
 
+/* The word BEGIN at `from`, then nothing but spaces to the end: python's "BEGIN ", which it
+** prepares for every transaction it opens. Recognised without the tokenizer; classify_begin()
+** gives the same answer (tests/unit/test_rewrite.c holds the two side by side). */
+static int bare_begin(const struct lf_text *t, size_t from)
+{
+    static const char lower[] = "begin";
+    if (from > t->n || t->n - from < 5)
+        return 0;
+    for (size_t k = 0; k < 5; k++)
+        if ((unit(t, from + k) | 0x20) != (unsigned char)lower[k])
+            return 0;
+    for (size_t k = from + 5; k < t->n; k++)
+        if (unit(t, k) != ' ')
+            return 0;
+    return 1;
+}
+
 int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rewrite_begin,
                     struct lf_stmt *st)
 {
     memset(st, 0, sizeof *st);
+    if (bare_begin(t, from)) {
+        st->kind = LF_STMT_BEGIN_DEFERRED;
+        st->start = from;
+        st->end = t->n;
+        if (rewrite_begin)
+            set_edit(st, from + 5, 0, " IMMEDIATE");
+        return 0;
+    }
     struct token first = next_token(t, from);
     st->start = first.at;
     if (first.type == T_END) {

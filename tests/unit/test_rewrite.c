@@ -292,6 +292,45 @@ Test(classify, empty_texts)
     cr_expect_eq(st.end, 4);
 }
 
+/* A bare BEGIN followed only by spaces (python's "BEGIN ") is answered without the tokenizer:
+** every field must be what the tokenizer gives for the same text with its last space a newline
+** (a blank the shortcut does not take), or with a comment appended. */
+Test(classify, bare_begin_shortcut_agrees_with_the_tokenizer)
+{
+    const char *shortcut[] = {"BEGIN ", "begin  ", "BeGiN   ", ";BEGIN ", "x;bEgIn    "};
+    for (size_t i = 0; i < sizeof shortcut / sizeof *shortcut; i++) {
+        char slow[64];
+        size_t n = strlen(shortcut[i]);
+        memcpy(slow, shortcut[i], n + 1);
+        slow[n - 1] = '\n';
+        size_t from = strchr(shortcut[i], ';') ? (size_t)(strchr(shortcut[i], ';') - shortcut[i]) + 1 : 0;
+        for (int rewrite = 0; rewrite <= 1; rewrite++) {
+            struct lf_text a = {shortcut[i], n, 0}, b = {slow, n, 0};
+            struct lf_stmt sa, sb;
+            lf_sql_classify(&a, from, FLOOR, rewrite, &sa);
+            lf_sql_classify(&b, from, FLOOR, rewrite, &sb);
+            cr_expect_eq(sa.kind, LF_STMT_BEGIN_DEFERRED, "%s", shortcut[i]);
+            cr_expect_eq(sa.kind, sb.kind, "%s", shortcut[i]);
+            cr_expect_eq(sa.start, sb.start, "%s", shortcut[i]);
+            cr_expect_eq(sa.end, sb.end, "%s", shortcut[i]);
+            cr_expect_eq(sa.edit_at, sb.edit_at, "%s", shortcut[i]);
+            cr_expect_eq(sa.edit_len, sb.edit_len, "%s", shortcut[i]);
+            cr_expect_str_eq(sa.edit_with, sb.edit_with, "%s", shortcut[i]);
+            cr_expect_eq(sa.value, sb.value, "%s", shortcut[i]);
+        }
+    }
+    /* not bare: the tokenizer decides (a word after BEGIN, a tab, a longer word) */
+    const char *other[] = {"BEGIN IMMEDIATE", "BEGINS ", "BEGIN\t", "BEGI ", "BEGIN;"};
+    enum lf_stmt_kind kind[] = {LF_STMT_BEGIN_IMMEDIATE, LF_STMT_OTHER, LF_STMT_BEGIN_DEFERRED,
+                                LF_STMT_OTHER, LF_STMT_BEGIN_DEFERRED};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        struct lf_text t = {other[i], strlen(other[i]), 0};
+        struct lf_stmt st;
+        lf_sql_classify(&t, 0, FLOOR, 1, &st);
+        cr_expect_eq(st.kind, kind[i], "%s: kind %d", other[i], st.kind);
+    }
+}
+
 /* ---- map back ----------------------------------------------------------------------------- */
 
 Test(map_back, insertion)
