@@ -13,6 +13,7 @@
 
 #include "doctor.h"
 #include "lockfix.h"
+#include "buf.h"
 
 /* The --help text; also shown by `lockfix help doctor`. */
 void usage_doctor(FILE *out)

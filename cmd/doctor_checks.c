@@ -23,6 +23,8 @@
 #include "doctor.h"
 #include "../shim/queue_file.h"
 #include "lockfix.h"
+#include "buf.h"
+#include "files.h"
 
 #define WAL_BIG_BYTES (4LL * 1024 * 1024) /* the guide's "-wal larger than 4 MB" */
 

@@ -22,6 +22,8 @@
 
 #include "doctor.h"
 #include "lockfix.h"
+#include "buf.h"
+#include "files.h"
 
 #define PENDING_BYTE 0x40000000LL
 #define RESERVED_BYTE (PENDING_BYTE + 1)
