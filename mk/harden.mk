@@ -203,7 +203,8 @@ LINT_SRC = $(filter-out shim/darwin.c $(LINT_TIDY_PENDING),$(wildcard shim/*.c))
 LINT_FORMAT = shim/clock.c shim/deadline.c shim/events.def.h shim/fs_list.h shim/glob.c \
 	shim/handles.c shim/log.c shim/options.h shim/platform.c shim/queue_file.h shim/retry.c \
 	shim/turn.c shim/unreachable.c cmd/env.c cmd/holders.c cmd/ldpath.c cmd/buf.c cmd/buf.h \
-	cmd/files.c cmd/files.h cmd/preload.c cmd/preload.h cmd/proc.c cmd/proc.h \
+	cmd/files.c cmd/files.h cmd/preload.c cmd/preload.h cmd/proc.c cmd/proc.h cmd/doctor_facts.c \
+	cmd/doctor_findings.c \
 	$(wildcard tests/hardening/*.c tests/fuzz/*.c)
 
 .PHONY: lint
