@@ -84,7 +84,8 @@ ASAN_CLIENTS = clients/@(perl|ruby|tcl|two_copies)*
 # Left out: it asserts that writers start within the other program's 1 s hold, which a python
 # started with the sanitizer runtime does not always do (a timing premise, not a shim check).
 # threads_sharing_one_connection (merged from main at 12:20) failed once under ASan (a row count
-# short at test_queue.c:1032, no sanitizer report): left out until its owner has looked at it.
+# short in test_queue.c's threads_next_to_other, no sanitizer report): left out until its owner
+# has looked at it.
 ASAN_QUEUE   = queue/!(program_without_shim_shares_db|threads_sharing_one_connection)
 ASAN_ENV     = LOCKFIX_TEST_PRELOAD_FIRST=$(ASAN_RT) \
 	LOCKFIX_TEST_SHIM=$(abspath $(ASAN_BUILD))/liblockfix.so \
