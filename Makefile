@@ -55,8 +55,10 @@ $(SHIM_LIB): $(SHIM_SRC) $(SHIM_HDR) shim/exports.map | $(BUILD)
 	mv -f $@.tmp $@    # a rename: a process loading the library never sees it half-written
 
 # The command finds the library next to itself in the build tree, or at the path fixed at install.
-$(BUILD)/lockfix: $(wildcard cmd/*.c) $(wildcard cmd/*.h) | $(BUILD)
-	$(CC) $(CFLAGS) -fvisibility=default -DLOCKFIX_LIBDIR='"$(LIBDIR)"' -o $@ $(wildcard cmd/*.c) -ldl -lsqlite3 -lm
+# shim/macho.c, the shim's Mach-O reader, is the command's too (`lockfix check` on Mach-O files).
+CMD_SRC = $(wildcard cmd/*.c) shim/macho.c
+$(BUILD)/lockfix: $(CMD_SRC) $(wildcard cmd/*.h) shim/macho.h shim/hooks.h | $(BUILD)
+	$(CC) $(CFLAGS) -fvisibility=default -DLOCKFIX_LIBDIR='"$(LIBDIR)"' -o $@ $(CMD_SRC) -ldl -lsqlite3 -lm
 
 check-exports: $(SHIM_LIB)
 	@extra=$$(nm -D --defined-only $(SHIM_LIB) | awk '{print $$3}' | grep -v '^sqlite3_' || true); \

@@ -21,6 +21,7 @@
 
 #include "elf.h"
 #include "lockfix.h"
+#include "macho_inspect.h"
 
 enum kind { K_NONE, K_PYTHON, K_PERL, K_RUBY, K_TCL, K_NODE, K_PHP };
 static const char *const kind_names[] = {"", "python", "perl", "ruby", "tclsh", "node", "php"};
@@ -36,9 +37,11 @@ enum sqlite_use {
     USE_DEEPBIND,   /* imports, but is loaded with RTLD_DEEPBIND (PHP): unreachable... */
     USE_STANDIN,    /* ...except through the stand-in libsqlite3.so.0 on LD_LIBRARY_PATH */
     USE_COMPILED,   /* compiled in, not exported, named in .symtab: redirected at load */
+    USE_REFUSED,    /* compiled in with symbols, but macOS lockfix refuses to patch it */
 };
-static const char *const use_names[] = {"none",    "imports",  "exported", "provider", "bound",
-                                        "hidden",  "deepbind", "standin",  "compiled"};
+static const char *const use_names[] = {"none",     "imports",  "exported", "provider",
+                                        "bound",    "hidden",   "deepbind", "standin",
+                                        "compiled", "refused"};
 
 /* Reachable: the calls go through something lockfix stands in. */
 static int reachable_use(enum sqlite_use u)
@@ -49,7 +52,7 @@ static int reachable_use(enum sqlite_use u)
 /* Unreachable: SQLite is there, and its calls never meet lockfix. */
 static int unreachable_use(enum sqlite_use u)
 {
-    return u == USE_BOUND || u == USE_HIDDEN || u == USE_DEEPBIND;
+    return u == USE_BOUND || u == USE_HIDDEN || u == USE_DEEPBIND || u == USE_REFUSED;
 }
 
 struct object {
@@ -86,6 +89,9 @@ void usage_check(FILE *out)
             "  compiled in, no symbols       not reachable (stripped, Bun, Deno): one log line\n"
             "  PHP (RTLD_DEEPBIND loader)    not reachable: says what to do instead\n"
             "PROGRAM is a path or a name on PATH. Scripts are followed through their #! line.\n"
+            "A Mach-O file (macOS; thin or universal) gets one verdict per architecture, as\n"
+            "lockfix on macOS would act on it: imports rebound, compiled-in copies patched\n"
+            "unless the code signature forbids it; the libraries it links are not followed.\n"
             "For python, perl, ruby, tclsh and php the interpreter is asked where its SQLite\n"
             "module is (run once, with a 10 s limit); for node, the current directory is\n"
             "searched for node_sqlite3.node and better_sqlite3.node.\n"
@@ -260,6 +266,122 @@ static enum sqlite_use classify(const char *path, const struct elf_info *e, int 
     return USE_NONE;
 }
 
+/* What one architecture of a Mach-O image means for lockfix on macOS (darwin.c's rules): its
+** imported slots are rebound, a compiled-in copy with every hooked function named is patched
+** unless the code signature forbids changed code, an exported copy is left to its callers. */
+static enum sqlite_use classify_macho(const char *path, const struct macho_slice *s,
+                                      char **detail)
+{
+    char forbid[64];
+    macho_cs_forbidding(s->cs_flags, forbid, sizeof forbid);
+    const char *name = s->id_name[0] ? s->id_name : path;
+    if (s->imports > 0 && s->arm64e) {
+        *detail = xasprintf("[%s] imports %d sqlite3_* functions, but its pointers are signed "
+                            "(arm64e): lockfix on macOS does not rebind such images",
+                            s->arch, s->imports);
+        return USE_BOUND;
+    }
+    if (s->imports > 0) {
+        *detail = xasprintf("[%s] imports %d sqlite3_* functions (%s...)%s%s: dyld binds them, "
+                            "and lockfix on macOS points those slots at its hooks when the image "
+                            "is loaded",
+                            s->arch, s->imports, s->first_import, s->from[0] ? " from " : "",
+                            s->from[0] ? s->from : " (flat lookup)");
+        return USE_IMPORTS;
+    }
+    if (s->exports > 0 && is_provider_name(name)) {
+        *detail = xasprintf("[%s] provides SQLite (%d exported functions): the images that import "
+                            "them are rebound",
+                            s->arch, s->exports);
+        return USE_PROVIDER;
+    }
+    if (s->exports > 0) {
+        *detail = xasprintf("[%s] bundles SQLite and exports %d sqlite3_* functions: images that "
+                            "import them are rebound, but its own calls to them are bound inside "
+                            "it at link time, and lockfix leaves an exported copy alone",
+                            s->arch, s->exports);
+        return USE_BOUND;
+    }
+    if (s->locals > 0 && s->has_step) {
+        if (s->arm64e) {
+            *detail = xasprintf("[%s] SQLite is compiled in, but the image is arm64e (signed "
+                                "pointers): lockfix on macOS leaves it alone",
+                                s->arch);
+            return USE_REFUSED;
+        }
+        if (forbid[0]) {
+            *detail = xasprintf("[%s] SQLite is compiled in (%d sqlite3_* functions named in its "
+                                "symbol table), but its code signature forbids changed code "
+                                "(flags %#lx: %s): lockfix refuses to patch it and logs "
+                                "`unreachable`",
+                                s->arch, s->locals, (unsigned long)s->cs_flags, forbid);
+            return USE_REFUSED;
+        }
+        if (s->locals < s->nhooks) {
+            *detail = xasprintf("[%s] SQLite is compiled in, but only %d of the %d functions "
+                                "lockfix hooks have symbols (no %s): lockfix on macOS patches "
+                                "all of them or none, so it refuses and logs `unreachable`",
+                                s->arch, s->locals, s->nhooks, s->missing);
+            return USE_REFUSED;
+        }
+        *detail = xasprintf(
+            "[%s] reachable: compiled in, symbols present: %d sqlite3_* functions named in its "
+            "symbol table, not exported; lockfix on macOS patches their entries when the image is "
+            "loaded (LOCKFIX_STATIC=0 turns that off), %s",
+            s->arch, s->locals,
+            s->filetype == 2 ? "its code signature allowing it (not the hardened runtime)"
+                             : "unless the program's executable is signed with the hardened "
+                               "runtime (check it too)");
+        return USE_COMPILED;
+    }
+    if (s->locals > 0 || s->has_sqlite_text) {
+        *detail = xasprintf("[%s] unreachable: no symbols: contains SQLite (%s) but does not name "
+                            "sqlite3_step in its symbol table (stripped): its calls never pass "
+                            "through dyld and cannot be redirected",
+                            s->arch,
+                            s->locals > 0 ? "some sqlite3_* symbols defined, not exported"
+                                          : "its file-format string and messages are in it");
+        return USE_HIDDEN;
+    }
+    if (s->err[0]) {
+        *detail = xasprintf("[%s] %s", s->arch, s->err);
+        return USE_NONE;
+    }
+    *detail = xasprintf("[%s] no SQLite", s->arch);
+    return USE_NONE;
+}
+
+/* A Mach-O file: one verdict per architecture (a universal file has several). Its libraries are
+** not followed: their paths (@rpath, the shared cache) mean something only on a Mac. */
+static void inspect_macho(struct report *r, const char *path, const char *role, int first)
+{
+    struct macho_slice s[MACHO_MAX_SLICES];
+    char err[160];
+    int n = macho_inspect(path, s, MACHO_MAX_SLICES, err, sizeof err);
+    if (n <= 0) {
+        if (first)
+            add_object(r, path, role, USE_NONE,
+                       xasprintf("not inspected: a Mach-O file, %s", err));
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char *detail = NULL;
+        enum sqlite_use use = classify_macho(path, &s[i], &detail);
+        const char *shown = !first                    ? "library"
+                            : strcmp(role, "program") != 0 ? role
+                            : s[i].filetype == 2         ? "program"
+                                                         : "shared object";
+        if (first || use != USE_NONE)
+            add_object(r, path, shown, use, detail);
+        else
+            free(detail);
+    }
+    if (first)
+        note(r, "%s is a Mach-O file (macOS): read as lockfix on macOS would act on it, which has "
+                "never run on a Mac; the libraries it links are not followed",
+             path);
+}
+
 /* Inspect an object and, breadth first, the shared libraries it needs. Only objects that hold or
 ** call SQLite are listed (plus the first one, so the report says what was looked at). */
 static void inspect_tree(struct report *r, const char *path, const char *role, int deepbind)
@@ -275,15 +397,17 @@ static void inspect_tree(struct report *r, const char *path, const char *role, i
             continue;
         }
         struct elf_info e;
-        if (elf_inspect(p, &e) != 0 || !e.is_elf) {
+        int rc = elf_inspect(p, &e);
+        if (rc == 0 && e.is_macho) {
+            inspect_macho(r, p, role, first);
+            elf_info_free(&e);
+            free(p);
+            continue;
+        }
+        if (rc != 0 || !e.is_elf) {
             if (first)
                 add_object(r, p, role, USE_NONE,
-                           e.is_macho ? xstrdup("not inspected: a Mach-O file, and check reads "
-                                                "ELF only (on macOS: `otool -L` shows a "
-                                                "libsqlite3 dependency, `nm -gU` exported "
-                                                "sqlite3_* functions)")
-                                      : xasprintf("not inspected: %s",
-                                                  e.err[0] ? e.err : "not an ELF file"));
+                           xasprintf("not inspected: %s", e.err[0] ? e.err : "not an ELF file"));
             elf_info_free(&e);
             free(p);
             continue;
@@ -577,8 +701,9 @@ static const char *verdict(const struct report *r, int *exit_code)
 /* The sentence after the verdict: what lockfix will do, or what to do instead. */
 static const char *advice(const struct report *r, const char *v)
 {
-    int deepbind = 0, hidden = 0, bound = 0, standin = 0;
+    int deepbind = 0, hidden = 0, bound = 0, standin = 0, refused = 0;
     for (int i = 0; i < r->nobj; i++) {
+        refused |= r->obj[i].use == USE_REFUSED;
         deepbind |= r->obj[i].use == USE_DEEPBIND;
         standin |= r->obj[i].use == USE_STANDIN;
         hidden |= r->obj[i].use == USE_HIDDEN;
@@ -597,6 +722,14 @@ static const char *advice(const struct report *r, const char *v)
                "a shell) use `lockfix env --standin`.";
     if (strcmp(v, "reachable") == 0)
         return "lockfix can reach this program's SQLite: run it as `lockfix PROGRAM ...`.";
+    if (refused)
+        return "lockfix on macOS does not patch a compiled-in SQLite whose code signature forbids "
+               "changed code (the hardened runtime, CS_KILL, CS_HARD: the process would be "
+               "killed), an arm64e image, or one where not every function it hooks has a symbol. "
+               "Use a build that links a libsqlite3.dylib (Homebrew's, pyenv's or conda's Python "
+               "do), or apply the fixes in the program: PRAGMA journal_mode=WAL, PRAGMA "
+               "busy_timeout=5000, BEGIN IMMEDIATE for transactions that write. `lockfix doctor "
+               "DB` still diagnoses the database.";
     if (hidden || bound)
         return "lockfix cannot take over calls that never reach the dynamic linker when the "
                "object does not name SQLite's functions (stripped). Use a build that keeps its "

@@ -155,7 +155,7 @@ FUZZ_DIR      = build/fuzz
 FUZZ_CFLAGS   = -std=gnu11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Ishim -Itests/unit
 FUZZ_NAMES    = rewrite config stats
-FUZZ_CMD_SRC  = $(filter-out cmd/main.c cmd/stats.c,$(wildcard cmd/*.c))
+FUZZ_CMD_SRC  = $(filter-out cmd/main.c cmd/stats.c,$(wildcard cmd/*.c)) shim/macho.c
 
 .PHONY: fuzz fuzz-build
 
