@@ -2,7 +2,8 @@
 ** The lockfix command: declarations shared by its files.
 **
 ** One file per subcommand (run.c, env.c, doctor*.c, check.c, stats.c), the option table they
-** share (options.c), a small ELF reader (elf.c), the dynamic linker's search path (ldpath.c),
+** share (options.c), a small ELF reader (elf.c), Mach-O verdicts over the shim's reader
+** (macho_inspect.c), the dynamic linker's search path (ldpath.c),
 ** process/lock inspection (holders.c), platform differences (platform.c) and plain helpers
 ** (util.c). Nothing here is a library API: it is the command's own plumbing.
 */

@@ -202,7 +202,8 @@ LINT_SRC = $(filter-out shim/darwin.c $(LINT_TIDY_PENDING),$(wildcard shim/*.c))
 LINT_FORMAT = shim/clock.c shim/deadline.c shim/events.def.h shim/fs_list.h shim/glob.c \
 	shim/handles.c shim/log.c shim/options.h shim/patch_darwin.c shim/patch_linux.c \
 	shim/patch_os.h shim/platform.c shim/queue_file.h shim/retry.c \
-	shim/turn.c shim/unreachable.c cmd/env.c cmd/holders.c cmd/ldpath.c cmd/util.c \
+	shim/turn.c shim/unreachable.c cmd/env.c cmd/holders.c cmd/ldpath.c cmd/macho_inspect.c \
+	cmd/macho_inspect.h cmd/util.c \
 	$(wildcard tests/hardening/*.c tests/fuzz/*.c)
 
 .PHONY: lint

@@ -11,7 +11,8 @@
  *           waited for until it says "ready", killed after), a healthy WAL database (exit 0),
  *           and that diagnosis leaves the files as they were; --fix
  *   check   /usr/bin/sqlite3 and python3 (reachable), a real static SQLite (libsqlite3.a) and a
- *           hidden-symbol stand-in (unreachable), a #! script
+ *           hidden-symbol stand-in (unreachable), a #! script, Mach-O files linked here for
+ *           macOS (one verdict per architecture)
  *   stats   logs of a real contention run (8 python3 processes, BEGIN; SELECT; UPDATE; COMMIT
  *           under the shim), checked against counts taken from the log lines here
  *
