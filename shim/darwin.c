@@ -544,6 +544,13 @@ static void patch_image(const struct lf_macho *m, const struct mach_header *mh, 
         refuse(path, "not all of its hooked functions have symbols");
         return;
     }
+    /* Patched entries jump to hooks that must find the copy: there must be room to register it
+    ** (add-image callbacks run one at a time, so the room is still there afterwards). */
+    if (atomic_load(&nimages) >= LF_MAX_IMAGES ||
+        atomic_load(&lf_ncopies) >= LF_MAX_COPIES) {
+        refuse(path, "there are too many images or SQLite copies to register another");
+        return;
+    }
     void *fns[NHOOKS], *hooks_for[NHOOKS], *tramp[NHOOKS];
     for (int i = 0; i < NHOOKS; i++) {
         fns[i] = (void *)(uintptr_t)(at[i] + (uint64_t)slide);
