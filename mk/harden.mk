@@ -193,9 +193,9 @@ CI_CHECKS += fuzz
 # LINT_TIDY_PENDING: files merged with clang-tidy findings not yet triaged by their owners (the
 # lead has the list): open_policy.c:195 (NonNull: wal_obstacle returns first for a NULL path, so
 # likely a false positive), insn_x86.c:350 and insn_a64.c:316 (ins[n - 1] read with n == 0),
-# insn_x86.c:185,394 (signed-char-misuse, the sign extension looks intended), static.c:48 (macro-parentheses),
-# symtab.c:81,129,140 (implicit widening of an int product to size_t). Remove a file once its
-# findings are fixed or suppressed with a reason.
+# insn_x86.c:185,394 (signed-char-misuse, the sign extension looks intended), static.c:48
+# (macro-parentheses), symtab.c:81,129,140 (implicit widening of an int product to size_t).
+# Remove a file once its findings are fixed or suppressed with a reason.
 LINT_TIDY_PENDING = shim/open_policy.c shim/insn_x86.c shim/insn_a64.c \
 	shim/static.c shim/symtab.c
 LINT_SRC = $(filter-out shim/darwin.c $(LINT_TIDY_PENDING),$(wildcard shim/*.c)) $(wildcard cmd/*.c)

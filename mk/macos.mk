@@ -49,17 +49,20 @@ macos-syntax: $(BUILD)/macos-sdk/sqlite3.h | macho-tools
 # functions stay undefined (-undefined dynamic_lookup): there is no libSystem here to link against.
 MACOS_LINK = $(BUILD)/macos-link
 macos-link: $(BUILD)/macos-sdk/sqlite3.h | macho-tools
-	@set -e; for t in arm64-apple-macos11 x86_64-apple-macos10.15; do \
-	    a=$${t%%-*}; d=$(MACOS_LINK)/$$a; rm -rf $$d; mkdir -p $$d; \
+	@set -e; for spec in arm64-apple-macos11:11.0 x86_64-apple-macos10.15:10.15; do \
+	    t=$${spec%%:*}; v=$${spec##*:}; a=$${t%%-*}; d=$(MACOS_LINK)/$$a; \
+	    rm -rf $$d; mkdir -p $$d; \
 	    for f in $(MACOS_SHIM); do \
 	        clang-14 -target $$t $(filter-out -fsyntax-only,$(MACOS_CFLAGS)) -O2 -c \
 	            -o $$d/$$(basename $$f .c).o $$f; \
 	    done; \
-	    ld64.lld-14 -arch $$a -platform_version macos 11.0 11.0 -dylib -undefined dynamic_lookup \
-	        -o $$d/liblockfix.dylib $$d/*.o; \
-	    own=$$(llvm-nm-14 -u $$d/liblockfix.dylib | grep '^_lf_' || true); \
-	    if [ -n "$$own" ]; then echo "macos-link: $$a: lf_ symbols defined nowhere: $$own"; exit 1; fi; \
-	    extra=$$(llvm-nm-14 -gU $$d/liblockfix.dylib | awk '{print $$3}' | grep -v '^_lf_dy_sqlite3_' || true); \
+	    ld64.lld-14 -arch $$a -platform_version macos $$v $$v -dylib \
+	        -undefined dynamic_lookup -o $$d/liblockfix.dylib $$d/*.o; \
+	    own=$$(llvm-nm-16 -u $$d/liblockfix.dylib | grep '^_lf_' || true); \
+	    if [ -n "$$own" ]; then \
+	        echo "macos-link: $$a: lf_ symbols defined nowhere: $$own"; exit 1; fi; \
+	    extra=$$(llvm-nm-16 -gU $$d/liblockfix.dylib | awk '{print $$3}' | \
+	        grep -v '^_lf_dy_sqlite3_' || true); \
 	    if [ -n "$$extra" ]; then echo "macos-link: $$a: unexpected exports: $$extra"; exit 1; fi; \
 	done
 	@echo "macos-link: liblockfix.dylib links for arm64 and x86_64, exports only the hooks"
