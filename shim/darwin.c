@@ -552,11 +552,13 @@ static void patch_image(const struct lf_macho *m, const struct mach_header *mh, 
         return;
     }
     void *fns[NHOOKS], *hooks_for[NHOOKS], *tramp[NHOOKS];
+    size_t sizes[NHOOKS];
     for (int i = 0; i < NHOOKS; i++) {
         fns[i] = (void *)(uintptr_t)(at[i] + (uint64_t)slide);
+        sizes[i] = (size_t)lf_macho_function_size(m, at[i]); /* symbols carry none */
         hooks_for[i] = hook_fns[i];
     }
-    if (lf_patch_copy(path, fns, hooks_for, NHOOKS, tramp, &why) != 0) {
+    if (lf_patch_copy(path, fns, sizes, hooks_for, NHOOKS, tramp, &why) != 0) {
         refuse(path, why ? why : "its entries could not be patched");
         return;
     }

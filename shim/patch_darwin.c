@@ -138,12 +138,14 @@ int lf_patch_os_write_code(void *dst, const void *src, size_t len, char *why, si
 /* ---- one compiled-in copy, all or none ------------------------------------------------------ */
 
 /*
-** Mach-O symbols carry no size, so each function is prepared with size 0: the patcher reads 32
-** bytes at the entry and cannot scan the body for a branch back into the bytes it replaces (on
-** Linux st_size allows that scan). The reason of a refusal is kept per thread until the next call.
+** Mach-O symbols carry no size: darwin.c passes each function's from LC_FUNCTION_STARTS (to the
+** next function's start, alignment padding included), so that, as on Linux with st_size, a
+** function shorter than the jump is refused and its body is scanned for a branch back into the
+** bytes the jump replaces. A size of 0 (no such list) reads 32 bytes at the entry, unscanned.
+** The reason of a refusal is kept per thread until the next call.
 */
-int lf_patch_copy(const char *image, void *const fns[], void *const hooks_for[], int n,
-                  void *trampolines[], const char **why)
+int lf_patch_copy(const char *image, void *const fns[], const size_t sizes[],
+                  void *const hooks_for[], int n, void *trampolines[], const char **why)
 {
     static _Thread_local char reason[200];
     struct lf_patch p[LF_COPY_MAX];
@@ -157,6 +159,7 @@ int lf_patch_copy(const char *image, void *const fns[], void *const hooks_for[],
     for (int i = 0; i < n; i++) {
         p[i].target = fns[i];
         p[i].hook = hooks_for[i];
+        p[i].size = sizes[i];
         if (lf_patch_prepare(&p[i], detail, sizeof detail) != 0) {
             for (int k = 0; k < i; k++)
                 lf_patch_discard(&p[k]);
