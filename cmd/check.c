@@ -70,6 +70,7 @@ struct report {
     int libs_followed;
     int php;     /* PHP engine seen: add the DEEPBIND advice */
     enum kind kind;
+    char exe_forbid[64]; /* Mach-O: code-signature flags of the program that forbid patching */
 };
 
 struct check_opts {
@@ -91,7 +92,7 @@ void usage_check(FILE *out)
             "PROGRAM is a path or a name on PATH. Scripts are followed through their #! line.\n"
             "A Mach-O file (macOS; thin or universal) gets one verdict per architecture, as\n"
             "lockfix on macOS would act on it: imports rebound, compiled-in copies patched\n"
-            "unless the code signature forbids it; the libraries it links are not followed.\n"
+            "unless the code signature forbids it; @rpath libraries are not followed.\n"
             "For python, perl, ruby, tclsh and php the interpreter is asked where its SQLite\n"
             "module is (run once, with a 10 s limit); for node, the current directory is\n"
             "searched for node_sqlite3.node and better_sqlite3.node.\n"
@@ -270,7 +271,7 @@ static enum sqlite_use classify(const char *path, const struct elf_info *e, int 
 ** imported slots are rebound, a compiled-in copy with every hooked function named is patched
 ** unless the code signature forbids changed code, an exported copy is left to its callers. */
 static enum sqlite_use classify_macho(const char *path, const struct macho_slice *s,
-                                      char **detail)
+                                      const char *exe_forbid, char **detail)
 {
     char forbid[64];
     macho_cs_forbidding(s->cs_flags, forbid, sizeof forbid);
@@ -317,6 +318,13 @@ static enum sqlite_use classify_macho(const char *path, const struct macho_slice
                                 s->arch, s->locals, (unsigned long)s->cs_flags, forbid);
             return USE_REFUSED;
         }
+        if (exe_forbid[0]) {
+            *detail = xasprintf("[%s] SQLite is compiled in (%d sqlite3_* functions named in its "
+                                "symbol table), but the program's code signature forbids changed "
+                                "code (%s): lockfix refuses to patch it and logs `unreachable`",
+                                s->arch, s->locals, exe_forbid);
+            return USE_REFUSED;
+        }
         if (s->locals < s->nhooks) {
             *detail = xasprintf("[%s] SQLite is compiled in, but only %d of the %d functions "
                                 "lockfix hooks have symbols (no %s): lockfix on macOS patches "
@@ -351,22 +359,39 @@ static enum sqlite_use classify_macho(const char *path, const struct macho_slice
     return USE_NONE;
 }
 
-/* A Mach-O file: one verdict per architecture (a universal file has several). Its libraries are
-** not followed: their paths (@rpath, the shared cache) mean something only on a Mac. */
-static void inspect_macho(struct report *r, const char *path, const char *role, int first)
+/* A Mach-O file: one verdict per architecture (a universal file has several). The libraries it
+** links are queued (at most `room` of them) when they are files here: absolute paths,
+** @loader_path and @executable_path (`exe`: the program check was given); not @rpath, nor the
+** shared cache, which mean something only on a Mac. Returns how many were queued. */
+static int inspect_macho(struct report *r, const char *path, const char *role, int first,
+                         const char *exe, char **queue, int room)
 {
     struct macho_slice s[MACHO_MAX_SLICES];
     char err[160];
-    int n = macho_inspect(path, s, MACHO_MAX_SLICES, err, sizeof err);
+    int n = macho_inspect(path, s, MACHO_MAX_SLICES, err, sizeof err), queued = 0, skipped = 0;
     if (n <= 0) {
         if (first)
             add_object(r, path, role, USE_NONE,
                        xasprintf("not inspected: a Mach-O file, %s", err));
-        return;
+        return 0;
     }
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < s[i].ndeps; k++) {
+            char *dep = macho_dep_file(s[i].deps[k], path, exe);
+            if (dep != NULL && queued < room)
+                queue[queued++] = dep;
+            else
+                free(dep), skipped += strncmp(s[i].deps[k], "@rpath/", 7) == 0;
+        }
+    if (first && skipped)
+        note(r, "%s links %d @rpath librar%s, not followed here", path, skipped,
+             skipped == 1 ? "y" : "ies");
+    for (int i = 0; first && i < n; i++) /* the process's executable: its flags bind every image */
+        if (s[i].filetype == 2 && !r->exe_forbid[0])
+            macho_cs_forbidding(s[i].cs_flags, r->exe_forbid, sizeof r->exe_forbid);
     for (int i = 0; i < n; i++) {
         char *detail = NULL;
-        enum sqlite_use use = classify_macho(path, &s[i], &detail);
+        enum sqlite_use use = classify_macho(path, &s[i], first ? "" : r->exe_forbid, &detail);
         const char *shown = !first                    ? "library"
                             : strcmp(role, "program") != 0 ? role
                             : s[i].filetype == 2         ? "program"
@@ -378,8 +403,10 @@ static void inspect_macho(struct report *r, const char *path, const char *role, 
     }
     if (first)
         note(r, "%s is a Mach-O file (macOS): read as lockfix on macOS would act on it, which has "
-                "never run on a Mac; the libraries it links are not followed",
+                "never run on a Mac",
              path);
+    macho_slices_free(s, n);
+    return queued;
 }
 
 /* Inspect an object and, breadth first, the shared libraries it needs. Only objects that hold or
@@ -399,7 +426,10 @@ static void inspect_tree(struct report *r, const char *path, const char *role, i
         struct elf_info e;
         int rc = elf_inspect(p, &e);
         if (rc == 0 && e.is_macho) {
-            inspect_macho(r, p, role, first);
+            if (!first)
+                r->libs_followed++;
+            int room = (int)(sizeof queue / sizeof queue[0]) - tail;
+            tail += inspect_macho(r, p, role, first, path, queue + tail, room);
             elf_info_free(&e);
             free(p);
             continue;

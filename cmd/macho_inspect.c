@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 
 #include "../shim/hooks.h"
 #include "../shim/macho.h"
+#include "lockfix.h"
 
 /* The hooked names as Mach-O spells them (leading '_'), in hooks.h's order: darwin.c's list. */
 static const char *const hooked[] = {
@@ -105,6 +107,9 @@ static void inspect_slice(const unsigned char *p, size_t len, struct macho_slice
     }
     static const char magic[] = "SQLite format 3", text1[] = "unable to open database file",
                       text2[] = "sqlite_master";
+    for (int i = 0; i < m.ndylib && s->ndeps < MACHO_MAX_DEPS; i++)
+        if (m.dylib[i] != NULL)
+            s->deps[s->ndeps++] = xstrdup(m.dylib[i]);
     s->has_sqlite_text = memmem(p, len, magic, sizeof magic - 1) != NULL &&
                          (memmem(p, len, text1, sizeof text1 - 1) != NULL ||
                           memmem(p, len, text2, sizeof text2 - 1) != NULL);
@@ -141,6 +146,34 @@ int macho_inspect(const char *path, struct macho_slice *out, int cap, char *err,
     if (n == 0)
         snprintf(err, errcap, "%s", why);
     return n;
+}
+
+void macho_slices_free(struct macho_slice *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < out[i].ndeps; k++)
+            free(out[i].deps[k]);
+        out[i].ndeps = 0;
+    }
+}
+
+char *macho_dep_file(const char *dep, const char *loader, const char *exe)
+{
+    static const char lp[] = "@loader_path/", ep[] = "@executable_path/";
+    char *path = NULL;
+    if (strncmp(dep, lp, sizeof lp - 1) == 0 || strncmp(dep, ep, sizeof ep - 1) == 0) {
+        int by_loader = dep[1] == 'l';
+        char *dir = dir_name(by_loader ? loader : exe);
+        path = xasprintf("%s/%s", dir, dep + (by_loader ? sizeof lp : sizeof ep) - 1);
+        free(dir);
+    } else if (dep[0] == '/') {
+        path = xstrdup(dep);
+    }
+    if (path != NULL && access(path, R_OK) != 0) {
+        free(path);
+        path = NULL;
+    }
+    return path;
 }
 
 const char *macho_cs_forbidding(long flags, char *buf, size_t cap)

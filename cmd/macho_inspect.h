@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #define MACHO_MAX_SLICES 4
+#define MACHO_MAX_DEPS 64
 
 /* One architecture of a Mach-O file (a thin file has one). Counts are of the hooked names
 ** (shim/hooks.h), as darwin.c sees them. */
@@ -30,11 +31,21 @@ struct macho_slice {
     long cs_flags;       /* the code signature's flags, -1 when unsigned */
     char id_name[256];   /* a dylib's install name */
     int has_sqlite_text; /* SQLite's file-format string and one of its messages are in the image */
+    int ndeps;
+    char *deps[MACHO_MAX_DEPS]; /* the install names of the libraries it links (malloc'd) */
 };
 
 /* Inspect the arm64(e) and x86_64 images of the Mach-O file at path (thin or universal): returns
 ** how many were stored in out[0..cap), 0 if it has neither, or -1 with err set. */
 int macho_inspect(const char *path, struct macho_slice *out, int cap, char *err, size_t errcap);
+
+/* Release what macho_inspect allocated in out[0..n). */
+void macho_slices_free(struct macho_slice *out, int n);
+
+/* The file a dependency's install name names, as dyld would find it from the object at
+** `loader` in a program whose executable is `exe`: an absolute path, @loader_path/...,
+** @executable_path/... (malloc'd), or NULL when it is not a file here (@rpath, the shared cache). */
+char *macho_dep_file(const char *dep, const char *loader, const char *exe);
 
 /* The code-signature flags that make darwin.c refuse to patch (the hardened runtime, CS_KILL,
 ** CS_HARD, CS_RESTRICT, CS_ENFORCEMENT), as text ("runtime,kill"), or "" if none is set. */

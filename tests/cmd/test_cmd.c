@@ -825,6 +825,43 @@ Test(check, macho_hardened_refused_and_universal_per_slice)
     rmtree(dir);
 }
 
+/* A Mach-O program's libraries are followed where they are files here (@executable_path,
+ * @loader_path, absolute paths): SQLite compiled into the one beside the program is found and
+ * reachable. An @rpath library is not followed, and check says so. */
+Test(check, macho_follows_executable_path_not_rpath)
+{
+    char *dir = tmpdir();
+    for (int a = 0; a < 2; a++) {
+        const char *arch = a ? "x86_64" : "arm64";
+        char *name = fmt("macho/%s-uses-libcompiled", arch);
+        char *lib = fmt("%s-libcompiled\",\"role\":\"library\",\"sqlite\":\"compiled\"", arch);
+        struct result r = check(dir, fixture(name));
+        cr_expect_eq(r.code, 0, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, lib) != NULL, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, "\"libraries_followed\":1") != NULL, "%s: %s", name, r.out);
+        result_free(&r);
+        free(name), free(lib);
+
+        name = fmt("macho/%s-uses-rpath", arch);
+        r = check(dir, fixture(name));
+        cr_expect_eq(r.code, 1, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, "\"verdict\":\"no-sqlite\"") != NULL, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, "links 1 @rpath library, not followed here") != NULL, "%s: %s",
+                  name, r.out);
+        result_free(&r);
+        free(name);
+    }
+    /* the program's hardened runtime binds the library's copy too */
+    struct result r = check(dir, fixture("macho/arm64-hardened-uses-libcompiled"));
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "\"sqlite\":\"refused\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "the program's code signature forbids changed code (runtime)") != NULL,
+              "%s", r.out);
+    result_free(&r);
+    rmtree(dir);
+}
+
 /* node's SQLite is in an addon under the project's node_modules: check looks in the current
  * directory. Uses the projects scripts/setup-node-clients builds, when they are there. */
 Test(check, node_addons_found_from_the_project_directory)
