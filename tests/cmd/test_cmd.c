@@ -659,17 +659,17 @@ Test(check, macho_verdicts_per_architecture)
         {"bundled", "unreachable", "bound", "exports 20 sqlite3_* functions", 1},
         {"nosqlite", "no-sqlite", "none", "no SQLite", 1},
     };
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     for (int a = 0; a < 2; a++) {
         const char *arch = a ? "x86_64" : "arm64";
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-            char *name = fmt("macho/%s-%s", arch, cases[i].file);
+            char *name = h_fmt("macho/%s-%s", arch, cases[i].file);
             const char *bin = fixture(name);
             cr_assert_not_null(bin, "fixture %s missing", name);
             struct result r = check(dir, bin);
-            char *verdict = fmt("\"verdict\":\"%s\"", cases[i].verdict);
-            char *use = fmt("\"sqlite\":\"%s\"", cases[i].use);
-            char *tag = fmt("[%s] ", arch);
+            char *verdict = h_fmt("\"verdict\":\"%s\"", cases[i].verdict);
+            char *use = h_fmt("\"sqlite\":\"%s\"", cases[i].use);
+            char *tag = h_fmt("[%s] ", arch);
             cr_expect_eq(r.code, cases[i].code, "%s: %s %s", name, r.out, r.err);
             cr_expect(strstr(r.out, verdict) != NULL, "%s: %s", name, r.out);
             cr_expect(strstr(r.out, use) != NULL, "%s: %s", name, r.out);
@@ -679,7 +679,7 @@ Test(check, macho_verdicts_per_architecture)
             result_free(&r);
         }
     }
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* The hardened runtime flag in the code signature (CS_RUNTIME, 0x10000): lockfix on macOS would
@@ -687,7 +687,7 @@ Test(check, macho_verdicts_per_architecture)
  * reachable (above). A universal file gets a verdict for each of its architectures. */
 Test(check, macho_hardened_refused_and_universal_per_slice)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     struct result r = check(dir, fixture("macho/arm64-hardened"));
     cr_expect_eq(r.code, 1, "%s", r.out);
     cr_expect(strstr(r.out, "\"verdict\":\"unreachable\"") != NULL, "%s", r.out);
@@ -701,7 +701,7 @@ Test(check, macho_hardened_refused_and_universal_per_slice)
     cr_expect(strstr(r.out, "[arm64] imports 7 sqlite3_*") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "[x86_64] imports 7 sqlite3_*") != NULL, "%s", r.out);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* A Mach-O program's libraries are followed where they are files here (@executable_path,
@@ -709,11 +709,11 @@ Test(check, macho_hardened_refused_and_universal_per_slice)
  * reachable. An @rpath library is not followed, and check says so. */
 Test(check, macho_follows_executable_path_not_rpath)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     for (int a = 0; a < 2; a++) {
         const char *arch = a ? "x86_64" : "arm64";
-        char *name = fmt("macho/%s-uses-libcompiled", arch);
-        char *lib = fmt("%s-libcompiled\",\"role\":\"library\",\"sqlite\":\"compiled\"", arch);
+        char *name = h_fmt("macho/%s-uses-libcompiled", arch);
+        char *lib = h_fmt("%s-libcompiled\",\"role\":\"library\",\"sqlite\":\"compiled\"", arch);
         struct result r = check(dir, fixture(name));
         cr_expect_eq(r.code, 0, "%s: %s", name, r.out);
         cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s: %s", name, r.out);
@@ -722,7 +722,7 @@ Test(check, macho_follows_executable_path_not_rpath)
         result_free(&r);
         free(name), free(lib);
 
-        name = fmt("macho/%s-uses-rpath", arch);
+        name = h_fmt("macho/%s-uses-rpath", arch);
         r = check(dir, fixture(name));
         cr_expect_eq(r.code, 1, "%s: %s", name, r.out);
         cr_expect(strstr(r.out, "\"verdict\":\"no-sqlite\"") != NULL, "%s: %s", name, r.out);
@@ -738,7 +738,7 @@ Test(check, macho_follows_executable_path_not_rpath)
     cr_expect(strstr(r.out, "the program's code signature forbids changed code (runtime)") != NULL,
               "%s", r.out);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* node's SQLite is in an addon under the project's node_modules: check looks in the current
