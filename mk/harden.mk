@@ -206,6 +206,10 @@ LINT_FORMAT = shim/clock.c shim/deadline.c shim/events.def.h shim/fs_list.h shim
 	shim/turn.c shim/unreachable.c cmd/env.c cmd/holders.c cmd/ldpath.c cmd/macho_inspect.c \
 	cmd/macho_inspect.h cmd/buf.c cmd/buf.h cmd/files.c cmd/files.h cmd/preload.c cmd/preload.h \
 	cmd/proc.c cmd/proc.h cmd/doctor_facts.c cmd/doctor_findings.c \
+	shim/base.h shim/resolve.h shim/handles.h shim/config.h shim/globs.h \
+	shim/log.h shim/rewrite.h shim/retry.h shim/clock.h shim/platform.h shim/conn.h shim/queue.h \
+	shim/long_turn.h shim/turn.h shim/deadline.h shim/open_policy.h shim/unreachable.h shim/impl.h \
+	shim/lockfix.h \
 	$(wildcard tests/hardening/*.c tests/fuzz/*.c)
 
 .PHONY: lint
