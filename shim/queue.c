@@ -58,7 +58,7 @@ struct lf_queue {
     char qpath[LF_PATH_MAX];  /* the queue file's */
     struct q_shared *sh;
     int fd;                   /* kept open: the read lock that says "in use" lives on it */
-    int refs;                 /* connections of this process using the queue */
+    _Atomic int refs;         /* connections of this process using the queue */
     /* The thread of this process that took the turn last, and its ticket: another connection
     ** of that thread must not queue behind it (it would wait for itself). */
     _Atomic unsigned long holder_thread;
@@ -127,8 +127,10 @@ static void queue_after_fork_parent(void)
 static void queue_after_fork_child(void)
 {
     atomic_store(&my_pid, 0);
-    for (struct lf_queue *q = queues; q; q = q->next)
+    for (struct lf_queue *q = queues; q; q = q->next) {
         lock_byte(q->fd, F_RDLCK, 0);
+        atomic_fetch_add(&q->sh->users, 1); /* another process maps it now */
+    }
     pthread_mutex_unlock(&queue_lock);
 }
 static int32_t self_pid(void)
@@ -301,6 +303,7 @@ struct lf_queue *lf_queue_open(const char *dbpath)
             q->fd = fd;
             q->next = queues;
             queues = q;
+            atomic_fetch_add(&sh->users, 1);
         } else if (sh != NULL) {
             munmap(sh, sizeof *sh);
             close(fd);
@@ -331,6 +334,9 @@ void lf_queue_put(struct lf_queue *q)
             break;
         }
     }
+    uint32_t users = atomic_load(&q->sh->users); /* never below 0: a file of an older build */
+    while (users > 0 && !atomic_compare_exchange_weak(&q->sh->users, &users, users - 1))
+        ;
     /* The write lock is had only when no other process holds a read lock, i.e. maps the file
     ** (a waiter or holder always does): then nobody uses it, and the name goes with it. */
     struct stat a, b;
@@ -682,6 +688,21 @@ void lf_queue_txn_done(struct lf_queue *q, struct lf_conn *conn, long slice_us, 
         }
     }
     turn_unlock(tn);
+}
+
+/*
+** Nobody else can contend for the database through the queue: this process is the only one
+** that maps its file, through one connection, and no ticket is held or waited for (turn.c
+** decides what may then go without a turn). A process that arrives meanwhile takes the turn and
+** waits in SQLite's busy handler for the statement that did not queue. A count left too high by
+** a process that died only keeps the queue on.
+*/
+int lf_queue_alone(const struct lf_queue *q)
+{
+    const struct q_shared *sh = q->sh;
+    return atomic_load_explicit(&q->refs, memory_order_relaxed) == 1 &&
+           atomic_load_explicit(&sh->users, memory_order_relaxed) == 1 &&
+           atomic_load(&sh->next) == atomic_load(&sh->serving);
 }
 
 /* conn starts a write while it may hold a turn: keep it (returns 1), unless the head took it

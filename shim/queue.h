@@ -29,6 +29,8 @@ struct lf_turn {
 /* The queue of the database at dbpath, mapped once for the process's life (a connection may
 ** reopen soon); NULL when there can be none. */
 struct lf_queue *lf_queue_open(const char *dbpath);
+/* No other connection or process can contend for the database through the queue now. */
+int lf_queue_alone(const struct lf_queue *q);
 /* Wait for conn's turn; 1 when held, 0 when the queue was bypassed (SQLite's locking decides). */
 int lf_queue_acquire(struct lf_queue *q, struct lf_conn *conn, long budget_ms, long *waited_ms);
 /* Hand conn's turn on now (a close); does nothing when it holds none. */

@@ -33,7 +33,8 @@ struct q_shared {
     _Atomic uint32_t serving;     /* ticket allowed to write now */
     _Atomic int64_t handoff_ns;   /* CLOCK_MONOTONIC of the last hand-off to a waiting writer */
     _Atomic uint32_t turn_avg_ns; /* moving average of how long a contended turn lasts */
-    uint32_t pad0;
+    _Atomic uint32_t users;       /* processes that map the file (0 in files of older builds;
+                                     one that died keeps its count until the file goes) */
     _Atomic int64_t linger_until_ns; /* a lingering holder's turn may be taken from then on */
     _Atomic uint64_t boot; /* the boot the state belongs to (pids and clocks start again) */
     uint32_t pad[4];
@@ -48,6 +49,7 @@ _Static_assert(sizeof(struct q_slot) == 16, "a slot is 16 bytes");
 _Static_assert(offsetof(struct q_shared, magic) == 0 && offsetof(struct q_shared, version) == 4 &&
                    offsetof(struct q_shared, next) == 8 && offsetof(struct q_shared, serving) == 12,
                "header fields another process (or lockfix doctor) reads");
+_Static_assert(offsetof(struct q_shared, users) == 28, "users took the place of padding");
 _Static_assert(offsetof(struct q_shared, slot) == Q_HEADER_SIZE, "slots follow the header");
 _Static_assert(offsetof(struct q_slot, ticket) == 0 && offsetof(struct q_slot, pid) == 4 &&
                    offsetof(struct q_slot, state) == 8 && offsetof(struct q_slot, wake) == 12,

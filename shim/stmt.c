@@ -346,10 +346,19 @@ void lf_copy_stand_ins(struct lf_copy *c)
 ** transaction opened by BEGIN is not ended by RELEASE), but it takes the turn like a BEGIN
 ** IMMEDIATE: no writer under lockfix commits between its first read and its first write, so its
 ** upgrade to a writer cannot fail against them. */
+enum { WRITES_ALONE = 1, OPENS_WRITE_TXN = 2 }; /* starts_write's answers besides 0 */
 static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    if (!c->sqlite3_stmt_readonly(stmt))
-        return 1;
+    if (!c->sqlite3_stmt_readonly(stmt)) {
+        /* a writing statement, or BEGIN IMMEDIATE/EXCLUSIVE, which SQLite does not count as
+        ** read-only (they take its locks) but which open a transaction */
+        const char *sql = c->sqlite3_sql(stmt);
+        if (sql == NULL)
+            return OPENS_WRITE_TXN; /* cannot tell: the turn, as for any transaction */
+        if (first_letter[(unsigned char)sql[0]] & NOT_BEGIN)
+            return WRITES_ALONE; /* one statement, holding SQLite's write lock from its start */
+        return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE ? OPENS_WRITE_TXN : WRITES_ALONE;
+    }
     const char *sql = c->sqlite3_sql(stmt);
     if (sql == NULL)
         return 0;
@@ -360,7 +369,9 @@ static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
     if ((first_letter[c0] & NOT_BEGIN) && !((c0 | 0x20) == 's' && (sql[1] | 0x20) == 'a'))
         return 0;
     enum lf_stmt_kind kind = lf_sql_first_kind(sql);
-    return kind == LF_STMT_BEGIN_IMMEDIATE || (kind == LF_STMT_SAVEPOINT && lf_config()->rewrite);
+    return kind == LF_STMT_BEGIN_IMMEDIATE || (kind == LF_STMT_SAVEPOINT && lf_config()->rewrite)
+               ? OPENS_WRITE_TXN
+               : 0;
 }
 
 /* A step met SQLITE_BUSY: the retry rule, then the turn. Rare, so out of the hot path. */
@@ -405,8 +416,10 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     int was_autocommit = c->sqlite3_get_autocommit(db);
     long long deadline = 0;
     long put_back = 0;
-    if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any()) && starts_write(c, stmt))
-        put_back = lf_turn_before_write(c, db, stmt, &deadline);
+    int writes;
+    if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any()) &&
+        (writes = starts_write(c, stmt)) != 0)
+        put_back = lf_turn_before_write(c, db, stmt, writes == OPENS_WRITE_TXN, &deadline);
     LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
     if (LF_UNLIKELY(put_back != 0))
         lf_set_timeout(c, db, put_back);

@@ -36,7 +36,7 @@ static void report_turn_end(struct lf_conn *conn, struct lf_turn *tn)
                tn->debug_sql);
 }
 
-long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt,
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt, int opens_txn,
                           long long *deadline)
 {
     struct lf_conn *conn = lf_conn_get(db, c);
@@ -51,6 +51,14 @@ long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *st
         return 0;
     if (lf_conn_has_turn(conn) && lf_queue_resume(q, conn))
         return 0; /* its turn is still held, or kept since its last transaction */
+    /* A single writing statement of a process alone on the database takes no turn: it holds
+    ** SQLite's write lock from its first instruction, so nobody can commit under it, and the
+    ** turn's bookkeeping would be most of what lockfix adds to it. A transaction always takes
+    ** the turn: a SAVEPOINT's read-then-write would fail against a process that arrived and
+    ** committed meanwhile (tests/integration/test_harm.c, measured), and its turn is what
+    ** `lockfix doctor` and the long-turn line report. */
+    if (!opens_txn && lf_queue_alone(q))
+        return 0;
     const struct lf_config *cfg = lf_config();
     long budget = lf_statement_budget_ms(conn), waited = 0;
     int got = lf_queue_acquire(q, conn, budget, &waited);

@@ -11,9 +11,11 @@
 struct lf_copy;
 
 /* Before a writing statement starts in autocommit mode: the WAL switch a new database waits for,
-** then the turn. Fixes *deadline when the turn had to be waited for; returns the busy timeout to
-** put back after the step when it was cut to what is left of the deadline (0: none). */
-long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt,
+** then the turn. `opens_txn`: the statement opens a transaction (BEGIN IMMEDIATE, SAVEPOINT),
+** not a single writing statement. Fixes *deadline when the turn had to be waited for; returns the
+** busy timeout to put back after the step when it was cut to what is left of the deadline (0:
+** none). */
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt, int opens_txn,
                           long long *deadline);
 /* The connection is back in autocommit mode: its turn goes on. `stmt`: the statement just
 ** stepped if it may still be running (an autocommit RETURNING write keeps the turn), else NULL. */
