@@ -32,13 +32,17 @@ $(BUILD)/lockfix: $(SHIM_HDR)
 
 HARD_FIX_DIR = $(BUILD)/tests/hardening
 HARD_CFLAGS  = -std=gnu11 $(WARN) -O1 -g $(HARDEN_SAN)
-HARD_FIXTURES = $(HARD_FIX_DIR)/threads $(HARD_FIX_DIR)/setuid_helper
+HARD_FIXTURES = $(HARD_FIX_DIR)/threads $(HARD_FIX_DIR)/setuid_helper $(HARD_FIX_DIR)/busy_reset
 
 .PHONY: hardening-test
 
 $(HARD_FIX_DIR)/threads: tests/hardening/threads.c
 	@mkdir -p $(@D)
 	$(CC) $(HARD_CFLAGS) -o $@ $< -lsqlite3 -lpthread
+
+$(HARD_FIX_DIR)/busy_reset: tests/hardening/busy_reset.c
+	@mkdir -p $(@D)
+	$(CC) $(HARD_CFLAGS) -o $@ $< -lsqlite3
 
 $(HARD_FIX_DIR)/setuid_helper: tests/hardening/setuid_helper.c
 	@mkdir -p $(@D)
