@@ -162,17 +162,23 @@ static int os_write_code(void *dst, const void *src, size_t len, char *why, size
 {
     size_t page = os_page();
     uintptr_t first = (uintptr_t)dst & ~(page - 1), last = ((uintptr_t)dst + len - 1) & ~(page - 1);
+    if (len == 0)
+        return 0;
+    if (last - first > page) { /* prot[] below holds two pages: refuse more */
+        lf_insn_why(why, cap, "code write of %zu bytes spans more than two pages", len);
+        return -1;
+    }
     int prot[2] = {os_prot_of(first), last != first ? os_prot_of(last) : 0};
     int opened = 1;
 
-    for (uintptr_t pg = first, k = 0; pg <= last; pg += page, k++)
+    for (uintptr_t pg = first, k = 0; pg <= last && k < 2; pg += page, k++)
         if (mprotect((void *)pg, page, prot[k] | PROT_READ | PROT_WRITE | PROT_EXEC) != 0) opened = 0;
     if (opened) {
         for (size_t off = 0; off < len; off += 16)
             os_store_code((unsigned char *)dst + off, (const unsigned char *)src + off,
                           len - off < 16 ? len - off : 16);
     }
-    for (uintptr_t pg = first, k = 0; pg <= last; pg += page, k++) mprotect((void *)pg, page, prot[k]);
+    for (uintptr_t pg = first, k = 0; pg <= last && k < 2; pg += page, k++) mprotect((void *)pg, page, prot[k]);
     if (!opened) {
         int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
         ssize_t put = fd < 0 ? -1 : pwrite(fd, src, len, (off_t)(uintptr_t)dst);

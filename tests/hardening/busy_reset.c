@@ -36,8 +36,8 @@ int main(int argc, char **argv)
     sqlite3 *holder = NULL, *db = NULL;
     if (sqlite3_open(argv[1], &holder) != SQLITE_OK || sqlite3_open(argv[1], &db) != SQLITE_OK)
         return fail(holder, "open");
-    if (sqlite3_exec(holder, "BEGIN IMMEDIATE; INSERT INTO log(writer, i) VALUES(2, 0)", NULL,
-                     NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(holder, "BEGIN IMMEDIATE; INSERT INTO log(writer, i) VALUES(2, 0)", NULL, NULL,
+                     NULL) != SQLITE_OK)
         return fail(holder, "holder");
     sqlite3_stmt *first = NULL, *second = NULL;
     if (sqlite3_prepare_v2(db, "INSERT INTO log(writer, i) VALUES(11, 0)", -1, &first, NULL) ||
