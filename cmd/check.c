@@ -21,6 +21,10 @@
 
 #include "elf.h"
 #include "lockfix.h"
+#include "buf.h"
+#include "files.h"
+#include "preload.h"
+#include "proc.h"
 
 enum kind { K_NONE, K_PYTHON, K_PERL, K_RUBY, K_TCL, K_NODE, K_PHP };
 static const char *const kind_names[] = {"", "python", "perl", "ruby", "tclsh", "node", "php"};

@@ -1,7 +1,8 @@
 /*
-** `lockfix doctor DB`: the diagnostic timeline of "database is locked" as a command. The checks
-** live in doctor_checks.c; this file reads the options, prints the findings (text or JSON) and
-** carries out --fix, the only path that writes to the database, after asking.
+** `lockfix doctor DB`: the diagnostic timeline of "database is locked" as a command. The facts
+** are gathered in doctor_facts.c and judged in doctor_findings.c; this file reads the options,
+** prints the findings (text or JSON) and carries out --fix, the only path that writes to the
+** database, after asking.
 */
 #define _GNU_SOURCE
 #include <sqlite3.h>
@@ -13,6 +14,7 @@
 
 #include "doctor.h"
 #include "lockfix.h"
+#include "buf.h"
 
 /* The --help text; also shown by `lockfix help doctor`. */
 void usage_doctor(FILE *out)
@@ -43,30 +45,30 @@ void usage_doctor(FILE *out)
 }
 
 /* warn and error are problems; ok and info are not. */
-static int count_problems(const struct diag *d, int *errors, int *warnings)
+static int count_problems(const struct findings *fd, int *errors, int *warnings)
 {
     *errors = *warnings = 0;
-    for (int i = 0; i < d->nfind; i++) {
-        if (d->find[i].sev == SEV_ERROR)
+    for (int i = 0; i < fd->n; i++) {
+        if (fd->find[i].sev == SEV_ERROR)
             (*errors)++;
-        else if (d->find[i].sev == SEV_WARN)
+        else if (fd->find[i].sev == SEV_WARN)
             (*warnings)++;
     }
     return *errors + *warnings;
 }
 
 /* One line per finding, its fix beneath: readable in a terminal, greppable by check name. */
-static void print_human(const struct diag *d)
+static void print_human(const struct facts *d, const struct findings *fd)
 {
     printf("lockfix doctor: %s\n", d->db);
-    for (int i = 0; i < d->nfind; i++) {
-        const struct finding *f = &d->find[i];
+    for (int i = 0; i < fd->n; i++) {
+        const struct finding *f = &fd->find[i];
         printf("  %-5s  %-14s %s\n", severity_name(f->sev), f->check, f->message);
         if (f->fix)
             printf("  %-5s  %-14s fix: %s\n", "", "", f->fix);
     }
     int errors, warnings;
-    int n = count_problems(d, &errors, &warnings);
+    int n = count_problems(fd, &errors, &warnings);
     if (n == 0)
         printf("no problems found.\n");
     else
@@ -75,7 +77,7 @@ static void print_human(const struct diag *d)
 }
 
 /* The body of the JSON report for one diagnosis (without the enclosing braces). */
-static void json_diag(struct buf *b, const struct diag *d)
+static void json_diag(struct buf *b, const struct facts *d, const struct findings *fd)
 {
     int errors, warnings;
     buf_add(b, "\"db\":");
@@ -111,8 +113,8 @@ static void json_diag(struct buf *b, const struct diag *d)
         buf_add(b, "}");
     }
     buf_add(b, "],\"findings\":[");
-    for (int i = 0; i < d->nfind; i++) {
-        const struct finding *f = &d->find[i];
+    for (int i = 0; i < fd->n; i++) {
+        const struct finding *f = &fd->find[i];
         buf_add(b, i ? ",{\"check\":" : "{\"check\":");
         buf_json_str(b, f->check);
         buf_add(b, ",\"severity\":");
@@ -126,12 +128,12 @@ static void json_diag(struct buf *b, const struct diag *d)
             buf_add(b, "null");
         buf_add(b, "}");
     }
-    buf_printf(b, "],\"problems\":%d", count_problems(d, &errors, &warnings));
+    buf_printf(b, "],\"problems\":%d", count_problems(fd, &errors, &warnings));
     buf_printf(b, ",\"errors\":%d,\"warnings\":%d", errors, warnings);
 }
 
 /* What --fix would do for this diagnosis; returns the number of actions. */
-static int plan_fix(const struct diag *d, const char *actions[], int max)
+static int plan_fix(const struct facts *d, const char *actions[], int max)
 {
     int n = 0;
     int wal = strcmp(d->mode, "wal") == 0;
@@ -164,7 +166,7 @@ static int confirm(const char *db, const char *actions[], int n)
 
 /* Apply the fix on a read-write connection; each step's outcome is appended to `log`. Returns
 ** the number of steps that failed. */
-static int apply_fix(const struct diag *d, const struct doctor_opts *o, struct buf *log)
+static int apply_fix(const struct facts *d, const struct doctor_opts *o, struct buf *log)
 {
     sqlite3 *db = NULL;
     int failed = 0;
@@ -214,6 +216,26 @@ static int apply_fix(const struct diag *d, const struct doctor_opts *o, struct b
     return failed;
 }
 
+/* Gather the facts about `db`, then judge them. Returns 0 or gather_facts's EXIT_USAGE. */
+static int diagnose(const char *db, const struct doctor_opts *o, struct facts *d,
+                    struct findings *fd)
+{
+    memset(d, 0, sizeof *d);
+    memset(fd, 0, sizeof *fd);
+    d->db_arg = db;
+    int rc = gather_facts(d, o);
+    if (rc == 0)
+        judge(d, fd);
+    return rc;
+}
+
+/* Both halves of a diagnosis own their strings; --fix makes a second one. */
+static void diagnosis_free(struct facts *d, struct findings *fd)
+{
+    findings_free(fd);
+    facts_free(d);
+}
+
 /* Entry point: diagnose; with --fix, confirm, apply and diagnose again so the output shows
 ** the state the user is left with. */
 int cmd_doctor(int argc, char **argv)
@@ -257,28 +279,27 @@ int cmd_doctor(int argc, char **argv)
     /* If this shell preloads lockfix, doctor's own connections must not be changed by it. */
     setenv("LOCKFIX_DISABLE", "1", 1);
 
-    struct diag d;
-    memset(&d, 0, sizeof d);
-    d.db_arg = db;
-    int rc = diagnose(&d, &o);
+    struct facts d;
+    struct findings fd;
+    int rc = diagnose(db, &o, &d, &fd);
     if (rc != 0) {
-        diag_free(&d);
+        diagnosis_free(&d, &fd);
         return rc;
     }
     int errors, warnings;
-    int problems = count_problems(&d, &errors, &warnings);
+    int problems = count_problems(&fd, &errors, &warnings);
     if (!o.fix) {
         if (o.json) {
             struct buf b = {0};
             buf_add(&b, "{");
-            json_diag(&b, &d);
+            json_diag(&b, &d, &fd);
             buf_add(&b, "}\n");
             fputs(b.p, stdout);
             buf_free(&b);
         } else {
-            print_human(&d);
+            print_human(&d, &fd);
         }
-        diag_free(&d);
+        diagnosis_free(&d, &fd);
         return problems ? EXIT_PROBLEM : EXIT_OK;
     }
 
@@ -286,10 +307,10 @@ int cmd_doctor(int argc, char **argv)
     struct buf out = {0};
     if (o.json) {
         buf_add(&out, "{\"before\":{");
-        json_diag(&out, &d);
+        json_diag(&out, &d, &fd);
         buf_add(&out, "}");
     } else {
-        print_human(&d);
+        print_human(&d, &fd);
         fflush(stdout);
     }
     const char *actions[4];
@@ -306,19 +327,23 @@ int cmd_doctor(int argc, char **argv)
     } else {
         buf_add(&log, "not confirmed: nothing changed\n");
     }
-    struct diag after;
+    struct facts after;
+    struct findings after_fd;
     memset(&after, 0, sizeof after);
-    after.db_arg = db;
-    struct diag *final = &d;
-    if (applied && diagnose(&after, &o) == 0)
+    memset(&after_fd, 0, sizeof after_fd);
+    const struct facts *final = &d;
+    const struct findings *final_fd = &fd;
+    if (applied && diagnose(db, &o, &after, &after_fd) == 0) {
         final = &after;
-    problems = count_problems(final, &errors, &warnings);
+        final_fd = &after_fd;
+    }
+    problems = count_problems(final_fd, &errors, &warnings);
     if (o.json) {
         buf_printf(&out, ",\"fix\":{\"applied\":%s,\"failed\":%d,\"log\":",
                    applied ? "true" : "false", failed);
         buf_json_str(&out, log.p);
         buf_add(&out, "},");
-        json_diag(&out, final);
+        json_diag(&out, final, final_fd);
         buf_add(&out, "}\n");
         fputs(out.p, stdout);
     } else {
@@ -326,12 +351,12 @@ int cmd_doctor(int argc, char **argv)
         fputs(log.p, stdout);
         if (final == &after) {
             printf("\nafter --fix:\n");
-            print_human(&after);
+            print_human(&after, &after_fd);
         }
     }
     buf_free(&out);
     buf_free(&log);
-    diag_free(&after);
-    diag_free(&d);
+    diagnosis_free(&after, &after_fd);
+    diagnosis_free(&d, &fd);
     return problems || failed ? EXIT_PROBLEM : EXIT_OK;
 }

@@ -1,7 +1,8 @@
 /*
-** `lockfix doctor`: the state gathered about one database, and the findings drawn from it.
-** doctor.c runs the command (options, output, --fix), doctor_checks.c looks at the files and asks
-** SQLite, holders.c finds the processes that have the database open and the locks they hold.
+** `lockfix doctor`: the facts gathered about one database, and the findings drawn from them.
+** doctor.c runs the command (options, output, --fix), doctor_facts.c looks at the files and asks
+** SQLite, holders.c finds the processes that have the database open and the locks they hold, and
+** doctor_findings.c judges the facts.
 */
 #ifndef LOCKFIX_CMD_DOCTOR_H
 #define LOCKFIX_CMD_DOCTOR_H
@@ -65,7 +66,8 @@ struct queue_info {
     int64_t handoff_ns; /* CLOCK_MONOTONIC of the last hand-off: the turn began no earlier */
 };
 
-struct diag {
+/* Everything doctor reads about one database; nothing judged yet. */
+struct facts {
     const char *db_arg;
     char *db;  /* absolute path */
     struct stat st;
@@ -76,7 +78,8 @@ struct diag {
     uint32_t writer_version, change_counter, npages;
     /* side files and filesystem */
     struct side_file wal, shm, journal;
-    int journal_hot; /* -journal has a valid header: a rollback is pending */
+    int journal_hot;    /* -journal has a valid header: a rollback is pending */
+    int journal_zeroed; /* its 28-byte header is all zeroes: PERSIST mode, nothing pending */
     char fsname[64];
     unsigned long fsmagic;
     int wal_unsafe, fs_known;
@@ -97,8 +100,15 @@ struct diag {
     int integrity_rc;
     int checkpoint_rc, ckpt_busy, ckpt_log, ckpt_done; /* with --checkpoint/--fix */
     int checkpoint_tried;
-    /* findings */
-    int nfind;
+    /* permissions: SQLite needs to create a -journal or -wal beside the database to write */
+    int dir_writable, db_writable;
+    unsigned euid;
+    int64_t gathered_ns; /* CLOCK_MONOTONIC when gathering ended: the queue turn's age is to it */
+};
+
+/* What doctor concludes from the facts, in timeline order. */
+struct findings {
+    int n;
     struct finding *find;
 };
 
@@ -108,17 +118,21 @@ struct doctor_opts {
 };
 
 /* holders.c */
-void find_holders(struct diag *d);
-void read_locks(struct diag *d);
+void find_holders(struct facts *d);
+void read_locks(struct facts *d);
 /* How a holder's locks read in words ("inside a write transaction"), or "" if none. */
 const char *holder_state(const struct holder *h, int wal, char *buf, size_t cap);
 
-/* doctor_checks.c */
-/* Gather everything about d->db and draw the findings. Returns 0, or EXIT_USAGE if the file
-** cannot be diagnosed at all (missing, not SQLite); the message is printed. */
-int diagnose(struct diag *d, const struct doctor_opts *o);
-void diag_free(struct diag *d);
-void add_finding(struct diag *d, const char *check, enum severity sev, char *message, char *fix);
+/* doctor_facts.c */
+/* Gather everything about d->db_arg. Returns 0, or EXIT_USAGE if the file cannot be diagnosed
+** at all (missing, not SQLite); the message is printed. */
+int gather_facts(struct facts *d, const struct doctor_opts *o);
+void facts_free(struct facts *d);
+
+/* doctor_findings.c */
+/* Draw the findings from the facts; reads nothing else. */
+void judge(const struct facts *d, struct findings *out);
+void findings_free(struct findings *out);
 const char *severity_name(enum severity s);
 
 #endif

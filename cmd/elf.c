@@ -14,6 +14,7 @@
 
 #include "elf.h"
 #include "lockfix.h"
+#include "buf.h"
 
 /* ELF constants, spelled out so this builds where <elf.h> does not exist (macOS). */
 enum {

@@ -10,6 +10,8 @@
 
 #include "../shim/options.h"
 #include "lockfix.h"
+#include "buf.h"
+#include "preload.h"
 
 enum env_format { FMT_SH, FMT_SYSTEMD, FMT_DOCKER };
 

@@ -22,6 +22,8 @@
 
 #include "doctor.h"
 #include "lockfix.h"
+#include "buf.h"
+#include "files.h"
 
 #define PENDING_BYTE 0x40000000LL
 #define RESERVED_BYTE (PENDING_BYTE + 1)
@@ -54,7 +56,7 @@ static char *cmdline_of(pid_t pid)
 }
 
 /* The holder entry for pid, created on first sight. */
-static struct holder *holder_for(struct diag *d, pid_t pid)
+static struct holder *holder_for(struct facts *d, pid_t pid)
 {
     for (int i = 0; i < d->nholders; i++)
         if (d->holders[i].pid == pid)
@@ -76,7 +78,7 @@ static struct holder *holder_for(struct diag *d, pid_t pid)
 }
 
 /* Which of the database's files (by device and inode) st names. */
-static int which_file(const struct diag *d, const struct stat *st)
+static int which_file(const struct facts *d, const struct stat *st)
 {
     if (st->st_dev == d->st.st_dev && st->st_ino == d->st.st_ino)
         return F_DB;
@@ -91,7 +93,7 @@ static int which_file(const struct diag *d, const struct stat *st)
 }
 
 /* Scan every process's open files for the database and its side files. */
-void find_holders(struct diag *d)
+void find_holders(struct facts *d)
 {
     DIR *proc = opendir("/proc");
     if (proc == NULL) {
@@ -133,7 +135,7 @@ void find_holders(struct diag *d)
 }
 
 /* Record one lock [start, end] of type write/read on file f for pid. */
-static void note_lock(struct diag *d, pid_t pid, int f, int write, long long start, long long end)
+static void note_lock(struct facts *d, pid_t pid, int f, int write, long long start, long long end)
 {
     struct holder *h = NULL;
     for (int i = 0; i < d->nholders; i++)
@@ -173,7 +175,7 @@ static void note_lock(struct diag *d, pid_t pid, int f, int write, long long sta
 
 /* Parse /proc/locks: "1: POSIX  ADVISORY  WRITE 1287 fe:00:10953898 120 120". Returns the number
 ** of lines that matched one of our files, or -1 if the file cannot be read. */
-static int proc_locks(struct diag *d)
+static int proc_locks(struct facts *d)
 {
     char *text = read_file_text("/proc/locks", 1 << 22, NULL);
     if (text == NULL)
@@ -229,7 +231,7 @@ static int proc_locks(struct diag *d)
 
 /* F_GETLK: "would a write lock on [start, start+len) conflict, and with whom?" One holder per
 ** question, so /proc/locks is preferred; this still names the writer, which is what matters. */
-static void probe_range(struct diag *d, int fd, int f, long long start, long long len)
+static void probe_range(struct facts *d, int fd, int f, long long start, long long len)
 {
     struct flock fl;
     memset(&fl, 0, sizeof fl);
@@ -245,7 +247,7 @@ static void probe_range(struct diag *d, int fd, int f, long long start, long lon
 
 /* Probe the lock bytes of one file. The fd is closed right away: closing any descriptor of a
 ** file drops this process's POSIX locks on it, so this must run before doctor opens SQLite. */
-static void probe_file(struct diag *d, const char *path, int f)
+static void probe_file(struct facts *d, const char *path, int f)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
@@ -262,7 +264,7 @@ static void probe_file(struct diag *d, const char *path, int f)
 }
 
 /* /proc/locks first (it lists every holder), F_GETLK probes when it has nothing for us. */
-void read_locks(struct diag *d)
+void read_locks(struct facts *d)
 {
     int n = proc_locks(d);
     d->locks_source = n >= 0 ? 1 : 2;

@@ -14,6 +14,8 @@
 
 #include "elf.h"
 #include "lockfix.h"
+#include "buf.h"
+#include "files.h"
 
 #define MAX_CONF_DIRS 128
 

@@ -3,8 +3,10 @@
 **
 ** One file per subcommand (run.c, env.c, doctor*.c, check.c, stats.c), the option table they
 ** share (options.c), a small ELF reader (elf.c), the dynamic linker's search path (ldpath.c),
-** process/lock inspection (holders.c), platform differences (platform.c) and plain helpers
-** (util.c). Nothing here is a library API: it is the command's own plumbing.
+** process/lock inspection (holders.c) and platform differences (platform.c). The plain helpers
+** have a header each: memory and strings (buf.h), paths and files (files.h), a child's preload
+** environment (preload.h), running a helper process (proc.h). Nothing here is a library API: it
+** is the command's own plumbing.
 */
 #ifndef LOCKFIX_CMD_H
 #define LOCKFIX_CMD_H
@@ -74,60 +76,5 @@ char *self_exe(char *buf, size_t cap);
 /* Filesystem type name of the filesystem holding `path`, and whether SQLite's WAL is unsafe
 ** there (network or FUSE filesystems). Returns 0, or -1 if statfs fails. */
 int fs_type(const char *path, char *name, size_t cap, unsigned long *magic, int *wal_unsafe);
-
-/* ---- util.c ----------------------------------------------------------------------------- */
-/* A growable string; every function keeps it NUL-terminated and exits on no memory. */
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-void buf_add(struct buf *b, const char *s);
-void buf_addn(struct buf *b, const char *s, size_t n);
-void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_json_str(struct buf *b, const char *s); /* appends "s" with JSON escapes */
-void buf_free(struct buf *b);
-
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* "lockfix: ..." */
-
-int parse_ms(const char *s, long max, long *out); /* non-negative decimal, no junk */
-int has_prefix(const char *s, const char *prefix);
-const char *base_name(const char *path);
-char *dir_name(const char *path); /* malloc'd */
-char *abs_path(const char *path); /* malloc'd, not resolving links; NULL if getcwd fails */
-/* Find `name` on PATH the way execvp would; malloc'd path or NULL. Names with '/' are returned
-** as they are if they exist. */
-const char *list_entry(const char **p, size_t *n); /* next entry of an a:b:c list */
-char *path_lookup(const char *name);
-char *read_file_text(const char *path, size_t max, size_t *len); /* malloc'd, NUL-terminated */
-/* Single-quote for POSIX shells. */
-void buf_shell_quote(struct buf *b, const char *s);
-
-/* The shim library this command loads: next to the executable, else the install LIBDIR.
-** Returns a static path or NULL, and fills `tried` with what was looked at. */
-const char *shim_library(struct buf *tried);
-/* The directory holding lockfix's stand-in libsqlite3.so.0 (build/standin next to the library,
-** LIBDIR/standin when installed), or NULL if it was not built. Linux only. */
-const char *standin_dir(void);
-/* LD_LIBRARY_PATH with `dir` put first (once). malloc'd. */
-char *library_path_value(const char *current, const char *dir);
-/* Whether a command is PHP, whose RTLD_DEEPBIND loader only the stand-in reaches. */
-int is_php_command(const char *cmd);
-/* The new value of the preload variable: `current` (may be NULL) with `lib` appended, unless
-** the same file is already in it. An entry naming another liblockfix is replaced (two shims
-** stacked would hook every call twice). Sets *replaced to the entry that was replaced, if any.
-** malloc'd. */
-char *preload_value(const char *current, const char *lib, char **replaced);
-/* The preload value without any liblockfix entry (for children the command itself starts). */
-char *preload_without_shim(const char *current);
-
-/* Run argv with stdin from /dev/null, stdout captured (at most cap-1 bytes), stderr to
-** /dev/null, killed after timeout_ms. `stdin_text` (may be NULL) is written to its stdin
-** instead. Returns the exit status, or -1 if it could not run or timed out. */
-int run_capture(char *const argv[], const char *stdin_text, char *out, size_t cap, int timeout_ms);
 
 #endif

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "lockfix.h"
+#include "buf.h"
+#include "preload.h"
 
 /* The overview for `lockfix --help`; each subcommand has its own --help. */
 static void usage_main(FILE *out)

@@ -13,6 +13,8 @@
 
 #include "../shim/options.h"
 #include "lockfix.h"
+#include "buf.h"
+#include "files.h"
 
 enum opt_kind {
     K_FLAG,  /* no argument: sets `fixed` */

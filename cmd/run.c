@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "lockfix.h"
+#include "buf.h"
+#include "preload.h"
 
 /* The --help text of the wrapper; also `lockfix help run`. */
 void usage_run(FILE *out)

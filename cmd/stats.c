@@ -17,6 +17,7 @@
 
 #include "../shim/events.def.h"
 #include "lockfix.h"
+#include "buf.h"
 
 /* The events the summary line also counts, in the shim's order (shim/events.def.h). */
 #define EV_ENUM(id, name, key) EV_##id,

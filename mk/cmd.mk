@@ -21,9 +21,13 @@ endif
 
 .PHONY: cmd-test
 
-$(CMD_TEST_BIN): tests/cmd/test_cmd.c
+# The integration tests' harness (temporary directories, spawning with a hang guard, output).
+CMD_TEST_HARNESS = tests/integration/harness.c tests/integration/harness.h
+
+$(CMD_TEST_BIN): tests/cmd/test_cmd.c $(CMD_TEST_HARNESS)
 	@mkdir -p $(@D)
-	$(CC) $(CMD_TEST_CFLAGS) -o $@ $< -lcriterion
+	$(CC) $(CMD_TEST_CFLAGS) -Itests/integration -o $@ $< tests/integration/harness.c \
+	    -lcriterion -lsqlite3
 
 $(CMD_TEST_DIR)/dummy-preload.so: tests/cmd/dummy_preload.c
 	@mkdir -p $(@D)

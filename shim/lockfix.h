@@ -213,10 +213,14 @@ int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rew
 /* Result of rewriting a text for prepare: only the first statement is compiled by SQLite, so
 ** only it is edited. The new text holds the original up to the end of that statement, edited. */
 struct lf_rewritten {
-    void *p;           /* malloc'd, NUL-terminated (in its unit width); NULL if nothing changed */
+    void *p;           /* NUL-terminated (in its unit width); NULL if nothing changed; in `small`
+                          when it fits (python's "BEGIN " is made each transaction), else malloc'd */
     size_t n;          /* units, without the terminator */
     struct lf_stmt st; /* the first non-empty statement and its edit */
+    char small[64];    /* not to be copied: p may point here */
 };
+/* Frees what lf_rewrite_first allocated, if anything. */
+void lf_rewritten_release(struct lf_rewritten *rw);
 /* Returns 1 and fills out when the first statement must change, 0 if not, -1 on no memory. */
 int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
                      struct lf_rewritten *out);

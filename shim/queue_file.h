@@ -1,7 +1,7 @@
 /*
 ** The layout of the writer queue's file, `<database>-lockfix`: shared by every process that
 ** maps it (shim/queue.c, whichever lockfix version it runs) and read by `lockfix doctor`
-** (cmd/doctor_checks.c). Native byte order. A change of layout is a new Q_VERSION; the asserts
+** (cmd/doctor_facts.c). Native byte order. A change of layout is a new Q_VERSION; the asserts
 ** below hold the offsets the file format promises.
 */
 #ifndef LOCKFIX_QUEUE_FILE_H

@@ -132,11 +132,12 @@ static struct token next_token(const struct lf_text *t, size_t i)
 }
 
 /* Whether a word token is the keyword kw (ASCII, upper case), in any case. */
-static int is_kw(const struct lf_text *t, struct token tk, const char *kw)
+/* tk is the keyword kw (upper case, kwlen letters), in any case. is_kw() takes a literal. */
+static int is_kw_n(const struct lf_text *t, struct token tk, const char *kw, size_t kwlen)
 {
-    if (tk.type != T_WORD || tk.len != strlen(kw))
+    if (tk.type != T_WORD || tk.len != kwlen)
         return 0;
-    for (size_t k = 0; k < tk.len; k++) {
+    for (size_t k = 0; k < kwlen; k++) {
         unsigned c = unit(t, tk.at + k);
         if (c >= 'a' && c <= 'z')
             c -= 'a' - 'A';
@@ -145,6 +146,7 @@ static int is_kw(const struct lf_text *t, struct token tk, const char *kw)
     }
     return 1;
 }
+#define is_kw(t, tk, kw) is_kw_n((t), (tk), "" kw, sizeof(kw) - 1)
 
 static int is_punct(const struct lf_text *t, struct token tk, char ch)
 {
@@ -333,10 +335,35 @@ size_t lf_text_units(const void *sql, int nbyte, int wide)
     return n;
 }
 
+/* The word BEGIN at `from`, then nothing but spaces to the end: python's "BEGIN ", which it
+** prepares for every transaction it opens. Recognised without the tokenizer; classify_begin()
+** gives the same answer (tests/unit/test_rewrite.c holds the two side by side). */
+static int bare_begin(const struct lf_text *t, size_t from)
+{
+    static const char lower[] = "begin";
+    if (from > t->n || t->n - from < 5)
+        return 0;
+    for (size_t k = 0; k < 5; k++)
+        if ((unit(t, from + k) | 0x20) != (unsigned char)lower[k])
+            return 0;
+    for (size_t k = from + 5; k < t->n; k++)
+        if (unit(t, k) != ' ')
+            return 0;
+    return 1;
+}
+
 int lf_sql_classify(const struct lf_text *t, size_t from, long floor_ms, int rewrite_begin,
                     struct lf_stmt *st)
 {
     memset(st, 0, sizeof *st);
+    if (bare_begin(t, from)) {
+        st->kind = LF_STMT_BEGIN_DEFERRED;
+        st->start = from;
+        st->end = t->n;
+        if (rewrite_begin)
+            set_edit(st, from + 5, 0, " IMMEDIATE");
+        return 0;
+    }
     struct token first = next_token(t, from);
     st->start = first.at;
     if (first.type == T_END) {
@@ -396,7 +423,8 @@ static void put_ascii(void *dst, size_t at, const char *s, size_t len, int wide)
 int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
                      struct lf_rewritten *out)
 {
-    memset(out, 0, sizeof *out);
+    out->p = NULL;
+    out->n = 0;
     size_t pos = 0;
     struct lf_stmt st;
     do {
@@ -409,7 +437,7 @@ int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
     size_t add = strlen(st.edit_with);
     size_t n = st.end - st.edit_len + add;
     size_t w = t->wide ? 2 : 1;
-    void *p = malloc((n + 1) * w);
+    void *p = (n + 1) * w <= sizeof out->small ? out->small : malloc((n + 1) * w);
     if (p == NULL)
         return -1;
     copy_units(p, 0, t, 0, st.edit_at);
@@ -419,6 +447,13 @@ int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
     out->p = p;
     out->n = n;
     return 1;
+}
+
+void lf_rewritten_release(struct lf_rewritten *rw)
+{
+    if (rw->p != rw->small)
+        free(rw->p);
+    rw->p = NULL;
 }
 
 enum lf_stmt_kind lf_sql_first_kind(const char *sql)

@@ -102,6 +102,33 @@ static int retry_loop(struct lf_conn *conn, const struct lf_copy *c, sqlite3 *db
 
 /* ---- prepare ------------------------------------------------------------------------------ */
 
+/*
+** What a statement's first character rules out, without tokenizing: a statement that starts
+** with a letter other than B is no BEGIN; one that starts with a letter other than B or P is
+** neither a BEGIN nor a PRAGMA, the only statements the rewriter edits (rewrite.c). Anything
+** else (blanks, comments, empty statements, a byte-order mark) goes to the tokenizer.
+*/
+enum { NOT_BEGIN = 1, NOT_EDITED = 2 };
+#define LETTER(ch, what) [ch] = (what), [(ch) + ('a' - 'A')] = (what)
+#define OTHER(ch) LETTER(ch, NOT_BEGIN | NOT_EDITED)
+static const unsigned char first_letter[256] = {
+    OTHER('A'), LETTER('B', 0), OTHER('C'), OTHER('D'), OTHER('E'), OTHER('F'), OTHER('G'),
+    OTHER('H'), OTHER('I'), OTHER('J'), OTHER('K'), OTHER('L'), OTHER('M'), OTHER('N'),
+    OTHER('O'), LETTER('P', NOT_BEGIN), OTHER('Q'), OTHER('R'), OTHER('S'), OTHER('T'),
+    OTHER('U'), OTHER('V'), OTHER('W'), OTHER('X'), OTHER('Y'), OTHER('Z')};
+#undef OTHER
+#undef LETTER
+
+/* The text cannot be edited: its first unit is a letter other than B or P. Reads nothing past
+** an nByte of 0 (or 1 for UTF-16), where the text is empty. */
+static inline int never_edited(const void *sql, int nbyte, int wide)
+{
+    if (nbyte >= 0 && nbyte < (wide ? 2 : 1))
+        return 0;
+    unsigned c0 = wide ? *(const unsigned short *)sql : *(const unsigned char *)sql;
+    return c0 < 256 && (first_letter[c0] & NOT_EDITED);
+}
+
 struct prepare_call {
     const struct lf_copy *c;
     sqlite3 *db;
@@ -145,6 +172,25 @@ static int prepare_real(void *arg)
     return rc;
 }
 
+/* The real prepare of `call` (the program's text or its rewrite), retried while SQLite is busy
+** loading the schema; the statement is remembered as its copy's when several are loaded. */
+static int prepare_and_retry(struct prepare_call *call, struct lf_conn *conn,
+                             const struct lf_config *cfg)
+{
+    int rc = prepare_real(call);
+    if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !lf_conn_own_handler(conn)) {
+        if (!cfg->dry_run)
+            rc = retry_loop(conn, call->c, call->db, "prepare", rc, prepare_real, call,
+                            lf_busy_deadline(conn, 0));
+        else
+            lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+    }
+    if (rc == SQLITE_OK && *call->ppStmt != NULL &&
+        atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
+        lf_stmt_owner_put(*call->ppStmt, call->c);
+    return rc;
+}
+
 static int prepare_common(struct prepare_call *p)
 {
     const struct lf_copy *c = p->c;
@@ -155,6 +201,8 @@ static int prepare_common(struct prepare_call *p)
     if (!lf_conn_enabled(conn))
         return prepare_real(p);
     const struct lf_config *cfg = lf_config();
+    if (never_edited(p->sql, p->nbyte, p->wide))
+        return prepare_and_retry(p, conn, cfg);
 
     struct lf_text text = {p->sql, lf_text_units(p->sql, p->nbyte, p->wide), p->wide};
     struct lf_rewritten rw;
@@ -166,7 +214,7 @@ static int prepare_common(struct prepare_call *p)
                 log_debug_sql(conn, "rewritten", p->sql);
         }
         if (cfg->dry_run) {
-            free(rw.p);
+            lf_rewritten_release(&rw);
             changed = 0;
         }
     }
@@ -177,17 +225,7 @@ static int prepare_common(struct prepare_call *p)
         call.nbyte = (int)(rw.n * (p->wide ? 2 : 1));
         call.pzTail = &tail;
     }
-    int rc = prepare_real(&call);
-    if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !lf_conn_own_handler(conn)) {
-        if (!cfg->dry_run)
-            rc = retry_loop(conn, c, p->db, "prepare", rc, prepare_real, &call,
-                            lf_busy_deadline(conn, 0));
-        else
-            lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
-    }
-    if (rc == SQLITE_OK && *p->ppStmt != NULL &&
-        atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
-        lf_stmt_owner_put(*p->ppStmt, c);
+    int rc = prepare_and_retry(&call, conn, cfg);
     if (changed == 1) {
         /* pzTail must point into the caller's own text, where SQLite would have put it. */
         if (p->pzTail) {
@@ -195,7 +233,7 @@ static int prepare_common(struct prepare_call *p)
             size_t off = tail ? (size_t)((const char *)tail - (const char *)rw.p) / w : rw.n;
             *p->pzTail = (const char *)p->sql + lf_rewrite_map_back(&rw, off) * w;
         }
-        free(rw.p);
+        lf_rewritten_release(&rw);
     }
     return rc;
 }
@@ -375,16 +413,8 @@ static inline int begins_write(const struct lf_copy *c, sqlite3_stmt *stmt)
     /* The common case is decided without tokenizing: a statement that starts with a letter
     ** other than B (SELECT, PRAGMA, …) is not a BEGIN. Anything else (blanks, comments, empty
     ** statements, a byte-order mark) goes to the tokenizer. */
-#define LETTER(ch) [ch] = 1, [(ch) + ('a' - 'A')] = 1
-    static const unsigned char not_begin[256] = {
-        LETTER('A'), LETTER('C'), LETTER('D'), LETTER('E'), LETTER('F'), LETTER('G'),
-        LETTER('H'), LETTER('I'), LETTER('J'), LETTER('K'), LETTER('L'), LETTER('M'),
-        LETTER('N'), LETTER('O'), LETTER('P'), LETTER('Q'), LETTER('R'), LETTER('S'),
-        LETTER('T'), LETTER('U'), LETTER('V'), LETTER('W'), LETTER('X'), LETTER('Y'),
-        LETTER('Z')};
-#undef LETTER
     unsigned char c0 = (unsigned char)sql[0];
-    if (not_begin[c0] && !((c0 | 0x20) == 's' && (sql[1] | 0x20) == 'a'))
+    if ((first_letter[c0] & NOT_BEGIN) && !((c0 | 0x20) == 's' && (sql[1] | 0x20) == 'a'))
         return 0;
     enum lf_stmt_kind kind = lf_sql_first_kind(sql);
     return kind == LF_STMT_BEGIN_IMMEDIATE || (kind == LF_STMT_SAVEPOINT && lf_config()->rewrite);

@@ -16,122 +16,61 @@
  *           under the shim), checked against counts taken from the log lines here
  *
  * Paths come from LOCKFIX_TEST_CMD, LOCKFIX_TEST_SHIM and LOCKFIX_TEST_FIXTURES (mk/cmd.mk sets
- * them); run from the repository root, the defaults under build/ work too.
+ * them); run from the repository root, the defaults under build/ work too. Temporary
+ * directories, spawning with a hang guard and reading output are the integration tests' harness
+ * (tests/integration/harness.c).
  */
 #define _GNU_SOURCE
+#include "harness.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../../shim/events.def.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
+/* Temporary directories, paths, spawning and reading files come from the integration harness
+ * (tests/integration/harness.h); what is here is the command's own. */
 
-/* An absolute path from an environment variable or a default relative to the repository. */
-static const char *path_from(const char *var, const char *fallback, char *buf, size_t cap)
-{
-    const char *v = getenv(var);
-    if (v && *v)
-        return v;
-    if (fallback[0] == '/' || getcwd(buf, cap) == NULL)
-        return fallback;
-    strncat(buf, "/", cap - strlen(buf) - 1);
-    strncat(buf, fallback, cap - strlen(buf) - 1);
-    return buf;
-}
-
-/* The command under test. */
+/* The command under test: LOCKFIX_TEST_CMD, else next to the shim under test. */
 static const char *lockfix_bin(void)
 {
-    static char buf[PATH_MAX];
-    return path_from("LOCKFIX_TEST_CMD", "build/lockfix", buf, sizeof buf);
+    static const char *bin;
+    if (bin == NULL) {
+        const char *v = getenv("LOCKFIX_TEST_CMD");
+        bin = v && *v ? v : h_join(h_build(), "lockfix");
+    }
+    return bin;
 }
 
-/* The library the command is expected to put into LD_PRELOAD. */
-static const char *shim_lib(void)
-{
-    static char buf[PATH_MAX];
-    return path_from("LOCKFIX_TEST_SHIM", "build/liblockfix.so", buf, sizeof buf);
-}
-
-/* A fixture built by mk/cmd.mk, or NULL if it is not there. */
+/* A fixture built by mk/cmd.mk (LOCKFIX_TEST_FIXTURES, else <build>/tests/cmd), or NULL if it is
+ * not there. */
 static const char *fixture(const char *name)
 {
-    static char buf[PATH_MAX], out[4][PATH_MAX];
-    static int k;
-    const char *dir = path_from("LOCKFIX_TEST_FIXTURES", "build/tests/cmd", buf, sizeof buf);
-    char *p = out[k++ % 4];
-    snprintf(p, PATH_MAX, "%s/%s", dir, name);
-    return access(p, F_OK) == 0 ? p : NULL;
+    const char *v = getenv("LOCKFIX_TEST_FIXTURES");
+    char *dir = v && *v ? h_fmt("%s", v) : h_join(h_build(), "tests/cmd");
+    char *p = h_join(dir, name);
+    free(dir);
+    if (h_exists(p))
+        return p;
+    free(p);
+    return NULL;
 }
 
-/* Debian's python3 (one process, no pyenv shim in between), else whatever PATH has. */
+/* Debian's python3 (one process, no pyenv shim in between), else whatever PATH has. Not
+ * h_python(): check's tests are about this interpreter. */
 static const char *python(void)
 {
     return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-    va_list ap;
-    va_start(ap, f);
-    char *s = NULL;
-    cr_assert(vasprintf(&s, f, ap) >= 0);
-    va_end(ap);
-    return s;
-}
-
-/* Each test works in its own directory: tests run in parallel. */
-static char *tmpdir(void)
-{
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char *t = fmt("%s/lockfix-cmd-XXXXXX", base);
-    cr_assert_not_null(mkdtemp(t), "mkdtemp: %s", strerror(errno));
-    return t;
-}
-
-/* nftw callback for rmtree. */
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-/* Clean up, unless LOCKFIX_TEST_KEEP asks to keep the evidence. */
-static void rmtree(const char *dir)
-{
-    if (!getenv("LOCKFIX_TEST_KEEP"))
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Whole file (binary safe), NULL if missing. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, m);
-    fclose(f);
-    fclose(m);
-    return buf;
 }
 
 /* Write a small file (scripts, logs, stdin for a child). */
@@ -152,72 +91,37 @@ struct result {
     size_t out_len;
 };
 
-/* The environment every child starts from: no preload, no LOCKFIX_* of the caller's. */
-static void clean_env(void)
+/* h_spawn_stdin without the shim (a test asks for it through LD_PRELOAD in env, or runs the
+ * command, which adds it) and without the caller's LD_LIBRARY_PATH (h_spawn already drops
+ * LD_PRELOAD and LOCKFIX_*). */
+static void spawn(h_proc *p, const char *cwd, char *const argv[], const char *const env[],
+                  const char *in_path, const char *out_path, const char *err_path)
 {
-    unsetenv("LD_PRELOAD");
     unsetenv("LD_LIBRARY_PATH");
-    extern char **environ;
-    for (int again = 1; again;) {
-        again = 0;
-        for (char **e = environ; *e; e++) {
-            if (strncmp(*e, "LOCKFIX_", 8) == 0) {
-                char name[128];
-                snprintf(name, sizeof name, "%.*s", (int)strcspn(*e, "="), *e);
-                unsetenv(name);
-                again = 1;
-                break;
-            }
-        }
-    }
+    h_spawn_stdin(p, argv, false, env, cwd, in_path, out_path, err_path);
 }
 
-/* Run argv (PATH lookup) in `dir` with extra "K=V" variables; stdin from `in` (or /dev/null).
+/* Run argv (PATH lookup) in `cwd` with extra "K=V" variables; stdin from `in` (or /dev/null).
  * Output goes through files in `dir`, so a chatty child cannot block on a pipe. The child is
  * killed after 60 s: a hang guard, not a timing assertion. */
 static struct result run_at(const char *dir, const char *cwd, char *const argv[],
                             const char *const env[], const char *in)
 {
     static int seq;
-    char *out_path = fmt("%s/.out-%d-%d", dir, (int)getpid(), seq);
-    char *err_path = fmt("%s/.err-%d-%d", dir, (int)getpid(), seq);
-    char *in_path = fmt("%s/.in-%d-%d", dir, (int)getpid(), seq++);
+    char *out_path = h_fmt("%s/.out-%d-%d", dir, (int)getpid(), seq);
+    char *err_path = h_fmt("%s/.err-%d-%d", dir, (int)getpid(), seq);
+    char *in_path = h_fmt("%s/.in-%d-%d", dir, (int)getpid(), seq++);
     if (in)
         spit(in_path, in, 0600);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        clean_env();
-        for (int i = 0; env && env[i]; i++)
-            putenv((char *)env[i]);
-        int fd_in = open(in ? in_path : "/dev/null", O_RDONLY);
-        int fd_out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fd_err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd_in, 0);
-        dup2(fd_out, 1);
-        dup2(fd_err, 2);
-        if (chdir(cwd) != 0)
-            _exit(121);
-        execvp(argv[0], argv);
-        _exit(122);
-    }
-    int status = 0;
-    for (int waited = 0;; waited += 10) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (waited > 60000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            cr_assert_fail("%s did not finish within 60 s", argv[0]);
-        }
-        usleep(10000);
-    }
+    h_proc p;
+    spawn(&p, cwd, argv, env, in ? in_path : NULL, out_path, err_path);
+    if (h_wait_all(&p, 1, 60) != 0)
+        cr_assert_fail("%s did not finish within 60 s", argv[0]);
     struct result r;
-    r.pid = pid;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
+    r.pid = p.pid;
+    r.code = p.status;
+    r.out = h_slurp(out_path);
+    r.err = h_slurp(err_path);
     struct stat st;
     r.out_len = stat(out_path, &st) == 0 ? (size_t)st.st_size : 0;
     unlink(out_path);
@@ -226,6 +130,8 @@ static struct result run_at(const char *dir, const char *cwd, char *const argv[]
     free(out_path);
     free(err_path);
     free(in_path);
+    free(p.out_path);
+    free(p.err_path);
     return r;
 }
 
@@ -244,46 +150,24 @@ static void result_free(struct result *r)
 }
 
 /* Start a helper that prints "ready" once it is in position, and wait for that line. */
-static pid_t start_until_ready(char *const argv[])
+static void start_until_ready(h_proc *p, const char *dir, char *const argv[])
 {
-    int p[2];
-    cr_assert(pipe(p) == 0);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        clean_env();
-        close(p[0]);
-        dup2(p[1], 1);
-        execvp(argv[0], argv);
-        _exit(122);
+    char *out = h_join(dir, "ready.out"), *err = h_join(dir, "ready.err");
+    spawn(p, dir, argv, NULL, NULL, out, err);
+    if (!h_wait_for(out, "ready", 50)) {
+        kill(p->pid, SIGKILL);
+        h_wait_all(p, 1, 10);
+        cr_assert_fail("helper did not get ready (said: %s)", h_show(h_slurp(out)));
     }
-    close(p[1]);
-    char buf[256];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(p[0], buf + len, sizeof buf - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, "ready\n"))
-            break;
-    }
-    close(p[0]);
-    buf[len] = '\0';
-    if (!strstr(buf, "ready\n")) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        cr_assert_fail("helper did not get ready (said: %s)", buf);
-    }
-    return pid;
+    free(out);
+    free(err);
 }
 
 /* Helpers that hold locks are killed, never left to time out. */
-static void stop(pid_t pid)
+static void stop(h_proc *p)
 {
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    kill(p->pid, SIGKILL);
+    h_wait_all(p, 1, 10);
 }
 
 /* Run python3 -c CODE ARGS... without the shim; asserts it succeeded. */
@@ -305,21 +189,15 @@ static const char *PY_CREATE = "import sqlite3, sys\n"
 /* A database in the given journal mode, closed cleanly. */
 static char *make_db(const char *dir, const char *name, const char *mode)
 {
-    char *db = fmt("%s/%s", dir, name);
+    char *db = h_fmt("%s/%s", dir, name);
     py(dir, PY_CREATE, db, mode);
     return db;
-}
-
-/* Side files appearing or vanishing are part of what doctor is tested on. */
-static int exists(const char *path)
-{
-    return access(path, F_OK) == 0;
 }
 
 /* `"check":"NAME","severity":"SEV"` appears in doctor's JSON. */
 static int has_finding(const char *json, const char *check, const char *sev)
 {
-    char *needle = fmt("\"check\":\"%s\",\"severity\":\"%s\"", check, sev);
+    char *needle = h_fmt("\"check\":\"%s\",\"severity\":\"%s\"", check, sev);
     int found = strstr(json, needle) != NULL;
     free(needle);
     return found;
@@ -331,30 +209,30 @@ TestSuite(run, .timeout = 60);
 
 Test(run, passes_the_exit_status_through)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *argv[] = {(char *)lockfix_bin(), "--", "sh", "-c", "exit 7", NULL};
     struct result r = run_in(dir, argv, NULL, NULL);
     cr_expect_eq(r.code, 7, "exit status %d, stderr: %s", r.code, r.err);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(run, execs_so_pid_and_signals_are_the_commands)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *argv[] = {(char *)lockfix_bin(), "sh", "-c", "echo $$; kill -TERM $$", NULL};
     struct result r = run_in(dir, argv, NULL, NULL);
     cr_expect_eq(r.code, 128 + SIGTERM, "status %d", r.code);
     cr_expect_eq(atoi(r.out), (int)r.pid, "the command ran as pid %s, lockfix as %d", r.out,
                  (int)r.pid);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* What an MCP server writes on stdout must arrive unchanged; lockfix's log goes to stderr. */
 Test(run, leaves_stdout_to_the_command)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *db = make_db(dir, "mcp.db", "delete");
     const char *code = "import sqlite3, sys\n"
                        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
@@ -370,21 +248,21 @@ Test(run, leaves_stdout_to_the_command)
     cr_expect(strstr(r.err, "lockfix[") != NULL, "the shim logged nothing to stderr: %s", r.err);
     cr_expect(strstr(r.err, "begin-rewritten") != NULL, "BEGIN not rewritten: %s", r.err);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(run, keeps_an_existing_preload_and_adds_the_shim_once)
 {
     const char *dummy = fixture("dummy-preload.so");
     cr_assert_not_null(dummy, "fixture dummy-preload.so missing (make cmd-test builds it)");
-    char *dir = tmpdir();
-    char *pre = fmt("LD_PRELOAD=%s", dummy);
+    char *dir = h_tmpdir();
+    char *pre = h_fmt("LD_PRELOAD=%s", dummy);
     const char *env[] = {pre, NULL};
     char *argv[] = {(char *)lockfix_bin(), "sh", "-c", "echo \"$LD_PRELOAD\"; cat /proc/self/maps",
                     NULL};
     struct result r = run_in(dir, argv, env, NULL);
     cr_assert_eq(r.code, 0, "stderr: %s", r.err);
-    char *want = fmt("%s:%s\n", dummy, shim_lib());
+    char *want = h_fmt("%s:%s\n", dummy, h_shim());
     cr_expect(strncmp(r.out, want, strlen(want)) == 0, "LD_PRELOAD is %.*s, want %s",
               (int)strcspn(r.out, "\n"), r.out, want);
     cr_expect(strstr(r.out, "dummy-preload.so") != NULL, "dummy library not loaded");
@@ -392,25 +270,25 @@ Test(run, keeps_an_existing_preload_and_adds_the_shim_once)
     result_free(&r);
 
     /* Already there (twice, even): one entry stays, in place, nothing is appended. */
-    char *pre2 = fmt("LD_PRELOAD=%s %s:%s", shim_lib(), dummy, shim_lib());
+    char *pre2 = h_fmt("LD_PRELOAD=%s %s:%s", h_shim(), dummy, h_shim());
     const char *env2[] = {pre2, NULL};
     char *argv2[] = {(char *)lockfix_bin(), "sh", "-c", "echo \"$LD_PRELOAD\"", NULL};
     r = run_in(dir, argv2, env2, NULL);
-    char *want2 = fmt("%s:%s\n", shim_lib(), dummy);
+    char *want2 = h_fmt("%s:%s\n", h_shim(), dummy);
     cr_expect_str_eq(r.out, want2);
     result_free(&r);
     free(pre), free(pre2), free(want), free(want2);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(run, maps_options_to_lockfix_variables)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *argv[] = {(char *)lockfix_bin(), "--timeout", "250", "--no-wal", "--log", "rel.log",
                     "--include", "*.db", "--include=/srv/*", "--dry-run", "--", "env", NULL};
     struct result r = run_in(dir, argv, NULL, NULL);
     cr_assert_eq(r.code, 0, "stderr: %s", r.err);
-    char *log = fmt("LOCKFIX_LOG=%s/rel.log\n", dir);
+    char *log = h_fmt("LOCKFIX_LOG=%s/rel.log\n", dir);
     cr_expect(strstr(r.out, "LOCKFIX_TIMEOUT_MS=250\n") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "LOCKFIX_WAL=0\n") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, log) != NULL, "log path not made absolute: %s", r.out);
@@ -418,12 +296,12 @@ Test(run, maps_options_to_lockfix_variables)
     cr_expect(strstr(r.out, "LOCKFIX_DRY_RUN=1\n") != NULL, "%s", r.out);
     free(log);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(run, reports_its_own_failures_apart_from_the_commands)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *bad[] = {(char *)lockfix_bin(), "--timeout", "soon", "true", NULL};
     struct result r = run_in(dir, bad, NULL, NULL);
     cr_expect_eq(r.code, 125, "bad option: %d", r.code);
@@ -434,7 +312,7 @@ Test(run, reports_its_own_failures_apart_from_the_commands)
     cr_expect_eq(r.code, 127, "missing command: %d", r.code);
     cr_expect_eq(r.out_len, 0u, "stdout must stay empty: %s", r.out);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* ---- env ---------------------------------------------------------------------------------- */
@@ -443,29 +321,29 @@ TestSuite(env, .timeout = 60);
 
 Test(env, prints_lines_a_shell_can_eval)
 {
-    char *dir = tmpdir();
-    char *script = fmt("eval \"$('%s' env --timeout 300 --log \"it's here.log\")\"; "
+    char *dir = h_tmpdir();
+    char *script = h_fmt("eval \"$('%s' env --timeout 300 --log \"it's here.log\")\"; "
                        "echo \"$LD_PRELOAD|$LOCKFIX_TIMEOUT_MS|$LOCKFIX_LOG\"",
                        lockfix_bin());
     char *argv[] = {"sh", "-c", script, NULL};
     struct result r = run_in(dir, argv, NULL, NULL);
     cr_assert_eq(r.code, 0, "stderr: %s", r.err);
-    char *want = fmt("%s|300|%s/it's here.log\n", shim_lib(), dir);
+    char *want = h_fmt("%s|300|%s/it's here.log\n", h_shim(), dir);
     cr_expect_str_eq(r.out, want);
     free(want), free(script);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(env, quotes_for_systemd_and_docker)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *sd[] = {(char *)lockfix_bin(), "env", "--format", "systemd", "--log", "/var/log/a%b$c",
                   NULL};
     struct result r = run_in(dir, sd, NULL, NULL);
     cr_assert_eq(r.code, 0, "stderr: %s", r.err);
     cr_expect(strstr(r.out, "Environment=\"LOCKFIX_LOG=/var/log/a%%b$c\"\n") != NULL, "%s", r.out);
-    char *pre = fmt("Environment=\"LD_PRELOAD=%s\"\n", shim_lib());
+    char *pre = h_fmt("Environment=\"LD_PRELOAD=%s\"\n", h_shim());
     cr_expect(strncmp(r.out, pre, strlen(pre)) == 0, "%s", r.out);
     result_free(&r);
     char *dk[] = {(char *)lockfix_bin(), "env", "--format=docker", "--log", "/var/log/a%b$c",
@@ -474,7 +352,7 @@ Test(env, quotes_for_systemd_and_docker)
     cr_expect(strstr(r.out, "ENV LOCKFIX_LOG=\"/var/log/a%b\\$c\"\n") != NULL, "%s", r.out);
     result_free(&r);
     free(pre);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* ---- doctor ------------------------------------------------------------------------------- */
@@ -495,11 +373,11 @@ static struct result doctor(const char *dir, const char *db, const char *extra)
 
 Test(doctor, healthy_wal_database_exits_0_and_is_left_untouched)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *db = make_db(dir, "ok.db", "wal");
-    char *wal = fmt("%s-wal", db), *shm = fmt("%s-shm", db);
-    cr_assert(!exists(wal) && !exists(shm), "python left -wal/-shm behind");
-    char *before = slurp(db);
+    char *wal = h_fmt("%s-wal", db), *shm = h_fmt("%s-shm", db);
+    cr_assert(!h_exists(wal) && !h_exists(shm), "python left -wal/-shm behind");
+    char *before = h_slurp(db);
     struct stat st0, st1;
     stat(db, &st0);
     struct result r = doctor(dir, db, NULL);
@@ -509,21 +387,21 @@ Test(doctor, healthy_wal_database_exits_0_and_is_left_untouched)
     cr_expect(has_finding(r.out, "integrity", "ok"), "%s", r.out);
     cr_expect(has_finding(r.out, "holders", "ok"), "%s", r.out);
     /* Diagnosis wrote nothing and created nothing (a read-only WAL open would make -wal/-shm). */
-    cr_expect(!exists(wal) && !exists(shm), "doctor created -wal/-shm");
+    cr_expect(!h_exists(wal) && !h_exists(shm), "doctor created -wal/-shm");
     stat(db, &st1);
-    char *after = slurp(db);
+    char *after = h_slurp(db);
     cr_expect(st0.st_size == st1.st_size && memcmp(before, after, (size_t)st0.st_size) == 0,
               "the database changed");
     cr_expect(st0.st_mtim.tv_sec == st1.st_mtim.tv_sec &&
               st0.st_mtim.tv_nsec == st1.st_mtim.tv_nsec);
     result_free(&r);
     free(before), free(after), free(wal), free(shm);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(doctor, delete_mode_database_is_a_problem)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *db = make_db(dir, "del.db", "delete");
     struct result r = doctor(dir, db, NULL);
     cr_expect_eq(r.code, 1, "exit %d", r.code);
@@ -536,7 +414,7 @@ Test(doctor, delete_mode_database_is_a_problem)
     cr_expect_eq(r.code, 1);
     cr_expect(strstr(r.out, "fix: lockfix doctor --fix") != NULL, "%s", r.out);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* A python3 process that dies (SIGKILL) inside a write transaction leaves its -journal. */
@@ -549,29 +427,29 @@ static const char *PY_DIE_IN_TXN = "import os, signal, sqlite3, sys\n"
 
 Test(doctor, finds_a_stale_journal)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *db = make_db(dir, "stale.db", "delete");
     char *argv[] = {(char *)python(), "-c", (char *)PY_DIE_IN_TXN, db, "FULL", NULL};
     struct result k = run_in(dir, argv, NULL, NULL);
     cr_assert_eq(k.code, 128 + SIGKILL, "helper: %d %s", k.code, k.err);
     result_free(&k);
-    char *journal = fmt("%s-journal", db);
-    cr_assert(exists(journal), "no -journal left behind");
+    char *journal = h_fmt("%s-journal", db);
+    cr_assert(h_exists(journal), "no -journal left behind");
     struct result r = doctor(dir, db, NULL);
     cr_expect_eq(r.code, 1);
     cr_expect(has_finding(r.out, "journal_file", "warn"), "%s", r.out);
     cr_expect(strstr(r.out, "stale -journal") != NULL, "%s", r.out);
-    cr_expect(exists(journal), "doctor removed the -journal");
+    cr_expect(h_exists(journal), "doctor removed the -journal");
     result_free(&r);
     free(journal);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* With synchronous=OFF the journal header is valid at once: a hot journal, and --fix rolls it
  * back (the update to 42 must not survive). */
 Test(doctor, finds_a_hot_journal_and_fix_rolls_it_back)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *db = make_db(dir, "hot.db", "delete");
     char *argv[] = {(char *)python(), "-c", (char *)PY_DIE_IN_TXN, db, "OFF", NULL};
     struct result k = run_in(dir, argv, NULL, NULL);
@@ -585,21 +463,21 @@ Test(doctor, finds_a_hot_journal_and_fix_rolls_it_back)
     cr_expect_eq(r.code, 0, "after --fix: %s %s", r.out, r.err);
     cr_expect(strstr(r.out, "journal_mode=WAL: ok") != NULL, "%s", r.out);
     result_free(&r);
-    char *journal = fmt("%s-journal", db);
-    cr_expect(!exists(journal), "-journal still there after --fix");
-    char *check = fmt("import sqlite3, sys\n"
+    char *journal = h_fmt("%s-journal", db);
+    cr_expect(!h_exists(journal), "-journal still there after --fix");
+    char *check = h_fmt("import sqlite3, sys\n"
                       "c = sqlite3.connect(sys.argv[1])\n"
                       "v = c.execute('SELECT v FROM counter').fetchone()[0]\n"
                       "m = c.execute('PRAGMA journal_mode').fetchone()[0]\n"
                       "sys.exit(0 if (v, m) == (0, 'wal') else 1)\n");
     py(dir, check, db, NULL);
     free(check), free(journal);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(doctor, fix_asks_first_and_no_changes_nothing)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *db = make_db(dir, "ask.db", "delete");
     char *argv[] = {(char *)lockfix_bin(), "doctor", "--fix", db, NULL};
     struct result r = run_in(dir, argv, NULL, "n\n");
@@ -610,7 +488,7 @@ Test(doctor, fix_asks_first_and_no_changes_nothing)
     r = doctor(dir, db, NULL);
     cr_expect(strstr(r.out, "\"journal_mode\":\"delete\"") != NULL, "changed without a yes");
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 static const char *PY_HOLD = "import sqlite3, sys, time\n"
@@ -623,16 +501,17 @@ static const char *PY_HOLD = "import sqlite3, sys, time\n"
 /* A holder inside BEGIN IMMEDIATE must be listed, by pid, as inside a write transaction. */
 static void expect_writer_found(const char *mode)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     char *db = make_db(dir, "held.db", mode);
     char *argv[] = {(char *)python(), "-c", (char *)PY_HOLD, db, NULL};
-    pid_t holder = start_until_ready(argv);
+    h_proc holder;
+    start_until_ready(&holder, dir, argv);
     struct result r = doctor(dir, db, NULL);
-    stop(holder);
-    char *pid = fmt("{\"pid\":%d,", (int)holder);
+    stop(&holder);
+    char *pid = h_fmt("{\"pid\":%d,", (int)holder.pid);
     cr_expect_eq(r.code, 1, "exit %d: %s", r.code, r.out);
     char *h = strstr(r.out, pid);
-    cr_expect_not_null(h, "holder %d not listed: %s", (int)holder, r.out);
+    cr_expect_not_null(h, "holder %d not listed: %s", (int)holder.pid, r.out);
     if (h) {
         char *end = strchr(h, '}');
         cr_expect(end && strstr(h, "\"write_transaction\":true") != NULL &&
@@ -642,7 +521,7 @@ static void expect_writer_found(const char *mode)
     cr_expect(has_finding(r.out, "holders", "warn"), "%s", r.out);
     free(pid);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(doctor, finds_an_open_holder_inside_a_write_transaction)
@@ -657,20 +536,20 @@ Test(doctor, finds_an_open_holder_inside_a_write_transaction_in_wal)
 
 Test(doctor, refuses_what_it_cannot_open)
 {
-    char *dir = tmpdir();
-    char *missing = fmt("%s/none.db", dir);
+    char *dir = h_tmpdir();
+    char *missing = h_fmt("%s/none.db", dir);
     struct result r = doctor(dir, missing, NULL);
     cr_expect_eq(r.code, 2);
-    cr_expect(!exists(missing), "doctor created the database");
+    cr_expect(!h_exists(missing), "doctor created the database");
     result_free(&r);
-    char *text = fmt("%s/notes.txt", dir);
+    char *text = h_fmt("%s/notes.txt", dir);
     spit(text, "not a database, definitely not one, no header here at all\n"
                "......................................................\n", 0644);
     r = doctor(dir, text, NULL);
     cr_expect_eq(r.code, 2);
     result_free(&r);
     free(missing), free(text);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* ---- check -------------------------------------------------------------------------------- */
@@ -686,25 +565,25 @@ static struct result check(const char *dir, const char *program)
 
 Test(check, sqlite3_cli_is_reachable)
 {
-    if (!exists("/usr/bin/sqlite3"))
+    if (!h_exists("/usr/bin/sqlite3"))
         cr_skip_test("no /usr/bin/sqlite3");
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     struct result r = check(dir, "/usr/bin/sqlite3");
     cr_expect_eq(r.code, 0, "%s %s", r.out, r.err);
     cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "\"sqlite\":\"imports\"") != NULL, "%s", r.out);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* python3's SQLite is in its _sqlite3 module, which check must find and inspect. Both the PATH
  * python3 (a pyenv shim script on some machines) and Debian's. */
 Test(check, python3_is_reachable_through_its_module)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     const char *pythons[] = {"python3", "/usr/bin/python3"};
     for (int i = 0; i < 2; i++) {
-        if (pythons[i][0] == '/' && !exists(pythons[i]))
+        if (pythons[i][0] == '/' && !h_exists(pythons[i]))
             continue;
         struct result r = check(dir, pythons[i]);
         cr_expect_eq(r.code, 0, "%s: %s %s", pythons[i], r.out, r.err);
@@ -714,20 +593,20 @@ Test(check, python3_is_reachable_through_its_module)
                   r.out);
         result_free(&r);
     }
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 Test(check, follows_a_shebang_through_env)
 {
-    char *dir = tmpdir();
-    char *script = fmt("%s/tool.py", dir);
+    char *dir = h_tmpdir();
+    char *script = h_fmt("%s/tool.py", dir);
     spit(script, "#!/usr/bin/env python3\nprint('hi')\n", 0755);
     struct result r = check(dir, script);
     cr_expect_eq(r.code, 0, "%s %s", r.out, r.err);
     cr_expect(strstr(r.out, "#!/usr/bin/env python3") != NULL, "%s", r.out);
     result_free(&r);
     free(script);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* SQLite linked in statically, symbol table kept: the compiled-in path reaches it (static.c). */
@@ -736,21 +615,21 @@ Test(check, real_static_sqlite_is_reachable_compiled_in)
     const char *bin = fixture("static-sqlite");
     if (bin == NULL)
         cr_skip_test("no libsqlite3.a here: static-sqlite not built");
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     struct result r = check(dir, bin);
     cr_expect_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "\"sqlite\":\"compiled\"") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "compiled in, symbols present") != NULL, "%s", r.out);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* Not SQLite (see hidden_sqlite.c): its strings and hidden sqlite3_* functions only. */
 Test(check, hidden_symbol_copy_is_unreachable_stripped_or_not)
 {
     const char *names[] = {"hidden-sqlite", "hidden-sqlite-stripped"};
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     for (int i = 0; i < 2; i++) {
         const char *bin = fixture(names[i]);
         cr_assert_not_null(bin, "fixture %s missing", names[i]);
@@ -759,7 +638,7 @@ Test(check, hidden_symbol_copy_is_unreachable_stripped_or_not)
         cr_expect(strstr(r.out, "\"sqlite\":\"hidden\"") != NULL, "%s: %s", names[i], r.out);
         result_free(&r);
     }
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* node's SQLite is in an addon under the project's node_modules: check looks in the current
@@ -768,30 +647,30 @@ Test(check, node_addons_found_from_the_project_directory)
 {
     const char *cases[][2] = {{"tests/node-bundled", "reachable"},
                               {"tests/node-better", "reachable"}};
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     int ran = 0;
     for (int i = 0; i < 2; i++) {
         char cwd[PATH_MAX], proj[PATH_MAX * 2];
         snprintf(proj, sizeof proj, "%s/%s/node_modules", getcwd(cwd, sizeof cwd), cases[i][0]);
-        if (!exists(proj))
+        if (!h_exists(proj))
             continue;
         proj[strlen(proj) - strlen("/node_modules")] = '\0';
         char *argv[] = {(char *)lockfix_bin(), "check", "--json", "node", NULL};
         struct result r = run_at(dir, proj, argv, NULL, NULL);
-        char *want = fmt("\"verdict\":\"%s\"", cases[i][1]);
+        char *want = h_fmt("\"verdict\":\"%s\"", cases[i][1]);
         cr_expect(strstr(r.out, want) != NULL, "%s: %s", cases[i][0], r.out);
         free(want);
         result_free(&r);
         ran++;
     }
-    rmtree(dir);
+    h_rmtree(dir);
     if (!ran)
         cr_skip_test("node client projects not set up (scripts/setup-node-clients)");
 }
 
 Test(check, no_sqlite_and_no_program)
 {
-    char *dir = tmpdir();
+    char *dir = h_tmpdir();
     struct result r = check(dir, "/bin/sh");
     cr_expect_eq(r.code, 1);
     cr_expect(strstr(r.out, "\"verdict\":\"no-sqlite\"") != NULL, "%s", r.out);
@@ -799,7 +678,7 @@ Test(check, no_sqlite_and_no_program)
     r = check(dir, "no-such-program-lockfix");
     cr_expect_eq(r.code, 2);
     result_free(&r);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* ---- stats -------------------------------------------------------------------------------- */
@@ -836,39 +715,29 @@ static const char *ev_key[EV_N] = {LF_COUNTED_EVENTS(EV_KEY)};
 static long contend(const char *dir, const char *log, const char *repeat, int n)
 {
     char *db = make_db(dir, "contend.db", "delete");
-    char *ld = fmt("LD_PRELOAD=%s", shim_lib());
-    char *lg = fmt("LOCKFIX_LOG=%s", log);
-    char *rp = fmt("LOCKFIX_LOG_REPEAT=%s", repeat);
+    char *ld = h_fmt("LD_PRELOAD=%s", h_shim());
+    char *lg = h_fmt("LOCKFIX_LOG=%s", log);
+    char *rp = h_fmt("LOCKFIX_LOG_REPEAT=%s", repeat);
     /* No queue and no timeout floor: contention then shows up as retries, which stats counts. */
     const char *env[] = {ld, lg, rp, "LOCKFIX_QUEUE=0", "LOCKFIX_TIMEOUT_MS=0", NULL};
-    char *count = fmt("%d", n);
-    pid_t pids[8];
-    char *outs[8];
+    char *count = h_fmt("%d", n);
+    char *argv[] = {(char *)python(), "-c", (char *)PY_RMW, db, count, NULL};
+    h_proc ps[8];
     for (int i = 0; i < 8; i++) {
-        outs[i] = fmt("%s/out-%d", dir, i);
-        pids[i] = fork();
-        cr_assert(pids[i] >= 0);
-        if (pids[i] == 0) {
-            clean_env();
-            for (int k = 0; env[k]; k++)
-                putenv((char *)env[k]);
-            int fd = open(outs[i], O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            dup2(fd, 1);
-            execlp(python(), python(), "-c", PY_RMW, db, count, (char *)NULL);
-            _exit(122);
-        }
+        char *out = h_fmt("%s/out-%d", dir, i), *err = h_fmt("%s/err-%d", dir, i);
+        spawn(&ps[i], dir, argv, env, NULL, out, err);
+        free(out);
+        free(err);
     }
+    cr_assert_eq(h_wait_all(ps, 8, 55), 0, "writers hung (killed after 55 s)");
     long ok = 0;
     for (int i = 0; i < 8; i++) {
-        int st;
-        waitpid(pids[i], &st, 0);
-        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed", i);
-        char *o = slurp(outs[i]);
+        cr_assert(ps[i].status == 0, "writer %d failed", i);
+        char *o = h_slurp(ps[i].out_path);
         ok += atol(o);
         free(o);
-        free(outs[i]);
     }
-    char *code = fmt("import sqlite3, sys\n"
+    char *code = h_fmt("import sqlite3, sys\n"
                      "v = sqlite3.connect(sys.argv[1]).execute('SELECT v FROM counter')"
                      ".fetchone()[0]\n"
                      "sys.exit(0 if v == %ld else 1)\n",
@@ -889,7 +758,7 @@ static void count_log(const char *log, long total[EV_N], long lines[EV_N], int *
     memset(sum, 0, sizeof sum);
     memset(lines, 0, EV_N * sizeof *lines);
     *summaries = 0;
-    char *text = slurp(log);
+    char *text = h_slurp(log);
     cr_assert_not_null(text, "no log written");
     for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
         long p;
@@ -906,7 +775,7 @@ static void count_log(const char *log, long total[EV_N], long lines[EV_N], int *
         if (strcmp(ev, "summary") == 0) {
             (*summaries)++;
             for (int e = 0; e < EV_N; e++) {
-                char *key = fmt(" %s=", ev_key[e]);
+                char *key = h_fmt(" %s=", ev_key[e]);
                 char *at = strstr(l, key);
                 if (at)
                     sum[k][e] += atol(at + strlen(key));
@@ -936,7 +805,7 @@ static long json_total(const char *json, const char *key)
 {
     const char *t = strstr(json, "\"totals\":{");
     cr_assert_not_null(t, "no totals: %s", json);
-    char *needle = fmt("\"%s\":", key);
+    char *needle = h_fmt("\"%s\":", key);
     const char *at = strstr(t, needle);
     cr_assert_not_null(at, "no %s in totals: %s", key, json);
     long v = atol(at + strlen(needle));
@@ -953,8 +822,8 @@ static struct result stats(const char *dir, const char *log)
 
 Test(stats, counts_match_a_real_contention_log_with_summaries)
 {
-    char *dir = tmpdir();
-    char *log = fmt("%s/lockfix.log", dir);
+    char *dir = h_tmpdir();
+    char *log = h_fmt("%s/lockfix.log", dir);
     long ok = contend(dir, log, "1", 50);
     cr_expect_gt(ok, 0);
     long total[EV_N], lines[EV_N];
@@ -971,20 +840,20 @@ Test(stats, counts_match_a_real_contention_log_with_summaries)
     /* The text report says the same. */
     char *argv[] = {(char *)lockfix_bin(), "stats", log, NULL};
     r = run_in(dir, argv, NULL, NULL);
-    char *line = fmt("retries               %ld;", total[EV_RETRY]);
+    char *line = h_fmt("retries               %ld;", total[EV_RETRY]);
     cr_expect(strstr(r.out, line) != NULL, "%s", r.out);
     free(line);
     result_free(&r);
     free(log);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* With every event logged there are no summaries: stats must equal the line counts, and the
  * waits it reports come from every retry-ok line. */
 Test(stats, counts_match_a_fully_logged_contention_run)
 {
-    char *dir = tmpdir();
-    char *log = fmt("%s/full.log", dir);
+    char *dir = h_tmpdir();
+    char *log = h_fmt("%s/full.log", dir);
     contend(dir, log, "1000000", 30);
     long total[EV_N], lines[EV_N];
     int summaries;
@@ -999,14 +868,14 @@ Test(stats, counts_match_a_fully_logged_contention_run)
     cr_expect_eq(atol(w + strlen("\"waits_ms\":{\"n\":")), lines[EV_RETRY_OK] + lines[EV_GAVE_UP]);
     result_free(&r);
     free(log);
-    rmtree(dir);
+    h_rmtree(dir);
 }
 
 /* Prefixes, paths with spaces, unknown events and other programs' lines do not derail it. */
 Test(stats, tolerates_prefixes_spaces_and_unknown_events)
 {
-    char *dir = tmpdir();
-    char *log = fmt("%s/mixed.log", dir);
+    char *dir = h_tmpdir();
+    char *log = h_fmt("%s/mixed.log", dir);
     spit(log,
          "Nov 21 10:00:00 host app[7]: lockfix[7]: retry db=/srv/my data/a.db what=step "
          "attempt=1 waited_ms=0 code=SQLITE_BUSY\n"
@@ -1031,5 +900,5 @@ Test(stats, tolerates_prefixes_spaces_and_unknown_events)
     cr_expect(strstr(r.out, "\"processes\":3,") != NULL, "%s", r.out);
     result_free(&r);
     free(log);
-    rmtree(dir);
+    h_rmtree(dir);
 }

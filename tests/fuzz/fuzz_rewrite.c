@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("the rewrite changed whether the statement prepares");
         if (rc0 == SQLITE_OK && lf_rewrite_map_back(&rw, t1) != t0)
             fail("the rewrite moved the end of the first statement");
-        free(rw.p);
+        lf_rewritten_release(&rw);
     } else if (r != 0 && r != -1) {
         fail("lf_rewrite_first returned an unknown value");
     }

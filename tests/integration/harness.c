@@ -178,6 +178,13 @@ static char **child_env(bool shim, const char *const env[])
 void h_spawn(h_proc *p, char *const argv[], bool shim, const char *const env[], const char *cwd,
              const char *out_path, const char *err_path)
 {
+    h_spawn_stdin(p, argv, shim, env, cwd, NULL, out_path, err_path);
+}
+
+void h_spawn_stdin(h_proc *p, char *const argv[], bool shim, const char *const env[],
+                   const char *cwd, const char *in_path, const char *out_path,
+                   const char *err_path)
+{
     memset(p, 0, sizeof *p);
     p->out_path = strdup(out_path);
     p->err_path = strdup(err_path);
@@ -192,7 +199,7 @@ void h_spawn(h_proc *p, char *const argv[], bool shim, const char *const env[], 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(127);
-        int in = open("/dev/null", O_RDONLY);
+        int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
         int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (in < 0 || out < 0 || err < 0)

@@ -48,6 +48,10 @@ typedef struct {
  */
 void h_spawn(h_proc *p, char *const argv[], bool shim, const char *const env[], const char *cwd,
              const char *out_path, const char *err_path);
+/* The same with stdin read from the file at `in_path` (NULL: /dev/null). */
+void h_spawn_stdin(h_proc *p, char *const argv[], bool shim, const char *const env[],
+                   const char *cwd, const char *in_path, const char *out_path,
+                   const char *err_path);
 /* Wait for all; any still running after timeout_s seconds is killed (hang guard, not a timing
  * assertion). Returns the number that timed out. */
 int h_wait_all(h_proc *ps, int n, int timeout_s);

@@ -1,20 +1,38 @@
 /*
- * The fair writer queue (shim/queue.c), checked with real, unmodified python3 sqlite3 clients:
+ * The fair writer queue (shim/queue.c), checked with real, unmodified python3 sqlite3 clients.
+ * The Python programs live in tests/integration/queue/, one file each; its docstring gives its
+ * arguments and output.
  *
- *   queue file     `<db>-lockfix` appears at the first write only, with the database's mode
- *                  minus world-write; LOCKFIX_QUEUE=off creates none
- *   no deadlock    two connections of one thread never wait on each other forever
- *   bounded waits  a writer behind a turn held for seconds falls back to SQLite's locking after
- *                  its budget, and says so in the log
- *   linger         a holder that kept its turn between short transactions and then went idle
- *                  (without closing) does not stall the others, also when the waiter right
- *                  behind it gave up or was killed
- *   mixed          a program without the shim holding the write lock: the shim's writers wait
- *                  through it (busy-timeout floor), nothing fails
- *   rollback       a rollback-journal database (LOCKFIX_WAL=0) under the queue: no failures
- *   stale state    a queue file from an earlier boot, or a turn given back by a process killed
- *                  before it moved the queue on, is not waited for (a crafted file; the control
- *                  shows a live holder of this boot is)
+ * Contents (section: what it shows: its tests (its programs))
+ *   helpers         program(), spawn_py(), the read-modify-write writer (queue/writer.py),
+ *                   assert_consistent()
+ *   1. queue file   `<db>-lockfix` appears at the first write only, with the database's mode
+ *                   minus world-write, and goes with the last close: file_mode_* (queue/probe.py)
+ *   2. off          LOCKFIX_QUEUE=off creates none: off_creates_no_file
+ *   3. no deadlock  two connections of one thread never wait on each other forever:
+ *                   two_connections_one_thread (queue/two_conns.py)
+ *   4. bounded      a writer behind a turn held for seconds falls back to SQLite's locking after
+ *                   its budget, and says so in the log: wait_bounded_by_budget (queue/holder.py,
+ *                   queue/one_insert.py)
+ *   5. linger       a holder that kept its turn between short transactions and then went idle
+ *                   (without closing) does not stall the others, also when the waiter right
+ *                   behind it gave up or was killed: idle_lingering_holder_does_not_stall,
+ *                   lingering_holder_behind_{abandoned,killed}_waiter (queue/burst.py,
+ *                   queue/hold_until.py, queue/inserts.py)
+ *   6. mixed        a program without the shim holding the write lock: the shim's writers wait
+ *                   through it (busy-timeout floor), nothing fails: program_without_shim_shares_db
+ *                   (queue/locker.py)
+ *   7. rollback     a rollback-journal database (LOCKFIX_WAL=0) under the queue, no failures:
+ *                   rollback_journal (tests/clients/rmw.py)
+ *   8. stale state  a queue file from an earlier boot, or a turn given back by a process killed
+ *                   before it moved the queue on, is not waited for (a crafted file; the control
+ *                   shows a live holder of this boot is): stale_state_control_is_waited_for,
+ *                   state_from_an_earlier_boot_is_not_obeyed, free_slot_at_the_head_is_passed_over
+ *                   (queue/craft.py)
+ *   9. threads      a process whose threads write, next to another writer process, waits nowhere
+ *                   near its budget: threads_with_own_connections, threads_sharing_one_connection
+ *                   (queue/threads.py, queue/other.py)
+ *   main()          one test at a time
  *
  * Budgets are cut to 1-3 s through LOCKFIX_TIMEOUT_MS / LOCKFIX_RETRY_BUDGET_MS so each test stays
  * short; every child runs under a hang guard (h_run / h_wait_all) and every test under a
@@ -46,19 +64,25 @@ static char *qfile(const char *db)
     return h_fmt("%s-lockfix", db);
 }
 
-/* Start `python3 -c code args...` (args NULL-terminated, at most 8). */
-static void spawn_py(h_proc *p, const char *dir, const char *name, const char *code, bool shim,
+/* One of the Python programs of these tests, tests/integration/queue/<name>.py. */
+static char *program(const char *name)
+{
+    return h_join(h_root(), h_fmt("tests/integration/queue/%s.py", name));
+}
+
+/* Start `python3 queue/<prog>.py args...` (args NULL-terminated, at most 8); its stdout and
+** stderr go to <dir>/<name>.out and .err. */
+static void spawn_py(h_proc *p, const char *dir, const char *name, const char *prog, bool shim,
                      const char *const env[], ...)
 {
     char *argv[12];
     int k = 0;
     argv[k++] = (char *)h_python();
-    argv[k++] = "-c";
-    argv[k++] = (char *)code;
+    argv[k++] = program(prog);
     va_list ap;
     va_start(ap, env);
     const char *a;
-    while (k < 11 && (a = va_arg(ap, const char *)) != NULL)
+    while (k < 10 && (a = va_arg(ap, const char *)) != NULL)
         argv[k++] = (char *)a;
     va_end(ap);
     argv[k] = NULL;
@@ -69,60 +93,6 @@ static void spawn_py(h_proc *p, const char *dir, const char *name, const char *c
     free(err);
 }
 
-
-/*
- * The read-modify-write writer of these tests (python3 sqlite3, unmodified, plain deferred BEGIN).
- *   argv: DB N HOLD_MS WRITER_ID TIMEOUT_S TIMEFILE [UNTIL_FILE]
- * Runs N transactions; with UNTIL_FILE, first keeps running transactions until that file exists,
- * then N more. TIMEOUT_S is python's connect(timeout=...) (the busy timeout it asks for; under
- * the shim the floor raises it). Prints exactly `ok=N failed=M locked=L` on stdout (the format
- * h_collect_writers reads) and writes `start=T first=T end=T maxtxn=S` (wall clock) to TIMEFILE.
- */
-static const char writer_py[] =
-    "import os, sqlite3, sys, time\n"
-    "db, n, hold, wid, tmo, tf = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), "
-    "int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]\n"
-    "until = sys.argv[7] if len(sys.argv) > 7 else None\n"
-    "ok = failed = locked = 0\n"
-    "first = 0.0\n"
-    "maxtxn = 0.0\n"
-    "con = sqlite3.connect(db, isolation_level=None, timeout=tmo)\n"
-    "start = time.time()\n"
-    "i = 0\n"
-    "def txn(i):\n"
-    "    global ok, failed, locked, first, maxtxn\n"
-    "    t0 = time.monotonic()\n"
-    "    try:\n"
-    "        con.execute('BEGIN')\n"
-    "        v = con.execute('SELECT v FROM counter WHERE id=1').fetchone()[0]\n"
-    "        if hold:\n"
-    "            time.sleep(hold / 1000.0)\n"
-    "        con.execute('UPDATE counter SET v=? WHERE id=1', (v + 1,))\n"
-    "        con.execute('INSERT INTO log(writer, i) VALUES(?, ?)', (wid, i))\n"
-    "        con.execute('COMMIT')\n"
-    "        ok += 1\n"
-    "        if not first:\n"
-    "            first = time.time()\n"
-    "    except sqlite3.Error as e:\n"
-    "        failed += 1\n"
-    "        if 'database is locked' in str(e):\n"
-    "            locked += 1\n"
-    "        if con.in_transaction:\n"
-    "            con.execute('ROLLBACK')\n"
-    "    maxtxn = max(maxtxn, time.monotonic() - t0)\n"
-    "if until:\n"
-    "    while not os.path.exists(until):\n"
-    "        txn(i)\n"
-    "        i += 1\n"
-    "for _ in range(n):\n"
-    "    txn(i)\n"
-    "    i += 1\n"
-    "end = time.time()\n"
-    "con.close()\n"
-    "with open(tf, 'w') as f:\n"
-    "    f.write('start=%.6f first=%.6f end=%.6f maxtxn=%.6f\\n' % (start, first, end, maxtxn))\n"
-    "print('ok=%d failed=%d locked=%d' % (ok, failed, locked))\n";
-
 /* Spawn writer w (1-based) of a run, writing rows as writer `wid`; its times go to
 ** <dir>/<tag>-w<w>.time. */
 static void spawn_writer(h_proc *p, const char *dir, const char *tag, int w, int wid,
@@ -132,7 +102,7 @@ static void spawn_writer(h_proc *p, const char *dir, const char *tag, int w, int
     char *name = h_fmt("%s-w%d", tag, w);
     char *tf = h_fmt("%s/%s.time", dir, name);
     char *sn = h_fmt("%d", n), *sh = h_fmt("%d", hold_ms), *sw = h_fmt("%d", wid);
-    spawn_py(p, dir, name, writer_py, shim, env, db, sn, sh, sw, timeout_s, tf, until,
+    spawn_py(p, dir, name, "writer", shim, env, db, sn, sh, sw, timeout_s, tf, until,
              (char *)NULL);
     free(name);
 }
@@ -159,25 +129,6 @@ static void assert_consistent(const char *db, long commits)
 
 /* ---- 1. the queue file: when it appears, and its mode ------------------------------------- */
 
-/* Reports whether the queue file exists after open, after a read and (with "write") after a
-** write, all on one connection, with its mode and owner while the connection is open, and
-** whether it is still there once the connection (the only user of the queue) is closed. */
-static const char probe_py[] =
-    "import os, sqlite3, sys\n"
-    "db, q = sys.argv[1], sys.argv[1] + '-lockfix'\n"
-    "con = sqlite3.connect(db, isolation_level=None)\n"
-    "print('open', int(os.path.exists(q)))\n"
-    "con.execute('SELECT count(*) FROM counter').fetchone()\n"
-    "con.execute('SELECT v FROM counter WHERE id=1').fetchall()\n"
-    "print('read', int(os.path.exists(q)))\n"
-    "if sys.argv[2] == 'write':\n"
-    "    con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
-    "    print('write', int(os.path.exists(q)))\n"
-    "    st = os.stat(q)\n"
-    "    print('mode %o uid %d' % (st.st_mode & 0o7777, st.st_uid))\n"
-    "con.close()\n"
-    "print('closed', int(os.path.exists(q)))\n";
-
 static void queue_file_mode(mode_t db_mode, mode_t want, mode_t mask)
 {
     char *dir = h_tmpdir();
@@ -192,7 +143,7 @@ static void queue_file_mode(mode_t db_mode, mode_t want, mode_t mask)
     ** runs with, so it is fixed here (not the test runner's). */
     mode_t old = umask(mask);
 
-    char *ro_argv[] = { (char *)h_python(), "-c", (char *)probe_py, db, "read", NULL };
+    char *ro_argv[] = { (char *)h_python(), program("probe"), db, "read", NULL };
     char *out, *err;
     int rc = h_run(dir, ro_argv, true, env, NULL, &out, &err, RUN_S);
     cr_assert_eq(rc, 0, "reader failed (%d): %s", rc, h_show(err));
@@ -203,7 +154,7 @@ static void queue_file_mode(mode_t db_mode, mode_t want, mode_t mask)
     cr_assert(h_count_lines(text, "wal-switched", (char *)NULL) == 1,
               "the reader did not run under the shim; log: %s", h_show(text));
 
-    char *rw_argv[] = { (char *)h_python(), "-c", (char *)probe_py, db, "write", NULL };
+    char *rw_argv[] = { (char *)h_python(), program("probe"), db, "write", NULL };
     rc = h_run(dir, rw_argv, true, env, NULL, &out, &err, RUN_S);
     umask(old);
     cr_assert_eq(rc, 0, "writer failed (%d): %s", rc, h_show(err));
@@ -263,7 +214,7 @@ Test(queue, off_creates_no_file, .timeout = LIMIT)
     cr_assert_eq(rc, 0, "rmw.py failed: %s", h_show(err));
     cr_assert_str_eq(out, "ok=5 failed=0 locked=0\n");
     cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 10);
-    char *pargv[] = { (char *)h_python(), "-c", (char *)probe_py, db, "write", NULL };
+    char *pargv[] = { (char *)h_python(), program("probe"), db, "write", NULL };
     rc = h_run(dir, pargv, true, on, NULL, &out, &err, RUN_S);
     cr_assert_eq(rc, 0, "probe failed: %s", h_show(err));
     cr_assert(h_find_line(out, "write 1", (char *)NULL) != NULL, "no %s with the queue on: %s", q,
@@ -272,39 +223,6 @@ Test(queue, off_creates_no_file, .timeout = LIMIT)
 }
 
 /* ---- 3. two connections of one thread ----------------------------------------------------- */
-
-static const char two_conns_py[] =
-    "import sqlite3, sys, time\n"
-    "db = sys.argv[1]\n"
-    "c1 = sqlite3.connect(db, isolation_level=None, timeout=0)\n"
-    "c2 = sqlite3.connect(db, isolation_level=None, timeout=0)\n"
-    "c1.execute('BEGIN IMMEDIATE')\n"
-    "c1.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
-    "t = time.monotonic()\n"
-    "try:\n"
-    "    c2.execute('INSERT INTO log(writer, i) VALUES(2, 0)')\n"
-    "    r = 'ok'\n"
-    "except sqlite3.Error as e:\n"
-    "    r = 'error:%s' % e\n"
-    "print('held=%s' % r.replace(' ', '_'))\n"
-    "print('held_s=%.3f' % (time.monotonic() - t))\n"
-    "c1.execute('COMMIT')\n"
-    "t = time.monotonic()\n"
-    "c2.execute('INSERT INTO log(writer, i) VALUES(2, 1)')\n"
-    "print('after_s=%.3f' % (time.monotonic() - t))\n"
-    /* short transactions on c1, each followed at once by a write on c2 */
-    "worst = 0.0\n"
-    "for i in range(20):\n"
-    "    c1.execute('BEGIN')\n"
-    "    c1.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
-    "    c1.execute('COMMIT')\n"
-    "    t = time.monotonic()\n"
-    "    c2.execute('INSERT INTO log(writer, i) VALUES(2, ?)', (i + 2,))\n"
-    "    worst = max(worst, time.monotonic() - t)\n"
-    "print('alternate_worst_s=%.3f' % worst)\n"
-    "c1.close()\n"
-    "c2.close()\n"
-    "print('done=1')\n";
 
 Test(queue, two_connections_one_thread, .timeout = LIMIT)
 {
@@ -315,7 +233,7 @@ Test(queue, two_connections_one_thread, .timeout = LIMIT)
     char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
     /* busy-timeout floor 500 ms + retry budget 1000 ms: c2 must give up after ~1.5 s */
     const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=500", "LOCKFIX_RETRY_BUDGET_MS=1000", NULL };
-    char *argv[] = { (char *)h_python(), "-c", (char *)two_conns_py, db, NULL };
+    char *argv[] = { (char *)h_python(), program("two_conns"), db, NULL };
     char *out, *err;
     double t0 = h_mono_s();
     int rc = h_run(dir, argv, true, env, NULL, &out, &err, 30);
@@ -351,30 +269,6 @@ Test(queue, two_connections_one_thread, .timeout = LIMIT)
 
 /* ---- 4. waits are bounded by the budget --------------------------------------------------- */
 
-static const char holder_py[] =
-    "import sqlite3, sys, time\n"
-    "con = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-    "con.execute('BEGIN IMMEDIATE')\n"
-    "con.execute('INSERT INTO log(writer, i) VALUES(1, 1)')\n"
-    "con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
-    "print('holding', flush=True)\n"
-    "time.sleep(float(sys.argv[2]))\n"
-    "con.execute('COMMIT')\n"
-    "print('committed', flush=True)\n"
-    "con.close()\n";
-
-static const char one_insert_py[] =
-    "import sqlite3, sys, time\n"
-    "con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=0.1)\n"
-    "t = time.monotonic()\n"
-    "try:\n"
-    "    con.execute('INSERT INTO log(writer, i) VALUES(2, 1)')\n"
-    "    print('result=ok')\n"
-    "except sqlite3.Error as e:\n"
-    "    print('result=%s' % str(e).replace(' ', '_'))\n"
-    "print('took_s=%.3f' % (time.monotonic() - t))\n"
-    "con.close()\n";
-
 Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
 {
     char *dir = h_tmpdir();
@@ -384,7 +278,7 @@ Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
     char *aenv_log = h_fmt("LOCKFIX_LOG=%s", alog);
     const char *aenv[] = { aenv_log, NULL };
     h_proc a;
-    spawn_py(&a, dir, "a", holder_py, true, aenv, db, "6", (char *)NULL);
+    spawn_py(&a, dir, "a", "holder", true, aenv, db, "6", (char *)NULL);
     char *aout = h_join(dir, "a.out");
     bool holding = h_wait_for(aout, "holding", 20);
     double held_from = h_mono_s();
@@ -396,7 +290,7 @@ Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
     char *benv_log = h_fmt("LOCKFIX_LOG=%s", blog);
     const char *benv[] = { benv_log, "LOCKFIX_RETRY_BUDGET_MS=1500", "LOCKFIX_TIMEOUT_MS=500",
                            "LOCKFIX_QUEUE_LOG_MS=0", NULL };
-    char *argv[] = { (char *)h_python(), "-c", (char *)one_insert_py, db, NULL };
+    char *argv[] = { (char *)h_python(), program("one_insert"), db, NULL };
     char *out, *err;
     int rc = h_run(dir, argv, true, benv, NULL, &out, &err, 30);
     double b_done = h_mono_s() - held_from;
@@ -446,36 +340,6 @@ Test(queue, wait_bounded_by_budget, .timeout = LIMIT)
 
 /* ---- 5. a lingering holder that goes idle ------------------------------------------------- */
 
-/* Short write transactions in a tight loop for LOOP_S, then (connection still open, no
-** transaction) creates ASLEEP and sleeps SLEEP_S. Prints `ok=N failed=M asleep=T woke=T`. */
-static const char burst_py[] =
-    "import sqlite3, sys, time\n"
-    "db, loop_s, sleep_s, asleep = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), "
-    "sys.argv[4]\n"
-    "con = sqlite3.connect(db, isolation_level=None)\n"
-    "ok = failed = 0\n"
-    "i = 0\n"
-    "end = time.monotonic() + loop_s\n"
-    "while time.monotonic() < end:\n"
-    "    try:\n"
-    "        con.execute('BEGIN')\n"
-    "        con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
-    "        con.execute('INSERT INTO log(writer, i) VALUES(1, ?)', (i,))\n"
-    "        con.execute('COMMIT')\n"
-    "        ok += 1\n"
-    "    except sqlite3.Error as e:\n"
-    "        failed += 1\n"
-    "        sys.stderr.write('A: %s\\n' % e)\n"
-    "        if con.in_transaction:\n"
-    "            con.execute('ROLLBACK')\n"
-    "    i += 1\n"
-    "t = time.time()\n"
-    "open(asleep, 'w').close()\n"
-    "time.sleep(sleep_s)\n"
-    "woke = time.time()\n"
-    "con.close()\n"
-    "print('ok=%d failed=%d asleep=%.6f woke=%.6f' % (ok, failed, t, woke))\n";
-
 Test(queue, idle_lingering_holder_does_not_stall, .timeout = LIMIT)
 {
     char *dir = h_tmpdir();
@@ -495,7 +359,7 @@ Test(queue, idle_lingering_holder_does_not_stall, .timeout = LIMIT)
                            "LOCKFIX_RETRY_BUDGET_MS=2000", "LOCKFIX_TIMEOUT_MS=2000", NULL };
     const char *env[] = { logenv, "LOCKFIX_RETRY_BUDGET_MS=2000", "LOCKFIX_TIMEOUT_MS=2000", NULL };
     h_proc ps[3];
-    spawn_py(&ps[0], dir, "a", burst_py, true, aenv, db, "0.5", "4", asleep, (char *)NULL);
+    spawn_py(&ps[0], dir, "a", "burst", true, aenv, db, "0.5", "4", asleep, (char *)NULL);
     /* B and C write all along, then 10 more transactions each once A sleeps. */
     spawn_writer(&ps[1], dir, "lg", 2, 2, db, 10, 0, "5", true, env, asleep);
     spawn_writer(&ps[2], dir, "lg", 3, 3, db, 10, 0, "5", true, env, asleep);
@@ -549,44 +413,6 @@ Test(queue, idle_lingering_holder_does_not_stall, .timeout = LIMIT)
  * later ticket: B's, abandoned), then goes idle without closing. C must still get turns while A
  * sleeps: the abandoned ticket must be passed over and the lingering turn taken.
  */
-static const char hold_until_py[] =
-    "import os, sqlite3, sys, time\n"
-    "db, go, sleep_s = sys.argv[1], sys.argv[2], float(sys.argv[3])\n"
-    "con = sqlite3.connect(db, isolation_level=None)\n"
-    "con.execute('BEGIN IMMEDIATE')\n"
-    "con.execute('INSERT INTO log(writer, i) VALUES(1, 1)')\n"
-    "con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
-    "print('holding', flush=True)\n"
-    "end = time.monotonic() + 20\n"
-    "while not os.path.exists(go) and time.monotonic() < end:\n"
-    "    time.sleep(0.002)\n"
-    "con.execute('COMMIT')\n"
-    "print('idle=%.6f' % time.time(), flush=True)\n"
-    "time.sleep(sleep_s)\n"
-    "print('woke=%.6f' % time.time(), flush=True)\n"
-    "con.close()\n";
-
-/* N autocommit INSERTs (writer 3); prints `ok=N failed=M end=T worst=S`. */
-static const char inserts_py[] =
-    "import sqlite3, sys, time\n"
-    "db, n = sys.argv[1], int(sys.argv[2])\n"
-    "con = sqlite3.connect(db, isolation_level=None, timeout=0.1)\n"
-    "print('started', flush=True)\n"
-    "ok = failed = 0\n"
-    "worst = 0.0\n"
-    "for i in range(n):\n"
-    "    t = time.monotonic()\n"
-    "    try:\n"
-    "        con.execute('INSERT INTO log(writer, i) VALUES(3, ?)', (i,))\n"
-    "        con.execute('UPDATE counter SET v=v+1 WHERE id=1')\n"
-    "        ok += 1\n"
-    "    except sqlite3.Error as e:\n"
-    "        failed += 1\n"
-    "        sys.stderr.write('C: %s\\n' % e)\n"
-    "    worst = max(worst, time.monotonic() - t)\n"
-    "print('ok=%d failed=%d end=%.6f worst=%.3f' % (ok, failed, time.time(), worst))\n"
-    "con.close()\n";
-
 static void lingering_behind_gone_waiter(bool kill_b)
 {
     char *dir = h_tmpdir();
@@ -602,7 +428,7 @@ static void lingering_behind_gone_waiter(bool kill_b)
     char *zgo = h_join(dir, "zgo");
     const char *zenv[] = { zlog, NULL };
     h_proc z, a;
-    spawn_py(&z, dir, "z", hold_until_py, true, zenv, db, zgo, "0", (char *)NULL);
+    spawn_py(&z, dir, "z", "hold_until", true, zenv, db, zgo, "0", (char *)NULL);
     char *zout = h_join(dir, "z.out"), *aout = h_join(dir, "a.out");
     bool ok = h_wait_for(zout, "holding", 20);
     if (!ok)
@@ -610,7 +436,7 @@ static void lingering_behind_gone_waiter(bool kill_b)
     cr_assert(ok, "Z did not start: %s", h_show(h_slurp(h_join(dir, "z.err"))));
     const char *aenv[] = { alog, "LOCKFIX_QUEUE_SLICE_US=1000000", "LOCKFIX_QUEUE_LINGER_US=20000",
                            "LOCKFIX_QUEUE_LOG_MS=0", NULL };
-    spawn_py(&a, dir, "a", hold_until_py, true, aenv, db, go, "5", (char *)NULL);
+    spawn_py(&a, dir, "a", "hold_until", true, aenv, db, go, "5", (char *)NULL);
     usleep(300000); /* A starts and waits in the queue behind Z */
     h_touch(zgo);
     ok = h_wait_for(aout, "holding", 20);
@@ -627,7 +453,7 @@ static void lingering_behind_gone_waiter(bool kill_b)
         /* B queues behind A and gives up after 150 ms (then fails on SQLite's lock: no floor). */
         const char *benv[] = { blog, "LOCKFIX_RETRY_BUDGET_MS=150", "LOCKFIX_TIMEOUT_MS=0",
                                "LOCKFIX_QUEUE_LOG_MS=0", NULL };
-        char *bargv[] = { (char *)h_python(), "-c", (char *)one_insert_py, db, NULL };
+        char *bargv[] = { (char *)h_python(), program("one_insert"), db, NULL };
         char *bo, *be;
         int brc = h_run(dir, bargv, true, benv, NULL, &bo, &be, 20);
         b_gone = h_mono_s() - a_turn;
@@ -644,7 +470,7 @@ static void lingering_behind_gone_waiter(bool kill_b)
     } else {
         /* B queues behind A (default budget: it would wait 30 s) and is killed while waiting. */
         const char *benv[] = { blog, NULL };
-        char *bargv[] = { (char *)h_python(), "-c", (char *)inserts_py, db, "1", NULL };
+        char *bargv[] = { (char *)h_python(), program("inserts"), db, "1", NULL };
         h_proc b;
         char *bout = h_join(dir, "b.out"), *berr = h_join(dir, "b.err");
         h_spawn(&b, bargv, true, benv, NULL, bout, berr);
@@ -678,7 +504,7 @@ static void lingering_behind_gone_waiter(bool kill_b)
 
     /* C writes while A sleeps (5 s), connection open, no transaction. */
     const char *cenv[] = { clog, "LOCKFIX_RETRY_BUDGET_MS=1500", "LOCKFIX_QUEUE_LOG_MS=500", NULL };
-    char *cargv[] = { (char *)h_python(), "-c", (char *)inserts_py, db, "5", NULL };
+    char *cargv[] = { (char *)h_python(), program("inserts"), db, "5", NULL };
     char *co, *ce;
     int crc = h_run(dir, cargv, true, cenv, NULL, &co, &ce, 30);
     cr_assert_eq(h_wait_all(&a, 1, 20), 0, "A hung");
@@ -716,18 +542,6 @@ Test(queue, lingering_holder_behind_killed_waiter, .timeout = LIMIT)
 
 /* ---- 6. a program without the shim on the same database ----------------------------------- */
 
-static const char locker_py[] =
-    "import sqlite3, sys, time\n"
-    "con = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-    "con.execute('BEGIN IMMEDIATE')\n"
-    "con.execute('UPDATE counter SET v=v WHERE id=1')\n"
-    "print('locked', flush=True)\n"
-    "time.sleep(float(sys.argv[2]))\n"
-    "released = time.time()\n"
-    "con.execute('ROLLBACK')\n"
-    "print('released=%.6f' % released, flush=True)\n"
-    "con.close()\n";
-
 #define MIX_WRITERS 4
 #define MIX_TXNS 30
 
@@ -736,7 +550,7 @@ static struct h_totals mixed_run(const char *dir, const char *db, const char *ta
 {
     h_proc lk;
     char *lname = h_fmt("%s-locker", tag);
-    spawn_py(&lk, dir, lname, locker_py, false, NULL, db, "1.0", (char *)NULL);
+    spawn_py(&lk, dir, lname, "locker", false, NULL, db, "1.0", (char *)NULL);
     char *lout = h_fmt("%s/%s.out", dir, lname);
     bool locked = h_wait_for(lout, "locked", 20);
     if (!locked)
@@ -872,31 +686,7 @@ Test(queue, rollback_journal, .timeout = LIMIT)
     h_rmtree(dir);
 }
 
-/* One test at a time: the timing assertions need the machine to themselves. */
-int main(int argc, char *argv[])
-{
-    return h_main_one_at_a_time(argc, argv);
-}
-
 /* ---- 8. state nobody will ever clear -------------------------------------------------------- */
-
-/* Write a queue file by hand: ticket 4 served, slot 4 in STATE (2 holding, 0 free) for pid 1
-** (alive, not a writer), and BOOT: "this" (this boot's identity, as queue.c computes it from
-** /proc/sys/kernel/random/boot_id) or "other" (a file left by an earlier boot). */
-static const char craft_py[] =
-    "import struct, sys\n"
-    "path, boot, state = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
-    "h = 12345\n"
-    "if boot == 'this':\n"
-    "    h = 1469598103934665603\n"
-    "    for b in open('/proc/sys/kernel/random/boot_id', 'rb').read(64):\n"
-    "        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF\n"
-    "size, magic, version, boot_at, slots_at, slot = (int(a) for a in sys.argv[4:10])\n"
-    "buf = bytearray(size)\n"
-    "struct.pack_into('=IIII', buf, 0, magic, version, 5, 4)\n"
-    "struct.pack_into('=Q', buf, boot_at, h)\n"
-    "struct.pack_into('=IiII', buf, slots_at + 4 * slot, 4, 1, state, 0)\n"
-    "open(path, 'wb').write(buf)\n";
 
 /* One write against a crafted queue file; returns how long it took (s), asserts it committed. */
 static double write_against(const char *boot, int state, char **log_text)
@@ -904,7 +694,7 @@ static double write_against(const char *boot, int state, char **log_text)
     char *dir = h_tmpdir();
     char *db = h_join(dir, "s.db");
     h_init_db(dir, db);
-    char *cargv[] = { (char *)h_python(), "-c", (char *)craft_py, qfile(db), (char *)boot,
+    char *cargv[] = { (char *)h_python(), program("craft"), qfile(db), (char *)boot,
                       h_fmt("%d", state),
                       /* the layout, from shim/queue_file.h */
                       h_fmt("%u", (unsigned)Q_FILE_SIZE), h_fmt("%u", Q_MAGIC),
@@ -918,7 +708,7 @@ static double write_against(const char *boot, int state, char **log_text)
     char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
     const char *env[] = { logenv, "LOCKFIX_RETRY_BUDGET_MS=1500", "LOCKFIX_TIMEOUT_MS=500",
                           "LOCKFIX_QUEUE_LOG_MS=0", NULL };
-    char *argv[] = { (char *)h_python(), "-c", (char *)one_insert_py, db, NULL };
+    char *argv[] = { (char *)h_python(), program("one_insert"), db, NULL };
     char *out, *err;
     int rc = h_run(dir, argv, true, env, NULL, &out, &err, 30);
     *log_text = h_slurp(log);
@@ -967,39 +757,6 @@ Test(queue, free_slot_at_the_head_is_passed_over, .timeout = LIMIT)
 
 /* ---- 9. threads ------------------------------------------------------------------------------ */
 
-/* THREADS threads insert for RUN_S seconds, each through its own connection ("own") or all
-** through one connection ("shared", check_same_thread=False); then the process sleeps SLEEP_S
-** with its connections open. Prints `ok=N`. */
-static const char threads_py[] =
-    "import sqlite3, sys, threading, time\n"
-    "db, mode, nth, run_s, sleep_s = sys.argv[1], sys.argv[2], int(sys.argv[3]), "
-    "float(sys.argv[4]), float(sys.argv[5])\n"
-    "shared = sqlite3.connect(db, isolation_level=None, check_same_thread=False)\n"
-    "stop = time.monotonic() + run_s\n"
-    "n = [0] * nth\n"
-    "def w(k):\n"
-    "    c = shared if mode == 'shared' else sqlite3.connect(db, isolation_level=None)\n"
-    "    while time.monotonic() < stop:\n"
-    "        c.execute('INSERT INTO log(writer, i) VALUES(?, ?)', (10 + k, n[k]))\n"
-    "        n[k] += 1\n"
-    "ths = [threading.Thread(target=w, args=(k,)) for k in range(nth)]\n"
-    "[t.start() for t in ths]\n"
-    "[t.join() for t in ths]\n"
-    "print('ok=%d' % sum(n), flush=True)\n"
-    "time.sleep(sleep_s)\n";
-
-/* Single inserts for RUN_S seconds; prints `ok=N worst_s=S`. */
-static const char other_py[] =
-    "import sqlite3, sys, time\n"
-    "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-    "stop = time.monotonic() + float(sys.argv[2])\n"
-    "n = 0; worst = 0.0\n"
-    "while time.monotonic() < stop:\n"
-    "    t = time.monotonic()\n"
-    "    c.execute('INSERT INTO log(writer, i) VALUES(2, ?)', (n,))\n"
-    "    worst = max(worst, time.monotonic() - t); n += 1\n"
-    "print('ok=%d worst_s=%.3f' % (n, worst))\n";
-
 /* A process whose threads write (own connections, or one shared connection) next to another
 ** writer process: nobody waits anywhere near the 3 s budget. Before the turn was per connection
 ** and per thread, the other threads skipped the queue and starved the thread holding the turn,
@@ -1015,8 +772,8 @@ static void threads_next_to_other(const char *mode)
     const char *env[] = { logenv, "LOCKFIX_RETRY_BUDGET_MS=3000", "LOCKFIX_QUEUE_LOG_MS=500",
                           NULL };
     h_proc p[2];
-    spawn_py(&p[0], dir, "threads", threads_py, true, env, db, mode, "3", "3", "3", (char *)NULL);
-    spawn_py(&p[1], dir, "other", other_py, true, env, db, "5", (char *)NULL);
+    spawn_py(&p[0], dir, "threads", "threads", true, env, db, mode, "3", "3", "3", (char *)NULL);
+    spawn_py(&p[1], dir, "other", "other", true, env, db, "5", (char *)NULL);
     cr_assert_eq(h_wait_all(p, 2, 60), 0, "a writer hung");
     char *tout = h_slurp(h_join(dir, "threads.out")), *oout = h_slurp(h_join(dir, "other.out"));
     char *text = h_slurp(log);
@@ -1037,3 +794,9 @@ static void threads_next_to_other(const char *mode)
 
 Test(queue, threads_with_own_connections, .timeout = LIMIT) { threads_next_to_other("own"); }
 Test(queue, threads_sharing_one_connection, .timeout = LIMIT) { threads_next_to_other("shared"); }
+
+/* One test at a time: the timing assertions need the machine to themselves. */
+int main(int argc, char *argv[])
+{
+    return h_main_one_at_a_time(argc, argv);
+}

@@ -140,7 +140,7 @@ static struct outcome replay(int wide, int version, const void *sql, int nbyte, 
             back_to_autocommit();
         }
         sqlite3_finalize(s1);
-        free(rw.p);
+        lf_rewritten_release(&rw);
     } else {
         o.rc_shim = o.rc_orig;
         o.tail_shim = o.tail_orig;
@@ -442,7 +442,7 @@ Test(sqlite_cross, generated_busy_timeout_pragmas)
             sqlite3_busy_timeout(db, 7777);
             cr_expect_eq(sqlite3_exec(db, rw.p, NULL, NULL, NULL), SQLITE_OK, "%s", (char *)rw.p);
             cr_expect_eq(busy_timeout_now(), FLOOR, "\"%s\" -> \"%s\"", sql, (char *)rw.p);
-            free(rw.p);
+            lf_rewritten_release(&rw);
         }
     }
     cr_expect_gt(raised, 500);
