@@ -199,9 +199,10 @@ CI_CHECKS += fuzz
 # out of clang-tidy until their findings are fixed or suppressed with a reason (none today).
 LINT_TIDY_PENDING =
 LINT_SRC = $(filter-out shim/darwin.c $(LINT_TIDY_PENDING),$(wildcard shim/*.c)) $(wildcard cmd/*.c)
-LINT_FORMAT = shim/clock.c shim/deadline.c shim/events.def.h shim/fs_list.h shim/glob.c \
-	shim/handles.c shim/log.c shim/options.h shim/platform.c shim/queue_file.h shim/retry.c \
-	shim/turn.c shim/unreachable.c cmd/env.c cmd/holders.c cmd/ldpath.c cmd/buf.c cmd/buf.h \
+LINT_FORMAT = shim/backup.c shim/clock.c shim/config.c shim/deadline.c shim/events.def.h \
+	shim/fs_list.h shim/glob.c shim/handles.c shim/log.c shim/long_turn.c shim/open_policy.c \
+	shim/options.h shim/platform.c shim/queue_file.h shim/retry.c shim/turn.c shim/unreachable.c \
+	shim/wait.h shim/wait_linux.c cmd/env.c cmd/holders.c cmd/ldpath.c cmd/buf.c cmd/buf.h \
 	cmd/files.c cmd/files.h cmd/preload.c cmd/preload.h cmd/proc.c cmd/proc.h cmd/doctor_facts.c \
 	cmd/doctor_findings.c \
 	$(wildcard tests/hardening/*.c tests/fuzz/*.c)
