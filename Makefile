@@ -21,12 +21,12 @@ SHIM_HDR = $(wildcard shim/*.h)
 PURE_SRC = shim/rewrite.c shim/config.c shim/retry.c shim/glob.c
 
 # Files of one platform only. On macOS darwin.c finds each image's SQLite (rebinding its imports)
-# and provides the platform services; wait_darwin.c is the queue's wait. patch.c's memory layer
-# (trampolines, code writes) is Linux's: on macOS compiled-in copies are refused until it is
-# ported (darwin.h). mk/macos.mk checks the Darwin list here with clang for Apple targets.
+# and provides the platform services; wait_darwin.c is the queue's wait; the entry patcher
+# (patch.c, insn_*.c) is shared, its memory primitives are patch_linux.c or patch_darwin.c.
+# mk/macos.mk checks the Darwin list here with clang for Apple targets.
 DARWIN_EXCLUDE = shim/resolve.c shim/unreachable.c shim/platform.c shim/wait_linux.c \
-                 shim/static.c shim/symtab.c shim/objcache.c shim/patch.c
-LINUX_EXCLUDE  = shim/darwin.c shim/wait_darwin.c shim/macho.c
+                 shim/static.c shim/symtab.c shim/objcache.c shim/patch_linux.c
+LINUX_EXCLUDE  = shim/darwin.c shim/wait_darwin.c shim/macho.c shim/patch_darwin.c
 
 ifeq ($(UNAME_S),Darwin)
 # macOS (never run on a Mac: see docs/recipes.md): loaded with DYLD_INSERT_LIBRARIES; links no
@@ -55,8 +55,10 @@ $(SHIM_LIB): $(SHIM_SRC) $(SHIM_HDR) shim/exports.map | $(BUILD)
 	mv -f $@.tmp $@    # a rename: a process loading the library never sees it half-written
 
 # The command finds the library next to itself in the build tree, or at the path fixed at install.
-$(BUILD)/lockfix: $(wildcard cmd/*.c) $(wildcard cmd/*.h) | $(BUILD)
-	$(CC) $(CFLAGS) -fvisibility=default -DLOCKFIX_LIBDIR='"$(LIBDIR)"' -o $@ $(wildcard cmd/*.c) -ldl -lsqlite3 -lm
+# shim/macho.c, the shim's Mach-O reader, is the command's too (`lockfix check` on Mach-O files).
+CMD_SRC = $(wildcard cmd/*.c) shim/macho.c
+$(BUILD)/lockfix: $(CMD_SRC) $(wildcard cmd/*.h) shim/macho.h shim/hooks.h | $(BUILD)
+	$(CC) $(CFLAGS) -fvisibility=default -DLOCKFIX_LIBDIR='"$(LIBDIR)"' -o $@ $(CMD_SRC) -ldl -lsqlite3 -lm
 
 check-exports: $(SHIM_LIB)
 	@extra=$$(nm -D --defined-only $(SHIM_LIB) | awk '{print $$3}' | grep -v '^sqlite3_' || true); \

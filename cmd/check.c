@@ -23,6 +23,7 @@
 #include "lockfix.h"
 #include "buf.h"
 #include "files.h"
+#include "macho_inspect.h"
 #include "preload.h"
 #include "proc.h"
 
@@ -40,9 +41,11 @@ enum sqlite_use {
     USE_DEEPBIND,   /* imports, but is loaded with RTLD_DEEPBIND (PHP): unreachable... */
     USE_STANDIN,    /* ...except through the stand-in libsqlite3.so.0 on LD_LIBRARY_PATH */
     USE_COMPILED,   /* compiled in, not exported, named in .symtab: redirected at load */
+    USE_REFUSED,    /* compiled in with symbols, but macOS lockfix refuses to patch it */
 };
-static const char *const use_names[] = {"none",    "imports",  "exported", "provider", "bound",
-                                        "hidden",  "deepbind", "standin",  "compiled"};
+static const char *const use_names[] = {"none",     "imports",  "exported", "provider",
+                                        "bound",    "hidden",   "deepbind", "standin",
+                                        "compiled", "refused"};
 
 /* Reachable: the calls go through something lockfix stands in. */
 static int reachable_use(enum sqlite_use u)
@@ -53,7 +56,7 @@ static int reachable_use(enum sqlite_use u)
 /* Unreachable: SQLite is there, and its calls never meet lockfix. */
 static int unreachable_use(enum sqlite_use u)
 {
-    return u == USE_BOUND || u == USE_HIDDEN || u == USE_DEEPBIND;
+    return u == USE_BOUND || u == USE_HIDDEN || u == USE_DEEPBIND || u == USE_REFUSED;
 }
 
 struct object {
@@ -71,6 +74,7 @@ struct report {
     int libs_followed;
     int php;     /* PHP engine seen: add the DEEPBIND advice */
     enum kind kind;
+    char exe_forbid[64]; /* Mach-O: code-signature flags of the program that forbid patching */
 };
 
 struct check_opts {
@@ -90,6 +94,9 @@ void usage_check(FILE *out)
             "  compiled in, no symbols       not reachable (stripped, Bun, Deno): one log line\n"
             "  PHP (RTLD_DEEPBIND loader)    not reachable: says what to do instead\n"
             "PROGRAM is a path or a name on PATH. Scripts are followed through their #! line.\n"
+            "A Mach-O file (macOS; thin or universal) gets one verdict per architecture, as\n"
+            "lockfix on macOS would act on it: imports rebound, compiled-in copies patched\n"
+            "unless the code signature forbids it; @rpath libraries are not followed.\n"
             "For python, perl, ruby, tclsh and php the interpreter is asked where its SQLite\n"
             "module is (run once, with a 10 s limit); for node, the current directory is\n"
             "searched for node_sqlite3.node and better_sqlite3.node.\n"
@@ -264,6 +271,148 @@ static enum sqlite_use classify(const char *path, const struct elf_info *e, int 
     return USE_NONE;
 }
 
+/* What one architecture of a Mach-O image means for lockfix on macOS (darwin.c's rules): its
+** imported slots are rebound, a compiled-in copy with every hooked function named is patched
+** unless the code signature forbids changed code, an exported copy is left to its callers. */
+static enum sqlite_use classify_macho(const char *path, const struct macho_slice *s,
+                                      const char *exe_forbid, char **detail)
+{
+    char forbid[64];
+    macho_cs_forbidding(s->cs_flags, forbid, sizeof forbid);
+    const char *name = s->id_name[0] ? s->id_name : path;
+    if (s->imports > 0 && s->arm64e) {
+        *detail = xasprintf("[%s] imports %d sqlite3_* functions, but its pointers are signed "
+                            "(arm64e): lockfix on macOS does not rebind such images",
+                            s->arch, s->imports);
+        return USE_BOUND;
+    }
+    if (s->imports > 0) {
+        *detail = xasprintf("[%s] imports %d sqlite3_* functions (%s...)%s%s: dyld binds them, "
+                            "and lockfix on macOS points those slots at its hooks when the image "
+                            "is loaded",
+                            s->arch, s->imports, s->first_import, s->from[0] ? " from " : "",
+                            s->from[0] ? s->from : " (flat lookup)");
+        return USE_IMPORTS;
+    }
+    if (s->exports > 0 && is_provider_name(name)) {
+        *detail = xasprintf("[%s] provides SQLite (%d exported functions): the images that import "
+                            "them are rebound",
+                            s->arch, s->exports);
+        return USE_PROVIDER;
+    }
+    if (s->exports > 0) {
+        *detail = xasprintf("[%s] bundles SQLite and exports %d sqlite3_* functions: images that "
+                            "import them are rebound, but its own calls to them are bound inside "
+                            "it at link time, and lockfix leaves an exported copy alone",
+                            s->arch, s->exports);
+        return USE_BOUND;
+    }
+    if (s->locals > 0 && s->has_step) {
+        if (s->arm64e) {
+            *detail = xasprintf("[%s] SQLite is compiled in, but the image is arm64e (signed "
+                                "pointers): lockfix on macOS leaves it alone",
+                                s->arch);
+            return USE_REFUSED;
+        }
+        if (forbid[0]) {
+            *detail = xasprintf("[%s] SQLite is compiled in (%d sqlite3_* functions named in its "
+                                "symbol table), but its code signature forbids changed code "
+                                "(flags %#lx: %s): lockfix refuses to patch it and logs "
+                                "`unreachable`",
+                                s->arch, s->locals, (unsigned long)s->cs_flags, forbid);
+            return USE_REFUSED;
+        }
+        if (exe_forbid[0]) {
+            *detail = xasprintf("[%s] SQLite is compiled in (%d sqlite3_* functions named in its "
+                                "symbol table), but the program's code signature forbids changed "
+                                "code (%s): lockfix refuses to patch it and logs `unreachable`",
+                                s->arch, s->locals, exe_forbid);
+            return USE_REFUSED;
+        }
+        if (s->locals < s->nhooks) {
+            *detail = xasprintf("[%s] SQLite is compiled in, but only %d of the %d functions "
+                                "lockfix hooks have symbols (no %s): lockfix on macOS patches "
+                                "all of them or none, so it refuses and logs `unreachable`",
+                                s->arch, s->locals, s->nhooks, s->missing);
+            return USE_REFUSED;
+        }
+        *detail = xasprintf(
+            "[%s] reachable: compiled in, symbols present: %d sqlite3_* functions named in its "
+            "symbol table, not exported; lockfix on macOS patches their entries when the image is "
+            "loaded (LOCKFIX_STATIC=0 turns that off), %s",
+            s->arch, s->locals,
+            s->filetype == 2 ? "its code signature allowing it (not the hardened runtime)"
+                             : "unless the program's executable is signed with the hardened "
+                               "runtime (check it too)");
+        return USE_COMPILED;
+    }
+    if (s->locals > 0 || s->has_sqlite_text) {
+        *detail = xasprintf("[%s] unreachable: no symbols: contains SQLite (%s) but does not name "
+                            "sqlite3_step in its symbol table (stripped): its calls never pass "
+                            "through dyld and cannot be redirected",
+                            s->arch,
+                            s->locals > 0 ? "some sqlite3_* symbols defined, not exported"
+                                          : "its file-format string and messages are in it");
+        return USE_HIDDEN;
+    }
+    if (s->err[0]) {
+        *detail = xasprintf("[%s] %s", s->arch, s->err);
+        return USE_NONE;
+    }
+    *detail = xasprintf("[%s] no SQLite", s->arch);
+    return USE_NONE;
+}
+
+/* A Mach-O file: one verdict per architecture (a universal file has several). The libraries it
+** links are queued (at most `room` of them) when they are files here: absolute paths,
+** @loader_path and @executable_path (`exe`: the program check was given); not @rpath, nor the
+** shared cache, which mean something only on a Mac. Returns how many were queued. */
+static int inspect_macho(struct report *r, const char *path, const char *role, int first,
+                         const char *exe, char **queue, int room)
+{
+    struct macho_slice s[MACHO_MAX_SLICES];
+    char err[160];
+    int n = macho_inspect(path, s, MACHO_MAX_SLICES, err, sizeof err), queued = 0, skipped = 0;
+    if (n <= 0) {
+        if (first)
+            add_object(r, path, role, USE_NONE,
+                       xasprintf("not inspected: a Mach-O file, %s", err));
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < s[i].ndeps; k++) {
+            char *dep = macho_dep_file(s[i].deps[k], path, exe);
+            if (dep != NULL && queued < room)
+                queue[queued++] = dep;
+            else
+                free(dep), skipped += strncmp(s[i].deps[k], "@rpath/", 7) == 0;
+        }
+    if (first && skipped)
+        note(r, "%s links %d @rpath librar%s, not followed here", path, skipped,
+             skipped == 1 ? "y" : "ies");
+    for (int i = 0; first && i < n; i++) /* the process's executable: its flags bind every image */
+        if (s[i].filetype == 2 && !r->exe_forbid[0])
+            macho_cs_forbidding(s[i].cs_flags, r->exe_forbid, sizeof r->exe_forbid);
+    for (int i = 0; i < n; i++) {
+        char *detail = NULL;
+        enum sqlite_use use = classify_macho(path, &s[i], first ? "" : r->exe_forbid, &detail);
+        const char *shown = !first                    ? "library"
+                            : strcmp(role, "program") != 0 ? role
+                            : s[i].filetype == 2         ? "program"
+                                                         : "shared object";
+        if (first || use != USE_NONE)
+            add_object(r, path, shown, use, detail);
+        else
+            free(detail);
+    }
+    if (first)
+        note(r, "%s is a Mach-O file (macOS): read as lockfix on macOS would act on it, which has "
+                "never run on a Mac",
+             path);
+    macho_slices_free(s, n);
+    return queued;
+}
+
 /* Inspect an object and, breadth first, the shared libraries it needs. Only objects that hold or
 ** call SQLite are listed (plus the first one, so the report says what was looked at). */
 static void inspect_tree(struct report *r, const char *path, const char *role, int deepbind)
@@ -279,15 +428,20 @@ static void inspect_tree(struct report *r, const char *path, const char *role, i
             continue;
         }
         struct elf_info e;
-        if (elf_inspect(p, &e) != 0 || !e.is_elf) {
+        int rc = elf_inspect(p, &e);
+        if (rc == 0 && e.is_macho) {
+            if (!first)
+                r->libs_followed++;
+            int room = (int)(sizeof queue / sizeof queue[0]) - tail;
+            tail += inspect_macho(r, p, role, first, path, queue + tail, room);
+            elf_info_free(&e);
+            free(p);
+            continue;
+        }
+        if (rc != 0 || !e.is_elf) {
             if (first)
                 add_object(r, p, role, USE_NONE,
-                           e.is_macho ? xstrdup("not inspected: a Mach-O file, and check reads "
-                                                "ELF only (on macOS: `otool -L` shows a "
-                                                "libsqlite3 dependency, `nm -gU` exported "
-                                                "sqlite3_* functions)")
-                                      : xasprintf("not inspected: %s",
-                                                  e.err[0] ? e.err : "not an ELF file"));
+                           xasprintf("not inspected: %s", e.err[0] ? e.err : "not an ELF file"));
             elf_info_free(&e);
             free(p);
             continue;
@@ -581,8 +735,9 @@ static const char *verdict(const struct report *r, int *exit_code)
 /* The sentence after the verdict: what lockfix will do, or what to do instead. */
 static const char *advice(const struct report *r, const char *v)
 {
-    int deepbind = 0, hidden = 0, bound = 0, standin = 0;
+    int deepbind = 0, hidden = 0, bound = 0, standin = 0, refused = 0;
     for (int i = 0; i < r->nobj; i++) {
+        refused |= r->obj[i].use == USE_REFUSED;
         deepbind |= r->obj[i].use == USE_DEEPBIND;
         standin |= r->obj[i].use == USE_STANDIN;
         hidden |= r->obj[i].use == USE_HIDDEN;
@@ -601,6 +756,14 @@ static const char *advice(const struct report *r, const char *v)
                "a shell) use `lockfix env --standin`.";
     if (strcmp(v, "reachable") == 0)
         return "lockfix can reach this program's SQLite: run it as `lockfix PROGRAM ...`.";
+    if (refused)
+        return "lockfix on macOS does not patch a compiled-in SQLite whose code signature forbids "
+               "changed code (the hardened runtime, CS_KILL, CS_HARD: the process would be "
+               "killed), an arm64e image, or one where not every function it hooks has a symbol. "
+               "Use a build that links a libsqlite3.dylib (Homebrew's, pyenv's or conda's Python "
+               "do), or apply the fixes in the program: PRAGMA journal_mode=WAL, PRAGMA "
+               "busy_timeout=5000, BEGIN IMMEDIATE for transactions that write. `lockfix doctor "
+               "DB` still diagnoses the database.";
     if (hidden || bound)
         return "lockfix cannot take over calls that never reach the dynamic linker when the "
                "object does not name SQLite's functions (stripped). Use a build that keeps its "

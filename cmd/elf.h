@@ -9,7 +9,7 @@
 
 struct elf_info {
     int is_elf;       /* 0: not an ELF file (a script, or something else) */
-    int is_macho;     /* a Mach-O file (macOS), which this reader does not inspect */
+    int is_macho;     /* a Mach-O file (macOS): check.c reads it with macho_inspect.c instead */
     char err[160];    /* why the file could not be read, if it could not */
     int is64, big_endian;
     unsigned type;    /* 2 = ET_EXEC, 3 = ET_DYN */

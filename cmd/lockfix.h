@@ -2,11 +2,12 @@
 ** The lockfix command: declarations shared by its files.
 **
 ** One file per subcommand (run.c, env.c, doctor*.c, check.c, stats.c), the option table they
-** share (options.c), a small ELF reader (elf.c), the dynamic linker's search path (ldpath.c),
-** process/lock inspection (holders.c) and platform differences (platform.c). The plain helpers
-** have a header each: memory and strings (buf.h), paths and files (files.h), a child's preload
-** environment (preload.h), running a helper process (proc.h). Nothing here is a library API: it
-** is the command's own plumbing.
+** share (options.c), a small ELF reader (elf.c), Mach-O verdicts over the shim's reader
+** (macho_inspect.c), the dynamic linker's search path (ldpath.c), process/lock inspection
+** (holders.c) and platform differences (platform.c). The plain helpers have a header each:
+** memory and strings (buf.h), paths and files (files.h), a child's preload environment
+** (preload.h), running a helper process (proc.h). Nothing here is a library API: it is the
+** command's own plumbing.
 */
 #ifndef LOCKFIX_CMD_H
 #define LOCKFIX_CMD_H

@@ -6,8 +6,8 @@
 #
 # Fixtures: a do-nothing preload library (the wrapper must keep the user's LD_PRELOAD), a binary
 # with hidden sqlite3_* functions and SQLite's strings (not SQLite: no amalgamation here, see
-# tests/cmd/hidden_sqlite.c), its stripped twin, and, when libsqlite3.a is installed, a program
-# with a real static SQLite.
+# tests/cmd/hidden_sqlite.c), its stripped twin, when libsqlite3.a is installed a program with a
+# real static SQLite, and Mach-O files linked here for macOS (tests/cmd/build-macho).
 
 CMD_TEST_DIR   = $(BUILD)/tests/cmd
 CMD_TEST_BIN   = $(BUILD)/tests/test_cmd
@@ -18,6 +18,9 @@ CMD_FIXTURES   = $(CMD_TEST_DIR)/dummy-preload.so $(CMD_TEST_DIR)/hidden-sqlite 
 ifneq ($(CMD_SQLITE_A),)
 CMD_FIXTURES  += $(CMD_TEST_DIR)/static-sqlite
 endif
+# Mach-O files for `lockfix check` (tests/cmd/build-macho: clang-14 and ld64.lld-14, arm64 and
+# x86_64, the tools tests/macho/install-tools installs)
+CMD_FIXTURES  += $(CMD_TEST_DIR)/macho/.built
 
 .PHONY: cmd-test
 
@@ -45,6 +48,12 @@ $(CMD_TEST_DIR)/hidden-sqlite-stripped: tests/cmd/hidden_sqlite.c
 $(CMD_TEST_DIR)/static-sqlite: tests/cmd/static_sqlite.c
 	@mkdir -p $(@D)
 	$(CC) $(CMD_TEST_CFLAGS) -o $@ $< $(CMD_SQLITE_A) -lm -lpthread -ldl
+
+$(CMD_TEST_DIR)/macho/.built: tests/cmd/build-macho tests/cmd/set-cs-flags.py \
+		tests/cmd/macho_sqlite.c shim/hooks.h $(wildcard tests/macho/*.c) | macho-tools
+	@mkdir -p $(CMD_TEST_DIR)
+	tests/cmd/build-macho $(CMD_TEST_DIR)/macho
+	@touch $@
 
 # Run from the repository root; paths are passed absolute so the tests may change directory.
 # (node-clients: a check test finds the node addons built in the project directory)

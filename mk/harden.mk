@@ -160,7 +160,7 @@ FUZZ_DIR      = build/fuzz
 FUZZ_CFLAGS   = -std=gnu11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -Ishim -Itests/unit
 FUZZ_NAMES    = rewrite config stats
-FUZZ_CMD_SRC  = $(filter-out cmd/main.c cmd/stats.c,$(wildcard cmd/*.c))
+FUZZ_CMD_SRC  = $(filter-out cmd/main.c cmd/stats.c,$(wildcard cmd/*.c)) shim/macho.c
 
 .PHONY: fuzz fuzz-build
 
@@ -201,10 +201,15 @@ LINT_TIDY_PENDING =
 LINT_SRC = $(filter-out shim/darwin.c $(LINT_TIDY_PENDING),$(wildcard shim/*.c)) $(wildcard cmd/*.c)
 LINT_FORMAT = shim/backup.c shim/clock.c shim/config.c shim/deadline.c shim/events.def.h \
 	shim/fs_list.h shim/glob.c shim/handles.c shim/log.c shim/long_turn.c shim/open_policy.c \
-	shim/options.h shim/platform.c shim/queue_file.h shim/retry.c shim/turn.c shim/unreachable.c \
-	shim/wait.h shim/wait_linux.c cmd/env.c cmd/holders.c cmd/ldpath.c cmd/buf.c cmd/buf.h \
-	cmd/files.c cmd/files.h cmd/preload.c cmd/preload.h cmd/proc.c cmd/proc.h cmd/doctor_facts.c \
-	cmd/doctor_findings.c \
+	shim/options.h shim/patch_darwin.c shim/patch_linux.c shim/patch_os.h shim/platform.c \
+	shim/queue_file.h shim/retry.c shim/turn.c shim/unreachable.c shim/wait.h shim/wait_linux.c \
+	cmd/env.c cmd/holders.c cmd/ldpath.c cmd/macho_inspect.c cmd/macho_inspect.h cmd/buf.c \
+	cmd/buf.h cmd/files.c cmd/files.h cmd/preload.c cmd/preload.h cmd/proc.c cmd/proc.h \
+	cmd/doctor_facts.c cmd/doctor_findings.c \
+	shim/base.h shim/resolve.h shim/handles.h shim/config.h shim/globs.h \
+	shim/log.h shim/rewrite.h shim/retry.h shim/clock.h shim/platform.h shim/conn.h shim/queue.h \
+	shim/long_turn.h shim/turn.h shim/deadline.h shim/open_policy.h shim/unreachable.h shim/impl.h \
+	shim/lockfix.h \
 	$(wildcard tests/hardening/*.c tests/fuzz/*.c)
 
 .PHONY: lint

@@ -1,4 +1,6 @@
-# Entry patching (issue 12, "Redirect them"): shim/patch.c, shim/insn_x86.c, shim/insn_a64.c.
+# Entry patching (issue 12, "Redirect them"): shim/patch.c, shim/insn_x86.c, shim/insn_a64.c,
+# and the memory primitives of Linux, shim/patch_linux.c (macOS's, patch_darwin.c, are compiled
+# and linked by make macos-check: no Mac here to run them).
 # Included by the top-level Makefile (BUILD is defined there).
 #
 #   make patch-deps       tests/patch/install-deps: aarch64 cross tools, qemu-user-static, arm64

@@ -31,7 +31,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libkern/OSCacheControl.h>
 #include <mach-o/dyld.h>
 #include <mach/mach.h>
 #include <pthread.h>
@@ -490,24 +489,10 @@ __attribute__((constructor)) static void lf_darwin_init(void)
 ** (with it, only under com.apple.security.cs.allow-jit), written between
 ** pthread_jit_write_protect_np(0) and (1) on arm64.
 **
-** Here: find the copy in the symbol table and check the signatures. The patcher of issue 12
-** (patch.h: lf_patch_prepare on every function, then lf_patch_apply, all or none) has landed,
-** but its memory layer (patch.c: trampolines mapped read+execute near the target, entries written
-** through mprotect or /proc/self/mem) is Linux's, and on Apple silicon executable memory must be
-** MAP_JIT or signed. Its macOS port is left to do: trampolines from lf_darwin_code_alloc() and
-** lf_darwin_code_write(), entries through lf_darwin_write_code() (darwin.h). Until then patch.c
-** is not built on macOS, and lf_patch_copy, the one call this file makes, is defined weakly
-** below to refuse; a port's definition replaces it at link time.
+** Here: find the copy in the symbol table and check the signatures; then lf_patch_copy
+** (patch_darwin.c: issue 12's patcher, patch.c, over macOS's memory primitives) redirects every
+** hooked entry, all or none, and the copy is registered with its trampolines.
 */
-__attribute__((weak)) int lf_patch_copy(const char *image, void *const fns[],
-                                        void *const hooks_for[], int n, void *trampolines[],
-                                        const char **why)
-{
-    (void)image, (void)fns, (void)hooks_for, (void)n, (void)trampolines;
-    *why = "this build has no entry patcher";
-    return -1;
-}
-
 static const char *const helper_names[] = {
 #define LF_HELPER_NAME(ret, name, params) "_" #name,
     LF_HELPERS(LF_HELPER_NAME)
@@ -559,12 +544,21 @@ static void patch_image(const struct lf_macho *m, const struct mach_header *mh, 
         refuse(path, "not all of its hooked functions have symbols");
         return;
     }
+    /* Patched entries jump to hooks that must find the copy: there must be room to register it
+    ** (add-image callbacks run one at a time, so the room is still there afterwards). */
+    if (atomic_load(&nimages) >= LF_MAX_IMAGES ||
+        atomic_load(&lf_ncopies) >= LF_MAX_COPIES) {
+        refuse(path, "there are too many images or SQLite copies to register another");
+        return;
+    }
     void *fns[NHOOKS], *hooks_for[NHOOKS], *tramp[NHOOKS];
+    size_t sizes[NHOOKS];
     for (int i = 0; i < NHOOKS; i++) {
         fns[i] = (void *)(uintptr_t)(at[i] + (uint64_t)slide);
+        sizes[i] = (size_t)lf_macho_function_size(m, at[i]); /* symbols carry none */
         hooks_for[i] = hook_fns[i];
     }
-    if (lf_patch_copy(path, fns, hooks_for, NHOOKS, tramp, &why) != 0) {
+    if (lf_patch_copy(path, fns, sizes, hooks_for, NHOOKS, tramp, &why) != 0) {
         refuse(path, why ? why : "its entries could not be patched");
         return;
     }
@@ -608,47 +602,6 @@ static void patch_image(const struct lf_macho *m, const struct mach_header *mh, 
     }
     pthread_mutex_unlock(&image_lock);
     lf_log("compiled-in image=%s: %d SQLite entries patched", path, NHOOKS);
-}
-
-/* The macOS half of patching: write `len` bytes of code at `at`. The page is made writable as a
-** private copy (VM_PROT_COPY: the file-backed, signed page is never written), then read+execute
-** again, and the instruction cache is flushed (needed on arm64). */
-int lf_darwin_write_code(void *at, const void *bytes, size_t len, const char **why)
-{
-    mach_port_t task = mach_task_self();
-    uintptr_t page_size = (uintptr_t)getpagesize();
-    uintptr_t first = (uintptr_t)at & ~(page_size - 1);
-    mach_vm_size_t span = (((uintptr_t)at + len + page_size - 1) & ~(page_size - 1)) - first;
-    if (mach_vm_protect(task, first, span, FALSE, VM_PROT_READ | VM_PROT_WRITE | VM_PROT_COPY) !=
-        KERN_SUCCESS) {
-        *why = "code page cannot be made writable";
-        return -1;
-    }
-    memcpy(at, bytes, len);
-    kern_return_t kr = mach_vm_protect(task, first, span, FALSE, VM_PROT_READ | VM_PROT_EXECUTE);
-    sys_icache_invalidate(at, len);
-    if (kr != KERN_SUCCESS) {
-        *why = "code page cannot be made executable again";
-        return -1;
-    }
-    return 0;
-}
-
-/* Memory for trampolines: executable, writable only between lf_darwin_code_write's toggles
-** (MAP_JIT; on x86_64 the toggle does nothing). NULL when the system refuses it. */
-void *lf_darwin_code_alloc(size_t len)
-{
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANON | MAP_JIT,
-                   -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
-void lf_darwin_code_write(void *dst, const void *src, size_t len)
-{
-    pthread_jit_write_protect_np(0); /* this thread may write MAP_JIT pages, not run them */
-    memcpy(dst, src, len);
-    pthread_jit_write_protect_np(1);
-    sys_icache_invalidate(dst, len);
 }
 
 /* At exit, when no SQLite call came through: the compiled-in copies that were refused. */

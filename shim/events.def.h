@@ -1,5 +1,5 @@
 /*
-** The events the shim logs: one row each, read by the shim (shim/conn.c, shim/lockfix.h), by
+** The events the shim logs: one row each, read by the shim (shim/conn.c, shim/conn.h), by
 ** `lockfix stats` (cmd/stats.c) and by the tests. A log line is "lockfix[PID]: NAME key=value ...".
 ** A new event is one row here; tests/hardening/test_events.py fails when the shim logs a name that
 ** is missing.

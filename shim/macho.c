@@ -30,6 +30,7 @@
 #define LC_DYLD_INFO_ONLY (0x22u | LC_REQ_DYLD)
 #define LC_LOAD_UPWARD_DYLIB (0x23u | LC_REQ_DYLD)
 #define LC_DYLD_CHAINED_FIXUPS (0x34u | LC_REQ_DYLD)
+#define LC_FUNCTION_STARTS 0x26u
 
 #define HEADER_SIZE 32u
 #define SEGMENT_SIZE 72u
@@ -318,6 +319,12 @@ static int parse_command(struct lf_macho *m, const uint8_t *c, uint32_t cmd, uin
         m->codesig_off = rd32(c + 8);
         m->codesig_size = rd32(c + 12);
         break;
+    case LC_FUNCTION_STARTS:
+        if (cmdsize < 16)
+            goto short_cmd;
+        m->funcstarts_off = rd32(c + 8);
+        m->funcstarts_size = rd32(c + 12);
+        break;
     case LC_UUID:
         if (cmdsize < 24)
             goto short_cmd;
@@ -543,6 +550,50 @@ static int walk_opcodes(const struct lf_macho *m, uint32_t off, uint32_t size,
         }
     }
     return stop;
+}
+
+/* ---- function starts (LC_FUNCTION_STARTS) ------------------------------------------------- */
+
+/* The end of the section holding vmaddr, or 0. */
+static uint64_t section_end(const struct lf_macho *m, uint64_t vmaddr)
+{
+    int s = lf_macho_seg_of(m, vmaddr, 1);
+    for (uint32_t k = 0; s >= 0 && k < m->seg[s].nsects; k++) {
+        const uint8_t *h = m->base + m->seg[s].sect_at + (size_t)k * SECTION_SIZE;
+        uint64_t addr = rd64(h + 32), size = rd64(h + 40);
+        if (vmaddr >= addr && vmaddr - addr < size)
+            return addr + size;
+    }
+    return 0;
+}
+
+uint64_t lf_macho_function_size(const struct lf_macho *m, uint64_t vmaddr)
+{
+    const uint8_t *p = m->funcstarts_size ? linkedit(m, m->funcstarts_off, m->funcstarts_size)
+                                          : NULL;
+    if (p == NULL)
+        return 0;
+    struct opstream st = {p, p + m->funcstarts_size, 0};
+    uint64_t at = m->text_vmaddr;
+    int found = 0;
+    while (st.p < st.end) {
+        uint64_t delta = uleb(&st);
+        if (st.bad || delta == 0)
+            break; /* the list ends with a 0 (and padding) */
+        if (at + delta < at)
+            return 0;
+        at += delta;
+        if (found)
+            return at - vmaddr; /* the next function's start */
+        if (at == vmaddr)
+            found = 1;
+        else if (at > vmaddr)
+            return 0; /* not a function start */
+    }
+    if (!found)
+        return 0;
+    uint64_t end = section_end(m, vmaddr); /* the last function: to the end of its section */
+    return end > vmaddr ? end - vmaddr : 0;
 }
 
 /* ---- fixup chains (LC_DYLD_CHAINED_FIXUPS) ------------------------------------------------ */

@@ -55,6 +55,7 @@ struct lf_macho {
     int ndylib;
     const char *id_name;                /* LC_ID_DYLIB: a dylib's install name */
     uint32_t codesig_off, codesig_size; /* LC_CODE_SIGNATURE */
+    uint32_t funcstarts_off, funcstarts_size; /* LC_FUNCTION_STARTS */
     uint8_t uuid[16];
     int has_uuid;
 };
@@ -135,6 +136,12 @@ int lf_macho_section_of(const struct lf_macho *m, uint64_t vmaddr, char seg[17],
 ** Returns how many were found, or -1 with *why. */
 int lf_macho_defined(const struct lf_macho *m, const char *const names[], int n, uint64_t vmaddr[],
                      int exported[], const char **why);
+
+/* The size of the function that starts at vmaddr (before the slide), from LC_FUNCTION_STARTS: the
+** distance to the next function's start, or for the last one to the end of its section (so any
+** alignment padding after it is counted). 0 when unknown: no such list, or vmaddr starts no
+** function in it. Mach-O symbols carry no size; the entry patcher uses this one. */
+uint64_t lf_macho_function_size(const struct lf_macho *m, uint64_t vmaddr);
 
 /* Code signature flags (the CodeDirectory's CS_* bits, e.g. 0x10000 hardened runtime, 0x2 ad
 ** hoc), or -1 when the image carries no readable signature. */

@@ -1,7 +1,7 @@
 /*
 ** The LOCKFIX_* variables: one row each, read by the shim's parser (shim/config.c) and by the
 ** command (cmd/options.c maps its flags to these variables, cmd/env.c unsets them). A new option
-** is one row here, its field in struct lf_config (lockfix.h) and its flag in cmd/options.c.
+** is one row here, its field in struct lf_config (config.h) and its flag in cmd/options.c.
 **
 **   X(VAR, TYPE, field, max, default)
 **   TYPE: BOOL, MS (milliseconds), US (microseconds), COUNT, LOG (off|stderr|/path),

@@ -11,7 +11,8 @@
  *           waited for until it says "ready", killed after), a healthy WAL database (exit 0),
  *           and that diagnosis leaves the files as they were; --fix
  *   check   /usr/bin/sqlite3 and python3 (reachable), a real static SQLite (libsqlite3.a) and a
- *           hidden-symbol stand-in (unreachable), a #! script
+ *           hidden-symbol stand-in (unreachable), a #! script, Mach-O files linked here for
+ *           macOS (one verdict per architecture)
  *   stats   logs of a real contention run (8 python3 processes, BEGIN; SELECT; UPDATE; COMMIT
  *           under the shim), checked against counts taken from the log lines here
  *
@@ -638,6 +639,105 @@ Test(check, hidden_symbol_copy_is_unreachable_stripped_or_not)
         cr_expect(strstr(r.out, "\"sqlite\":\"hidden\"") != NULL, "%s: %s", names[i], r.out);
         result_free(&r);
     }
+    h_rmtree(dir);
+}
+
+/* Mach-O files linked here for macOS (tests/cmd/build-macho), read through the shim's reader: the
+ * verdict darwin.c's rules give each architecture. Exit 0 only when reachable. */
+Test(check, macho_verdicts_per_architecture)
+{
+    static const struct {
+        const char *file, *verdict, *use, *text;
+        int code;
+    } cases[] = {
+        {"importer", "reachable", "imports", "from /opt/homebrew/opt/sqlite/lib/libsqlite3.0.dylib",
+         0},
+        {"compiled", "reachable", "compiled", "compiled in, symbols present: 20 sqlite3_*", 0},
+        {"partial", "unreachable", "refused", "only 7 of the 20 functions", 1},
+        {"stripped", "unreachable", "hidden", "no symbols", 1},
+        {"libsqlite3", "provider", "provider", "provides SQLite (20 exported", 1},
+        {"bundled", "unreachable", "bound", "exports 20 sqlite3_* functions", 1},
+        {"nosqlite", "no-sqlite", "none", "no SQLite", 1},
+    };
+    char *dir = h_tmpdir();
+    for (int a = 0; a < 2; a++) {
+        const char *arch = a ? "x86_64" : "arm64";
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char *name = h_fmt("macho/%s-%s", arch, cases[i].file);
+            const char *bin = fixture(name);
+            cr_assert_not_null(bin, "fixture %s missing", name);
+            struct result r = check(dir, bin);
+            char *verdict = h_fmt("\"verdict\":\"%s\"", cases[i].verdict);
+            char *use = h_fmt("\"sqlite\":\"%s\"", cases[i].use);
+            char *tag = h_fmt("[%s] ", arch);
+            cr_expect_eq(r.code, cases[i].code, "%s: %s %s", name, r.out, r.err);
+            cr_expect(strstr(r.out, verdict) != NULL, "%s: %s", name, r.out);
+            cr_expect(strstr(r.out, use) != NULL, "%s: %s", name, r.out);
+            cr_expect(strstr(r.out, cases[i].text) != NULL, "%s: %s", name, r.out);
+            cr_expect(strstr(r.out, tag) != NULL, "%s: %s", name, r.out);
+            free(name), free(verdict), free(use), free(tag);
+            result_free(&r);
+        }
+    }
+    h_rmtree(dir);
+}
+
+/* The hardened runtime flag in the code signature (CS_RUNTIME, 0x10000): lockfix on macOS would
+ * be killed running changed code there, so check says refused; the same image without it is
+ * reachable (above). A universal file gets a verdict for each of its architectures. */
+Test(check, macho_hardened_refused_and_universal_per_slice)
+{
+    char *dir = h_tmpdir();
+    struct result r = check(dir, fixture("macho/arm64-hardened"));
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "\"verdict\":\"unreachable\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"sqlite\":\"refused\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "flags 0x10002: runtime") != NULL, "%s", r.out);
+    result_free(&r);
+
+    r = check(dir, fixture("macho/universal-importer"));
+    cr_expect_eq(r.code, 0, "%s", r.out);
+    cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "[arm64] imports 7 sqlite3_*") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "[x86_64] imports 7 sqlite3_*") != NULL, "%s", r.out);
+    result_free(&r);
+    h_rmtree(dir);
+}
+
+/* A Mach-O program's libraries are followed where they are files here (@executable_path,
+ * @loader_path, absolute paths): SQLite compiled into the one beside the program is found and
+ * reachable. An @rpath library is not followed, and check says so. */
+Test(check, macho_follows_executable_path_not_rpath)
+{
+    char *dir = h_tmpdir();
+    for (int a = 0; a < 2; a++) {
+        const char *arch = a ? "x86_64" : "arm64";
+        char *name = h_fmt("macho/%s-uses-libcompiled", arch);
+        char *lib = h_fmt("%s-libcompiled\",\"role\":\"library\",\"sqlite\":\"compiled\"", arch);
+        struct result r = check(dir, fixture(name));
+        cr_expect_eq(r.code, 0, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, lib) != NULL, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, "\"libraries_followed\":1") != NULL, "%s: %s", name, r.out);
+        result_free(&r);
+        free(name), free(lib);
+
+        name = h_fmt("macho/%s-uses-rpath", arch);
+        r = check(dir, fixture(name));
+        cr_expect_eq(r.code, 1, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, "\"verdict\":\"no-sqlite\"") != NULL, "%s: %s", name, r.out);
+        cr_expect(strstr(r.out, "links 1 @rpath library, not followed here") != NULL, "%s: %s",
+                  name, r.out);
+        result_free(&r);
+        free(name);
+    }
+    /* the program's hardened runtime binds the library's copy too */
+    struct result r = check(dir, fixture("macho/arm64-hardened-uses-libcompiled"));
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "\"sqlite\":\"refused\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "the program's code signature forbids changed code (runtime)") != NULL,
+              "%s", r.out);
+    result_free(&r);
     h_rmtree(dir);
 }
 

@@ -262,6 +262,54 @@ Test(macho, a_mapped_image_reads_like_its_file)
     }
 }
 
+/* Function sizes (the entry patcher's; Mach-O symbols have none) against llvm-objdump's reading of
+** LC_FUNCTION_STARTS: each start's size reaches the next start, the last one's the end of its
+** section, an address inside a function has none; the same once the image is mapped. */
+Test(macho, function_sizes_are_the_gaps_between_objdumps_starts)
+{
+    char names[MAX_FIXTURES][128];
+    int n = fixtures(names), checked = 0;
+    for (int i = 0; i < n; i++) {
+        size_t size, ssize, span;
+        char *buf = load(path_of(names[i], ".macho"), &size);
+        char *text = load(path_of(names[i], ".starts"), &ssize);
+        struct lf_macho f, m;
+        parse_file(&f, buf, size, names[i]);
+        char *img = map_like_dyld(&f, &span);
+        const char *why = NULL;
+        cr_assert_eq(lf_macho_parse(&m, img, 0, 1, &why), 0, "%s mapped: %s", names[i], why);
+        unsigned long long start[256];
+        int k = 0;
+        for (char *line = strtok(text, "\n"); line && k < 256; line = strtok(NULL, "\n"))
+            cr_assert_eq(sscanf(line, "%llx", &start[k++]), 1, "%s: %s", names[i], line);
+        cr_expect_gt(k, 0, "%s: no function starts", names[i]);
+        for (int j = 0; j < k; j++) {
+            uint64_t got = lf_macho_function_size(&f, start[j]);
+            if (j + 1 < k) {
+                cr_expect_eq(got, start[j + 1] - start[j], "%s: function at 0x%llx: %llu bytes",
+                             names[i], start[j], (unsigned long long)got);
+            } else {
+                char seg[17], sect[17], seg2[17], sect2[17];
+                cr_expect_gt(got, 0, "%s: last function at 0x%llx", names[i], start[j]);
+                cr_expect_eq(lf_macho_section_of(&f, start[j] + got - 1, seg, sect), 0);
+                cr_expect_str_eq(sect, "__text", "%s: last function ends in %s", names[i], sect);
+                cr_expect(lf_macho_section_of(&f, start[j] + got, seg2, sect2) != 0 ||
+                              strcmp(sect2, "__text") != 0,
+                          "%s: the last function stops short of its section's end", names[i]);
+            }
+            cr_expect_eq(lf_macho_function_size(&m, start[j]), got, "%s mapped: 0x%llx",
+                         names[i], start[j]);
+            cr_expect_eq(lf_macho_function_size(&f, start[j] + 1), 0,
+                         "%s: 0x%llx + 1 is no function start", names[i], start[j]);
+            checked++;
+        }
+        free(img);
+        free(text);
+        free(buf);
+    }
+    cr_expect_gt(checked, 40, "only %d function starts checked", checked);
+}
+
 Test(macho, universal_file_slices)
 {
     size_t fsize, asize, xsize, off, len;

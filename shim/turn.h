@@ -1,0 +1,26 @@
+/*
+** When a connection takes the writer queue's turn, keeps it and hands it on (turn.c).
+*/
+#ifndef LOCKFIX_TURN_H
+#define LOCKFIX_TURN_H
+
+#include <sqlite3.h>
+
+#pragma GCC visibility push(hidden)
+
+struct lf_copy;
+
+/* Before a writing statement starts in autocommit mode: the WAL switch a new database waits for,
+** then the turn. Fixes *deadline when the turn had to be waited for; returns the busy timeout to
+** put back after the step when it was cut to what is left of the deadline (0: none). */
+long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt,
+                          long long *deadline);
+/* The connection is back in autocommit mode: its turn goes on. `stmt`: the statement just
+** stepped if it may still be running (an autocommit RETURNING write keeps the turn), else NULL. */
+void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
+/* The same, after asking whether the connection is back in autocommit mode. */
+void lf_turn_end_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
+
+#pragma GCC visibility pop
+
+#endif
