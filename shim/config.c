@@ -93,11 +93,9 @@ static const char *parse_one(const struct option *o, const char *v, struct lf_co
     case OPT_BOOL:
         return parse_bool(v, field) == 0 ? NULL : "expected 0/1, on/off, yes/no or true/false";
     case OPT_MS:
-        return parse_number(v, o->max, field) == 0 ? NULL
-                                                   : "expected milliseconds, 0 to 86400000";
+        return parse_number(v, o->max, field) == 0 ? NULL : "expected milliseconds, 0 to 86400000";
     case OPT_US:
-        return parse_number(v, o->max, field) == 0 ? NULL
-                                                   : "expected microseconds, 0 to 1000000";
+        return parse_number(v, o->max, field) == 0 ? NULL : "expected microseconds, 0 to 1000000";
     case OPT_COUNT:
         return parse_number(v, o->max, field) == 0 ? NULL : "expected a count, 0 to 1000000";
     case OPT_LOG:

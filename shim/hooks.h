@@ -95,6 +95,9 @@ typedef int (*lf_exec_cb)(void *, int, char **, char **);
     H(int, sqlite3_db_readonly, (sqlite3 *, const char *))                                         \
     H(const char *, sqlite3_uri_parameter, (const char *, const char *))                           \
     H(int, sqlite3_column_count, (sqlite3_stmt *))                                                 \
-    H(void, sqlite3_free, (void *))
+    H(void, sqlite3_free, (void *))                                                                \
+    H(sqlite3_mutex *, sqlite3_db_mutex, (sqlite3 *))                                              \
+    H(void, sqlite3_mutex_enter, (sqlite3_mutex *))                                                \
+    H(void, sqlite3_mutex_leave, (sqlite3_mutex *))
 
 #endif

@@ -27,8 +27,14 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt);
 ** common case is a plain jump to SQLite: a reset takes no turn, and a turn its connection holds
 ** was taken by an earlier step, which the program ordered before this reset. */
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt); /* stmt.c */
+/* A statement the step hook reset itself after SQLITE_BUSY (stmt.c, step_writer), on this thread:
+** the program's own reset of it returns what that reset returned. */
+extern LF_TLS sqlite3_stmt *lf_busy_reset_stmt;
+int lf_reset_after_busy(const struct lf_copy *c, sqlite3_stmt *stmt);
 static inline int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
+    if (LF_UNLIKELY(stmt == lf_busy_reset_stmt && stmt != NULL))
+        return lf_reset_after_busy(c, stmt);
     if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) <= 0)) {
         int rc; /* a reset may end an autocommit write, whose commit runs SQLite's own statements */
         LF_SQLITE_CALL(rc, c->sqlite3_reset(stmt));

@@ -181,6 +181,10 @@ int lf_a64_relocate(struct lf_reloc *r, char *why, size_t cap)
         off += 4;
         n++;
     }
+    if (n == 0) { /* the last instruction is read below */
+        lf_insn_why(why, cap, "nothing to relocate: the jump needs 0 bytes");
+        return -1;
+    }
     r->covered = off;
 
     for (k = 0; k < n; k++) {

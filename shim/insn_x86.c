@@ -25,6 +25,9 @@ void lf_insn_why(char *why, size_t cap, const char *fmt, ...)
 
 static int fits32(int64_t v) { return v == (int64_t)(int32_t)v; }
 
+/* An 8-bit displacement byte, sign-extended (written out: no conversion through signed char). */
+static int64_t rel8(unsigned char b) { return (int64_t)b - (b & 0x80 ? 256 : 0); }
+
 static void put32(unsigned char *p, int32_t v) { memcpy(p, &v, 4); }
 static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 
@@ -182,7 +185,7 @@ int lf_x86_decode(const unsigned char *c, size_t avail, struct lf_x86_insn *in, 
         in->rel = d;
         /* the displacement is relative to the end of the instruction, immediate included */
     } else if (in->disp_size == 1) {
-        in->rel = (int8_t)c[in->disp_off];
+        in->rel = rel8(c[in->disp_off]);
     } else if (in->disp_size == 4) {
         int32_t d;
         memcpy(&d, c + in->disp_off, 4);
@@ -270,6 +273,10 @@ int lf_x86_relocate(struct lf_reloc *r, char *why, size_t cap)
         at[n] = off;
         off += ins[n].len;
         n++;
+    }
+    if (n == 0) { /* the last instruction is read below */
+        lf_insn_why(why, cap, "nothing to relocate: the jump needs 0 bytes");
+        return -1;
     }
     r->covered = off;
 
@@ -391,7 +398,7 @@ int lf_x86_check_body(const unsigned char *code, size_t size, uint64_t fn, size_
         size_t end;
         int call = 0;
         if ((b >= 0x70 && b <= 0x7f) || b == 0xeb) {
-            rel = (int8_t)code[off + 1];
+            rel = rel8(code[off + 1]);
             end = off + 2;
         } else if ((b == 0xe8 || b == 0xe9) && off + 5 <= size) {
             int32_t d;

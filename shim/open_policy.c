@@ -192,7 +192,9 @@ void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename,
         return;
     }
     struct stat st;
-    if (stat(path, &st) == 0 && st.st_size == 0) {
+    /* (path is not NULL here: wal_obstacle answers "temp" or "memory" for a NULL path, but the
+    ** analyzer does not follow that, so it is said again) */
+    if (path != NULL && stat(path, &st) == 0 && st.st_size == 0) {
         lf_conn_set_wal_pending(conn, 1); /* a new database: its first write switches it */
         return;
     }
@@ -209,8 +211,7 @@ void lf_wal_at_first_write(const struct lf_copy *c, sqlite3 *db, struct lf_conn 
 }
 
 /* Opens: the real open, then the policy, with re-entered hooks passed through meanwhile. */
-static int after_open(const struct lf_copy *c, int rc, sqlite3 **ppDb, const char *zname,
-                      int flags)
+static int after_open(const struct lf_copy *c, int rc, sqlite3 **ppDb, const char *zname, int flags)
 {
     if (rc == SQLITE_OK && ppDb && *ppDb)
         lf_open_policy(c, *ppDb, zname, flags);
@@ -233,7 +234,8 @@ int lf_impl_sqlite3_open16(const struct lf_copy *c, const void *filename, sqlite
     /* The UTF-16 name is not read: the policy asks SQLite for the file name it opened. An empty
     ** UTF-16 name means a temp database; anything else is judged by that answer. */
     const unsigned short *w = filename;
-    rc = after_open(c, rc, ppDb, (w && w[0]) ? "?" : "", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    rc =
+        after_open(c, rc, ppDb, (w && w[0]) ? "?" : "", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     lf_guard--;
     return rc;
 }

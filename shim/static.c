@@ -45,10 +45,11 @@
 static const char *const names[] = {LF_HOOKS(NAME_X) LF_HELPERS(NAME_H)};
 #undef NAME_X
 #undef NAME_H
-#define ONE_X(...) +1
-enum { N_HOOKS = 0 LF_HOOKS(ONE_X), N_NAMES = sizeof names / sizeof names[0] };
+#define INDEX_X(ret, name, ...) HOOK_INDEX_##name,
+enum { LF_HOOKS(INDEX_X) N_HOOKS }; /* N_HOOKS: how many hooks there are */
+#undef INDEX_X
+enum { N_NAMES = sizeof names / sizeof names[0] };
 _Static_assert(N_NAMES <= LF_OBJ_MAX_NAMES, "LF_OBJ_MAX_NAMES is too small");
-#undef ONE_X
 
 /* The exported hook for hook i: where a patched entry jumps. */
 static void *hook_address(int i)

@@ -269,9 +269,64 @@ int lf_impl_sqlite3_prepare16_v3(const struct lf_copy *c, sqlite3 *db, const voi
 
 /* ---- step --------------------------------------------------------------------------------- */
 
+/*
+** A writing statement that SQLite stops with SQLITE_BUSY before it has the write lock is left
+** running (sqlite3_stmt_busy), and while it runs it counts as one of its connection's writers.
+** SQLite commits an autocommit write only when it is the connection's last running writer, so a
+** statement of the same connection that completes meanwhile returns SQLITE_DONE without being
+** committed, and the busy statement's reset then rolls that work back: a row the program was
+** told was written, lost (shown by queue/threads_sharing_one_connection: python threads sharing
+** one connection, one thread's INSERT busy, another's INSERT done in the gap before the first
+** one's reset). Without lockfix that gap is as short as the program makes it; lockfix's retry
+** back-off and logging widen it. So a writing statement that starts in autocommit mode is
+** stepped under its connection's mutex (held by SQLite for the whole step anyway; recursive),
+** and reset before the mutex is let go if it comes back busy still running: nothing of it was
+** done yet, so it starts over, as the program's own reset or next step would make it. The
+** program's own reset or finalize of it then returns what this reset returned (one statement per
+** thread is remembered), as it would have without lockfix.
+*/
+LF_TLS sqlite3_stmt *lf_busy_reset_stmt;
+static LF_TLS int busy_reset_rc;
+
+static int step_writer(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
+{
+    void (*leave)(sqlite3_mutex *) = c->sqlite3_mutex_leave;
+    sqlite3_mutex *m = NULL;
+    if (c->sqlite3_db_mutex && c->sqlite3_mutex_enter && leave)
+        m = c->sqlite3_db_mutex(db); /* NULL for a connection without one (SQLITE_OPEN_NOMUTEX) */
+    if (LF_UNLIKELY(stmt == lf_busy_reset_stmt))
+        lf_busy_reset_stmt = NULL; /* stepped again: its own answer counts from now on */
+    int rc;
+    lf_guard++;
+    if (m)
+        c->sqlite3_mutex_enter(m);
+    rc = c->sqlite3_step(stmt);
+    if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY) && c->sqlite3_stmt_busy &&
+        c->sqlite3_stmt_busy(stmt) && c->sqlite3_get_autocommit(db) && !lf_config()->dry_run &&
+        lf_conn_enabled(lf_conn_get(db, c))) {
+        busy_reset_rc = c->sqlite3_reset(stmt);
+        lf_busy_reset_stmt = stmt;
+    }
+    if (m)
+        leave(m);
+    lf_guard--;
+    return rc;
+}
+
+/* The program resets a statement step_writer reset after SQLITE_BUSY: the answer that reset had. */
+int lf_reset_after_busy(const struct lf_copy *c, sqlite3_stmt *stmt)
+{
+    int saved = busy_reset_rc;
+    lf_busy_reset_stmt = NULL;
+    int rc = lf_reset_holding(c, stmt);
+    return rc == SQLITE_OK ? saved : rc;
+}
+
 struct step_call {
     const struct lf_copy *c;
     sqlite3_stmt *stmt;
+    sqlite3 *db;
+    int writer; /* stepped by step_writer */
 };
 
 static int step_again(void *arg)
@@ -282,7 +337,10 @@ static int step_again(void *arg)
     /* A busy COMMIT stays mid-run and is continued by stepping; anything else starts over. */
     if (!s->c->sqlite3_stmt_busy || !s->c->sqlite3_stmt_busy(s->stmt))
         s->c->sqlite3_reset(s->stmt);
-    rc = s->c->sqlite3_step(s->stmt);
+    if (s->writer)
+        rc = step_writer(s->c, s->stmt, s->db);
+    else
+        rc = s->c->sqlite3_step(s->stmt);
     lf_guard--;
     return rc;
 }
@@ -314,7 +372,8 @@ static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, i
         lf_log("retry db=%s what=step attempt=1 dry_run=1", lf_conn_path(conn));
         return rc;
     }
-    struct step_call s = {c, stmt};
+    struct step_call s = {c, stmt, db, !was_running && was_autocommit && db != NULL &&
+                                           !c->sqlite3_stmt_readonly(stmt)};
     return retry_loop(conn, c, db, "step", rc, step_again, &s, lf_busy_deadline(conn, deadline));
 }
 
@@ -340,25 +399,27 @@ void lf_copy_stand_ins(struct lf_copy *c)
         c->sqlite3_sql = no_text;
 }
 
-/* Whether a statement about to start in autocommit mode begins writing: a writing statement,
-** BEGIN IMMEDIATE/EXCLUSIVE (transaction statements count as read-only for SQLite), or, while the
-** rewrite is on, a SAVEPOINT that opens a transaction. Such a SAVEPOINT cannot be rewritten (a
-** transaction opened by BEGIN is not ended by RELEASE), but it takes the turn like a BEGIN
-** IMMEDIATE: no writer under lockfix commits between its first read and its first write, so its
-** upgrade to a writer cannot fail against them. */
-enum { WRITES_ALONE = 1, OPENS_WRITE_TXN = 2 }; /* starts_write's answers besides 0 */
-static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
+/* A statement SQLite does not count as read-only that opens a transaction: BEGIN IMMEDIATE or
+** EXCLUSIVE (they take its locks). Any other is a single writing statement, which holds SQLite's
+** write lock from its start. */
+static inline int opens_write_txn(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
-    if (!c->sqlite3_stmt_readonly(stmt)) {
-        /* a writing statement, or BEGIN IMMEDIATE/EXCLUSIVE, which SQLite does not count as
-        ** read-only (they take its locks) but which open a transaction */
-        const char *sql = c->sqlite3_sql(stmt);
-        if (sql == NULL)
-            return OPENS_WRITE_TXN; /* cannot tell: the turn, as for any transaction */
-        if (first_letter[(unsigned char)sql[0]] & NOT_BEGIN)
-            return WRITES_ALONE; /* one statement, holding SQLite's write lock from its start */
-        return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE ? OPENS_WRITE_TXN : WRITES_ALONE;
-    }
+    const char *sql = c->sqlite3_sql(stmt);
+    if (sql == NULL)
+        return 1; /* cannot tell: the turn, as for any transaction */
+    if (first_letter[(unsigned char)sql[0]] & NOT_BEGIN)
+        return 0;
+    return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE;
+}
+
+/* Whether a statement SQLite calls read-only, about to start in autocommit mode, begins writing:
+** BEGIN IMMEDIATE/EXCLUSIVE (when a copy counts them read-only), or, while the rewrite is on, a
+** SAVEPOINT that opens a transaction. Such a SAVEPOINT cannot be rewritten (a transaction opened
+** by BEGIN is not ended by RELEASE), but it takes the turn like a BEGIN IMMEDIATE: no writer
+** under lockfix commits between its first read and its first write, so its upgrade to a writer
+** cannot fail against them. */
+static inline int begins_write(const struct lf_copy *c, sqlite3_stmt *stmt)
+{
     const char *sql = c->sqlite3_sql(stmt);
     if (sql == NULL)
         return 0;
@@ -369,9 +430,7 @@ static inline int starts_write(const struct lf_copy *c, sqlite3_stmt *stmt)
     if ((first_letter[c0] & NOT_BEGIN) && !((c0 | 0x20) == 's' && (sql[1] | 0x20) == 'a'))
         return 0;
     enum lf_stmt_kind kind = lf_sql_first_kind(sql);
-    return kind == LF_STMT_BEGIN_IMMEDIATE || (kind == LF_STMT_SAVEPOINT && lf_config()->rewrite)
-               ? OPENS_WRITE_TXN
-               : 0;
+    return kind == LF_STMT_BEGIN_IMMEDIATE || (kind == LF_STMT_SAVEPOINT && lf_config()->rewrite);
 }
 
 /* A step met SQLITE_BUSY: the retry rule, then the turn. Rare, so out of the hot path. */
@@ -416,11 +475,19 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     int was_autocommit = c->sqlite3_get_autocommit(db);
     long long deadline = 0;
     long put_back = 0;
-    int writes;
-    if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any()) &&
-        (writes = starts_write(c, stmt)) != 0)
-        put_back = lf_turn_before_write(c, db, stmt, writes == OPENS_WRITE_TXN, &deadline);
-    LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
+    int writer = was_autocommit && !c->sqlite3_stmt_readonly(stmt);
+    if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any())) {
+        int opens_txn = writer ? opens_write_txn(c, stmt) : begins_write(c, stmt);
+        if (writer || opens_txn)
+            put_back = lf_turn_before_write(c, db, stmt, opens_txn, &deadline);
+    }
+    if (writer) {
+        rc = step_writer(c, stmt, db);
+    } else {
+        if (LF_UNLIKELY(stmt == lf_busy_reset_stmt))
+            lf_busy_reset_stmt = NULL;
+        LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
+    }
     if (LF_UNLIKELY(put_back != 0))
         lf_set_timeout(c, db, put_back);
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
@@ -445,6 +512,12 @@ int lf_impl_sqlite3_finalize(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     if (LF_UNLIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1) && stmt != NULL)
         lf_stmt_owner_del(stmt);
+    if (LF_UNLIKELY(stmt != NULL && stmt == lf_busy_reset_stmt)) {
+        int saved = busy_reset_rc; /* reset by step_writer: the answer that reset had */
+        lf_busy_reset_stmt = NULL;
+        int rc = lf_impl_sqlite3_finalize(c, stmt);
+        return rc == SQLITE_OK ? saved : rc;
+    }
     int rc;
     if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0) ||
         stmt == NULL) {

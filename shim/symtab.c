@@ -20,7 +20,7 @@
 #include "lockfix.h"
 #include "static.h"
 
-#define CHUNK (256 * 1024)
+#define CHUNK ((size_t)256 * 1024)
 #define MAX_HITS 256 /* name offsets matched in .strtab (normally one per wanted name) */
 
 struct hit {

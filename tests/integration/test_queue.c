@@ -545,12 +545,18 @@ Test(queue, lingering_holder_behind_killed_waiter, .timeout = LIMIT)
 #define MIX_WRITERS 4
 #define MIX_TXNS 30
 
+/* The other program holds the write lock for 1 s after the writers started. With the shim, they
+** have started once each has opened the database (its `via=open` line in `log`): a python started
+** with a sanitizer runtime may take longer than the hold, and would then not contend. Without it
+** the hold starts at once (the control's plain pythons start in a fraction of it). */
 static struct h_totals mixed_run(const char *dir, const char *db, const char *tag, bool shim,
-                                 const char *const env[], double *released, double *min_start)
+                                 const char *const env[], const char *log, double *released,
+                                 double *min_start)
 {
     h_proc lk;
     char *lname = h_fmt("%s-locker", tag);
-    spawn_py(&lk, dir, lname, "locker", false, NULL, db, "1.0", (char *)NULL);
+    char *go = h_fmt("%s/%s-go", dir, tag);
+    spawn_py(&lk, dir, lname, "locker", false, NULL, db, "1.0", go, (char *)NULL);
     char *lout = h_fmt("%s/%s.out", dir, lname);
     bool locked = h_wait_for(lout, "locked", 20);
     if (!locked)
@@ -560,6 +566,14 @@ static struct h_totals mixed_run(const char *dir, const char *db, const char *ta
     h_proc ps[MIX_WRITERS];
     for (int w = 0; w < MIX_WRITERS; w++)
         spawn_writer(&ps[w], dir, tag, w + 1, w + 1 + (shim ? 10 : 0), db, MIX_TXNS, 0, "0", shim, env, NULL);
+    for (double end = h_mono_s() + 30; shim && h_mono_s() < end; usleep(5000)) {
+        char *text = h_slurp(log);
+        int opened = text ? h_count_lines(text, "via=open", (char *)NULL) : 0;
+        free(text);
+        if (opened >= MIX_WRITERS)
+            break;
+    }
+    h_touch(go);
     struct h_totals t = h_collect_writers(ps, MIX_WRITERS, RUN_S);
     cr_assert_eq(h_wait_all(&lk, 1, RUN_S), 0, "locker hung");
     cr_assert_eq(lk.status, 0, "locker failed: %s", h_show(h_slurp(h_fmt("%s/%s.err", dir, lname))));
@@ -584,7 +598,7 @@ Test(queue, program_without_shim_shares_db, .timeout = LIMIT)
 
     /* Control: writers that ask for no busy timeout, without the shim, fail while the other
     ** program holds the write lock. */
-    struct h_totals c = mixed_run(dir, db, "plain", false, NULL, &released, &first_start);
+    struct h_totals c = mixed_run(dir, db, "plain", false, NULL, NULL, &released, &first_start);
     cr_log_info("without shim: ok=%ld failed=%ld locked=%ld", c.ok, c.failed, c.locked);
     cr_assert_eq(c.timed_out, 0);
     cr_assert_eq(c.bad_output, 0, "%s", c.stdout_bad);
@@ -597,7 +611,7 @@ Test(queue, program_without_shim_shares_db, .timeout = LIMIT)
     char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
     const char *env[] = { logenv, "LOCKFIX_TIMEOUT_MS=3000", "LOCKFIX_RETRY_BUDGET_MS=3000",
                           "LOCKFIX_QUEUE_LOG_MS=0", NULL };
-    struct h_totals t = mixed_run(dir, db, "shim", true, env, &released, &first_start);
+    struct h_totals t = mixed_run(dir, db, "shim", true, env, log, &released, &first_start);
     char *text = h_slurp(log);
     cr_log_info("with shim: ok=%ld failed=%ld locked=%ld; first writer started %.3f s before the "
                 "lock was released",

@@ -93,6 +93,17 @@ static int relocate(const uint32_t *code, size_t n, uint64_t src, uint64_t dst, 
     return lf_a64_relocate(r, why, 96);
 }
 
+Test(insn_a64, relocate_nothing_is_refused)
+{
+    /* need 0: no instruction copied, so there is no last one to look at */
+    const uint32_t code[] = {0xd503201f, 0xd65f03c0}; /* nop; ret */
+    unsigned char out[240];
+    struct lf_reloc r;
+    char why[96];
+    cr_assert_eq(relocate(code, 2, 0x400000, 0x400000 + (8u << 20), 0, out, &r, why), -1);
+    cr_expect_str_eq(why, "nothing to relocate: the jump needs 0 bytes");
+}
+
 Test(insn_a64, relocate_near)
 {
     /* cbz x0, +0x2c (f_reset at -O2) */

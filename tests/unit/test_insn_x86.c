@@ -55,6 +55,9 @@ Test(insn_x86, rip_relative_and_branches)
     in = decode_ok(BYTES(0x75, 0xfe));                                          /* jne self */
     cr_expect_eq(in.kind, LF_X86_JCC);
     cr_expect_eq(in.rel, -2);
+    cr_expect_eq(decode_ok(BYTES(0x74, 0x7f)).rel, 127);                         /* rel8 edges */
+    cr_expect_eq(decode_ok(BYTES(0x74, 0x80)).rel, -128);
+    cr_expect_eq(decode_ok(BYTES(0x74, 0x00)).rel, 0);
     cr_expect_eq(decode_ok(BYTES(0xe8, 0, 0, 0, 0)).kind, LF_X86_CALL);
     cr_expect_eq(decode_ok(BYTES(0xc3)).kind, LF_X86_STOP);
     cr_expect_eq(decode_ok(BYTES(0xff, 0xe0)).kind, LF_X86_STOP);                /* jmp rax */
@@ -89,6 +92,17 @@ static int relocate(const unsigned char *code, size_t n, uint64_t src, uint64_t 
 
 static int64_t rd32(const unsigned char *p) { int32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+Test(insn_x86, relocate_nothing_is_refused)
+{
+    /* need 0: no instruction copied, so there is no last one to look at */
+    const unsigned char code[] = {0x55, 0xc3};
+    unsigned char out[240];
+    struct lf_reloc r;
+    char why[96];
+    cr_assert_eq(relocate(code, sizeof code, 0x400000, 0x7fff0000, 0, out, &r, why), -1);
+    cr_expect_str_eq(why, "nothing to relocate: the jump needs 0 bytes");
+}
 
 Test(insn_x86, relocate_null_check_near_and_far)
 {
