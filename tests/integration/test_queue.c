@@ -32,6 +32,10 @@
  *   9. threads      a process whose threads write, next to another writer process, waits nowhere
  *                   near its budget: threads_with_own_connections, threads_sharing_one_connection
  *                   (queue/threads.py, queue/other.py)
+ *  10. alone        a process alone on its database takes no turn for a single writing
+ *                   statement, but does for a transaction, and as soon as a second connection
+ *                   or process is there: alone_process_takes_no_turn_for_single_writes
+ *                   (queue/alone.py)
  *   main()          one test at a time
  *
  * Budgets are cut to 1-3 s through LOCKFIX_TIMEOUT_MS / LOCKFIX_RETRY_BUDGET_MS so each test stays
@@ -808,6 +812,39 @@ static void threads_next_to_other(const char *mode)
 
 Test(queue, threads_with_own_connections, .timeout = LIMIT) { threads_next_to_other("own"); }
 Test(queue, threads_sharing_one_connection, .timeout = LIMIT) { threads_next_to_other("shared"); }
+
+/* ---- 10. alone ------------------------------------------------------------------------------- */
+
+/* The turn's bookkeeping buys nothing for a single writing statement when nobody else can be in
+** the queue (shim/turn.c): no ticket then. A transaction always takes one (a SAVEPOINT's read
+** then write needs it), and so does every write once a second connection or process is there.
+** The ticket counts are read from the queue file's header; the old rule (a ticket for every
+** write) fails the first line, a rule that skipped transactions too fails the second. */
+Test(queue, alone_process_takes_no_turn_for_single_writes, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "alone.db");
+    h_init_db(dir, db);
+    char *argv[] = { (char *)h_python(), program("alone"), db, NULL };
+    const char *env[] = { "LOCKFIX_LOG=off", NULL };
+    char *out, *err;
+    int rc = h_run(dir, argv, true, env, NULL, &out, &err, RUN_S);
+    cr_assert_eq(rc, 0, "alone.py failed (%d): %s; %s", rc, h_show(err), h_show(out));
+    static const char *const want[] = {
+        "alone-autocommit next=0 users=1",     /* 5 single writes: no ticket */
+        "alone-transaction next=1 users=1",    /* BEGIN ... COMMIT: one */
+        "two-connections next=7 users=1",      /* 1 + 5 writes beside a second connection */
+        "one-connection-again next=7 users=1", /* the second one closed: none again */
+        "second-process next=13 users=2",      /* the other process's write and 5 of ours */
+        "alone-again next=13 users=1",         /* it is gone: none again */
+        "counter=28",                          /* every write is there */
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        cr_expect(h_find_line(out, want[i], (char *)NULL) != NULL, "want '%s' in: %s", want[i],
+                  h_show(out));
+    cr_expect_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    h_rmtree(dir);
+}
 
 /* One test at a time: the timing assertions need the machine to themselves. */
 int main(int argc, char *argv[])
