@@ -401,14 +401,18 @@ void lf_copy_stand_ins(struct lf_copy *c)
 
 /* A statement SQLite does not count as read-only that opens a transaction: BEGIN IMMEDIATE or
 ** EXCLUSIVE (they take its locks). Any other is a single writing statement, which holds SQLite's
-** write lock from its start. */
+** write lock from its start. No writing statement starts with a B, so a first letter decides;
+** anything else (blanks, comments) goes to the tokenizer. */
 static inline int opens_write_txn(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     const char *sql = c->sqlite3_sql(stmt);
     if (sql == NULL)
         return 1; /* cannot tell: the turn, as for any transaction */
-    if (first_letter[(unsigned char)sql[0]] & NOT_BEGIN)
+    unsigned char c0 = (unsigned char)sql[0];
+    if (first_letter[c0] & NOT_BEGIN)
         return 0;
+    if ((c0 | 0x20) == 'b')
+        return 1;
     return lf_sql_first_kind(sql) == LF_STMT_BEGIN_IMMEDIATE;
 }
 
