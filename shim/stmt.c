@@ -188,6 +188,9 @@ static int prepare_and_retry(struct prepare_call *call, struct lf_conn *conn,
     if (rc == SQLITE_OK && *call->ppStmt != NULL &&
         atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
         lf_stmt_owner_put(*call->ppStmt, call->c);
+    if (LF_UNLIKELY(rc == SQLITE_OK && *call->ppStmt != NULL &&
+                    *call->ppStmt == lf_busy_reset_stmt))
+        lf_busy_reset_stmt = NULL; /* a new statement where a busy one was left unreset */
     return rc;
 }
 
