@@ -50,10 +50,13 @@ enum { N_HOOKS = 0 LF_HOOKS(ONE_X), N_NAMES = sizeof names / sizeof names[0] };
 _Static_assert(N_NAMES <= LF_OBJ_MAX_NAMES, "LF_OBJ_MAX_NAMES is too small");
 #undef ONE_X
 
-/* The exported hook for hook i: where a patched entry jumps. */
+/* The exported hook for hook i: where a patched entry jumps (by its hidden alias, exports.c). */
+#define ALIAS_X(ret, name, ...) extern __typeof(name) lf_hook_##name;
+LF_HOOKS(ALIAS_X)
+#undef ALIAS_X
 static void *hook_address(int i)
 {
-#define ADDR_X(ret, name, ...) (void *)&name,
+#define ADDR_X(ret, name, ...) (void *)&lf_hook_##name,
     static void *const addr[] = {LF_HOOKS(ADDR_X)};
 #undef ADDR_X
     return addr[i];
