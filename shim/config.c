@@ -172,17 +172,43 @@ int lf_queue_enabled;
 static char env_copy[N_OPTIONS][LF_PATH_MAX + 1];
 static unsigned char env_present[N_OPTIONS];
 
+/* One pass over the environment (a getenv per option scanned it once per option: ~5,000
+** instructions in every process); the first of duplicate entries wins, as with getenv. */
+static int env_snapped;
+
+static void snapshot_env_once(void)
+{
+    extern char **environ;
+    if (env_snapped)
+        return;
+    env_snapped = 1;
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        const char *s = *e, *eq;
+        if (strncmp(s, "LOCKFIX_", 8) != 0 || (eq = strchr(s + 8, '=')) == NULL)
+            continue;
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+            const char *name = options[i].name;
+            if (env_present[i] || strncmp(name, s, (size_t)(eq - s)) != 0 ||
+                name[eq - s] != '\0')
+                continue;
+            env_present[i] = 1;
+            /* one byte more than any valid value, so an over-long one still fails to parse */
+            strncpy(env_copy[i], eq + 1, LF_PATH_MAX);
+            env_copy[i][LF_PATH_MAX] = '\0';
+            break;
+        }
+    }
+}
+
 __attribute__((constructor)) static void snapshot_env(void)
 {
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const char *v = getenv(options[i].name);
-        if (v == NULL)
-            continue;
-        env_present[i] = 1;
-        /* one byte more than any valid value, so an over-long one still fails to parse */
-        strncpy(env_copy[i], v, LF_PATH_MAX);
-        env_copy[i][LF_PATH_MAX] = '\0';
-    }
+    snapshot_env_once();
+}
+
+int lf_config_env_present(int option_id)
+{
+    snapshot_env_once();
+    return option_id >= 0 && (size_t)option_id < N_OPTIONS && env_present[option_id];
 }
 
 static const char *env_get(const char *name, void *ctx)
