@@ -367,6 +367,7 @@ LF_ONCE static void scan_new_objects(void)
         if (c.n < CAP)
             break;
     }
+    lf_objcache_done();
     in_scan--;
     pthread_mutex_unlock(&static_lock);
 }
