@@ -170,11 +170,11 @@ int lf_queue_enabled;
 ** PHP does at shutdown — and the exit-time report must still find its log destination. */
 #define N_OPTIONS (sizeof options / sizeof options[0])
 static char env_copy[N_OPTIONS][LF_PATH_MAX + 1];
-static unsigned char env_present[N_OPTIONS];
+LF_START_DATA static unsigned char env_present[N_OPTIONS];
 
 /* One pass over the environment (a getenv per option scanned it once per option: ~5,000
 ** instructions in every process); the first of duplicate entries wins, as with getenv. */
-static int env_snapped;
+LF_START_DATA static int env_snapped;
 
 static void snapshot_env_once(void)
 {
@@ -183,13 +183,24 @@ static void snapshot_env_once(void)
         return;
     env_snapped = 1;
     for (char **e = environ; e != NULL && *e != NULL; e++) {
-        const char *s = *e, *eq;
-        if (strncmp(s, "LOCKFIX_", 8) != 0 || (eq = strchr(s + 8, '=')) == NULL)
+        /* compared by hand: a libc string function called only here would be one more lazy
+        ** binding and one more page of libc's code faulted in, in every process */
+        const char *s = *e, *eq = s;
+        size_t k = 0;
+        while (k < 8 && s[k] == "LOCKFIX_"[k])
+            k++;
+        if (k < 8)
+            continue;
+        while (*eq != '\0' && *eq != '=')
+            eq++;
+        if (*eq != '=')
             continue;
         for (size_t i = 0; i < N_OPTIONS; i++) {
             const char *name = options[i].name;
-            if (env_present[i] || strncmp(name, s, (size_t)(eq - s)) != 0 ||
-                name[eq - s] != '\0')
+            size_t n = 0;
+            while (s + n < eq && name[n] == s[n])
+                n++;
+            if (env_present[i] || s + n != eq || name[n] != '\0')
                 continue;
             env_present[i] = 1;
             /* one byte more than any valid value, so an over-long one still fails to parse */

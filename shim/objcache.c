@@ -57,8 +57,24 @@ struct record {
 /* a record without the symbol entries (an object holding no copy) */
 static const size_t short_len = offsetof(struct record, v) + offsetof(struct lf_obj_verdict, sym);
 
-static char dir[LF_PATH_MAX];
-static int dir_state; /* 0: not looked for yet, 1: usable, -1: none */
+LF_START_DATA static char dir[LF_PATH_MAX];
+LF_START_DATA static int dir_state; /* 0: not looked for yet, 1: usable, -1: none */
+
+/* The value of environment variable `name` (given with its '='), in one pass over environ
+** compared by hand: getenv and the string functions called only here would each be a lazy
+** binding and a page of libc's code faulted in, in every process. */
+LF_ONCE static const char *env_value(const char *name_eq)
+{
+    extern char **environ;
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        size_t k = 0;
+        while (name_eq[k] != '\0' && (*e)[k] == name_eq[k])
+            k++;
+        if (name_eq[k] == '\0')
+            return *e + k;
+    }
+    return NULL;
+}
 
 /* The cache directory, created on first use; 1 if usable. */
 LF_ONCE static int cache_dir(void)
@@ -68,18 +84,28 @@ LF_ONCE static int cache_dir(void)
     dir_state = -1;
     if (lf_secure_exec())
         return 0;
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    const char *xdg = env_value("XDG_CACHE_HOME="), *home = env_value("HOME=");
     const char *base = xdg != NULL && xdg[0] == '/' ? xdg : home;
     const char *tail = base == xdg ? "/lockfix" : "/.cache/lockfix";
-    if (base == NULL || base[0] != '/' || strlen(base) + strlen(tail) + 64 > sizeof dir)
+    if (base == NULL || base[0] != '/')
         return 0;
-    char parent[LF_PATH_MAX];
-    strcpy(dir, base);
-    strcat(dir, tail);
-    strcpy(parent, dir);
-    *strrchr(parent, '/') = '\0';
+    size_t n = 0, slash = 0;
+    for (const char *p = base; *p != '\0'; p++) {
+        if (n + 64 >= sizeof dir)
+            return 0;
+        dir[n++] = *p;
+    }
+    for (const char *p = tail; *p != '\0'; p++) {
+        if (*p == '/')
+            slash = n; /* where the parent's name ends */
+        dir[n++] = *p;
+    }
+    dir[n] = '\0';
     struct stat st;
     if (lf_sys_lstat(dir, &st) != 0) {
+        char parent[LF_PATH_MAX];
+        memcpy(parent, dir, slash);
+        parent[slash] = '\0';
         (void)mkdir(parent, 0700); /* XDG: created 0700 when missing */
         if (mkdir(dir, 0700) != 0 && errno != EEXIST)
             return 0;
@@ -245,11 +271,11 @@ LF_ONCE static int slot_matches(const struct slot *s, const struct slot *want)
     return memcmp(s, want, offsetof(struct slot, kind)) == 0 && s->check == slot_check(s);
 }
 
-static int index_fd = -1; /* open during one scan (static.c holds its lock) */
-static int index_state;    /* 0: not opened in this scan, 1: open, -1: none */
+LF_START_DATA static int index_fd = -1; /* open during one scan (static.c holds its lock) */
+LF_START_DATA static int index_state;    /* 0: not opened in this scan, 1: open, -1: none */
 #define MAX_PENDING 64
 static struct slot pending[MAX_PENDING]; /* new records, written at the end of the scan */
-static int npending;
+LF_START_DATA static int npending;
 
 LF_ONCE static int index_path(char *out, size_t cap, const char *tail)
 {

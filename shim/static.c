@@ -89,16 +89,22 @@ struct object {
 /* Objects already examined, by load base and program headers (a new object at the address of an
 ** unloaded one has its own program headers in its own mapping... or the same address: then its
 ** name decides). */
-static struct {
+struct seen {
     uintptr_t base;
     const void *phdr;
     unsigned long name_hash;
-} seen[MAX_SEEN];
-static int nseen;
-static pthread_mutex_t static_lock = PTHREAD_MUTEX_INITIALIZER;
+};
+/* The first ones on the page of start-up state (LF_START_DATA): a process with few objects
+** touches no page of .bss for them. */
+#define SEEN_FIRST 32
+LF_START_DATA static struct seen seen_first[SEEN_FIRST];
+static struct seen seen_more[MAX_SEEN - SEEN_FIRST];
+#define SEEN(i) ((i) < SEEN_FIRST ? &seen_first[i] : &seen_more[(i) - SEEN_FIRST])
+LF_START_DATA static int nseen;
+LF_START_DATA static pthread_mutex_t static_lock = PTHREAD_MUTEX_INITIALIZER;
 static LF_TLS int in_scan;   /* a loader event raised by our own scan is not a new object */
 static int static_on = 1;    /* LOCKFIX_STATIC */
-static unsigned long long last_adds;
+LF_START_DATA static unsigned long long last_adds;
 
 LF_ONCE static unsigned long hash_name(const char *s)
 {
@@ -112,12 +118,13 @@ LF_ONCE static int seen_before(uintptr_t base, const void *phdr, const char *nam
 {
     unsigned long h = hash_name(name);
     for (int i = 0; i < nseen; i++)
-        if (seen[i].base == base && seen[i].phdr == phdr && seen[i].name_hash == h)
+        if (SEEN(i)->base == base && SEEN(i)->phdr == phdr && SEEN(i)->name_hash == h)
             return 1;
     if (nseen < MAX_SEEN) {
-        seen[nseen].base = base;
-        seen[nseen].phdr = phdr;
-        seen[nseen].name_hash = h;
+        struct seen *s = SEEN(nseen);
+        s->base = base;
+        s->phdr = phdr;
+        s->name_hash = h;
         nseen++;
     }
     return 0;
@@ -311,7 +318,7 @@ static void search(const struct object *o, int fd, struct lf_obj_verdict *v)
 ** (~4,000 instructions for each object otherwise). */
 LF_ONCE static uint32_t names_hash(void)
 {
-    static uint32_t memo;
+    LF_START_DATA static uint32_t memo;
     if (memo != 0)
         return memo;
     uint32_t h = 2166136261u ^ VERDICT_VERSION;
@@ -449,7 +456,7 @@ LF_ONCE static int redirect_debug_hook(unsigned char *f, void *to, char *why, si
         snprintf(why, cap, "only %zu bytes of padding after _dl_debug_state", room);
         return -1;
     }
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = (size_t)getauxval(AT_PAGESZ); /* sysconf: two more pages of libc faulted in */
     uintptr_t lo = (uintptr_t)(f + at) & ~(page - 1);
     uintptr_t hi = ((uintptr_t)(f + at + len) + page - 1) & ~(page - 1);
     if (lf_sys_mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
