@@ -85,15 +85,17 @@ static void *os_map_any(size_t size)
     return m == MAP_FAILED ? NULL : m;
 }
 
-/* The protection of the mapping holding addr, from /proc/self/maps (PROT_READ|PROT_EXEC if the
-** file cannot be read: code is mapped so). Read with read(2): no stdio, no allocation. */
-static int os_prot_of(uintptr_t addr)
+/* The protection of the mappings holding addr[0..n), from /proc/self/maps, in one read of it
+** (PROT_READ|PROT_EXEC for an address the file does not show, or if it cannot be read: code is
+** mapped so). Read with read(2): no stdio, no allocation. One read of a large program's maps
+** costs ~10 us: a copy's 20 functions are looked up together, not one read each. */
+static void os_prot_of_list(const uintptr_t *addr, int *prot, size_t n)
 {
-    int prot = PROT_READ | PROT_EXEC;
+    for (size_t i = 0; i < n; i++) prot[i] = PROT_READ | PROT_EXEC;
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return prot;
+    if (fd < 0) return;
     char buf[4096];
-    size_t have = 0;
+    size_t have = 0, left = n;
     for (;;) {
         ssize_t got = read(fd, buf + have, sizeof buf - 1 - have);
         if (got <= 0) break;
@@ -106,11 +108,15 @@ static int os_prot_of(uintptr_t addr)
             while (*s && *s != '-') { lo = lo * 16 + (uintptr_t)(*s <= '9' ? *s - '0' : (*s | 32) - 'a' + 10); s++; }
             if (*s == '-') s++;
             while (*s && *s != ' ') { hi = hi * 16 + (uintptr_t)(*s <= '9' ? *s - '0' : (*s | 32) - 'a' + 10); s++; }
-            if (addr >= lo && addr < hi && s + 4 < nl) {
-                prot = (s[1] == 'r' ? PROT_READ : 0) | (s[2] == 'w' ? PROT_WRITE : 0) |
-                       (s[3] == 'x' ? PROT_EXEC : 0);
+            for (size_t i = 0; i < n && s + 4 < nl; i++)
+                if (addr[i] >= lo && addr[i] < hi) {
+                    prot[i] = (s[1] == 'r' ? PROT_READ : 0) | (s[2] == 'w' ? PROT_WRITE : 0) |
+                              (s[3] == 'x' ? PROT_EXEC : 0);
+                    left--;
+                }
+            if (left == 0) {
                 close(fd);
-                return prot;
+                return;
             }
             line = nl + 1;
         }
@@ -119,7 +125,6 @@ static int os_prot_of(uintptr_t addr)
         if (have == sizeof buf - 1) have = 0;   /* a line longer than the buffer: skip it */
     }
     close(fd);
-    return prot;
 }
 
 /* Store len (<= 16) bytes at dst so that a thread executing there sees the old or the new bytes
@@ -155,14 +160,32 @@ static void os_store_code(unsigned char *dst, const unsigned char *src, size_t l
     os_store_code(dst, src, head);
 }
 
-/* Write len bytes of code at dst: made writable page by page for the moment of the write (kept
-** executable: other threads may be running code in the same pages), then the old protection
-** back. Where the system refuses writable+executable, /proc/self/mem writes through it. */
-static int os_write_code(void *dst, const void *src, size_t len, char *why, size_t cap)
+/* The first and the last page a write of len bytes at dst touches. */
+static void os_pages_of(const void *dst, size_t len, uintptr_t pg[2])
 {
     size_t page = os_page();
-    uintptr_t first = (uintptr_t)dst & ~(page - 1), last = ((uintptr_t)dst + len - 1) & ~(page - 1);
-    int prot[2] = {os_prot_of(first), last != first ? os_prot_of(last) : 0};
+    pg[0] = (uintptr_t)dst & ~(page - 1);
+    pg[1] = ((uintptr_t)dst + len - 1) & ~(page - 1);
+}
+
+/* Write len bytes of code at dst: made writable page by page for the moment of the write (kept
+** executable: other threads may be running code in the same pages), then the old protection
+** back: known[2], the protections of os_pages_of(dst, len), or NULL to look them up. Where the
+** system refuses writable+executable, /proc/self/mem writes through it. */
+static int os_write_code(void *dst, const void *src, size_t len, const int *known, char *why,
+                         size_t cap)
+{
+    size_t page = os_page();
+    uintptr_t pg[2];
+    os_pages_of(dst, len, pg);
+    uintptr_t first = pg[0], last = pg[1];
+    int prot[2];
+    if (known) {
+        prot[0] = known[0];
+        prot[1] = last != first ? known[1] : 0;
+    } else {
+        os_prot_of_list(pg, prot, last != first ? 2 : 1);
+    }
     int opened = 1;
 
     for (uintptr_t pg = first, k = 0; pg <= last; pg += page, k++)
@@ -342,7 +365,8 @@ int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
     }
     if (arch_relocate(&r, why, cap) < 0) goto fail;
     if (p->size && arch_check_body(code, p->size, fn, pad, r.covered, why, cap) < 0) goto fail;
-    if (os_write_code(slot, buf, LF_TRAMP_OFF + r.out_len, why, cap) < 0) goto fail;
+    static const int pool_prot[2] = {PROT_READ | PROT_EXEC, PROT_READ | PROT_EXEC}; /* as mapped */
+    if (os_write_code(slot, buf, LF_TRAMP_OFF + r.out_len, pool_prot, why, cap) < 0) goto fail;
     p->trampoline = slot + LF_TRAMP_OFF;
     p->saved_off = pad;
     p->saved_len = jlen;
@@ -363,7 +387,7 @@ static void unwind(struct lf_patch *p, const unsigned char *wrote, size_t k)
 {
     while (k--)
         if (wrote[k] && os_write_code((unsigned char *)p[k].target + p[k].saved_off, p[k].saved,
-                                      p[k].saved_len, NULL, 0) == 0)
+                                      p[k].saved_len, NULL, NULL, 0) == 0)
             p[k].applied_ = 0;
 }
 
@@ -396,11 +420,17 @@ int lf_patch_apply(struct lf_patch *p, size_t n, char *why, size_t cap)
                 return -1;
             }
         }
+    /* The protections of every page written, from one read of the memory map (2 per patch). */
+    uintptr_t pages[2 * sizeof wrote] = {0};
+    int prots[2 * sizeof wrote];
+    for (size_t i = 0; i < n; i++)
+        os_pages_of((unsigned char *)p[i].target + p[i].saved_off, p[i].jump_len_, &pages[2 * i]);
+    os_prot_of_list(pages, prots, 2 * n);
     for (size_t i = 0; i < n; i++) {
         wrote[i] = 0;
         if (p[i].applied_) continue;
         if (os_write_code((unsigned char *)p[i].target + p[i].saved_off, p[i].jump_, p[i].jump_len_,
-                          why, cap) < 0) {
+                          &prots[2 * i], why, cap) < 0) {
             unwind(p, wrote, i);
             return -1;
         }
@@ -416,7 +446,7 @@ int lf_patch_revert(struct lf_patch *p, size_t n, char *why, size_t cap)
     for (size_t i = 0; i < n; i++) {
         if (!p[i].applied_) continue;
         if (os_write_code((unsigned char *)p[i].target + p[i].saved_off, p[i].saved, p[i].saved_len,
-                          why, cap) < 0)
+                          NULL, why, cap) < 0)
             rc = -1;
         else
             p[i].applied_ = 0;
