@@ -89,9 +89,12 @@ static void *os_map_any(size_t size)
 ** (PROT_READ|PROT_EXEC for an address the file does not show, or if it cannot be read: code is
 ** mapped so). Read with read(2): no stdio, no allocation. One read of a large program's maps
 ** costs ~10 us: a copy's 20 functions are looked up together, not one read each. */
-static void os_prot_of_list(const uintptr_t *addr, int *prot, size_t n)
+static void os_prot_of_list(const uintptr_t *addr, int *prot, uintptr_t *vma, size_t n)
 {
-    for (size_t i = 0; i < n; i++) prot[i] = PROT_READ | PROT_EXEC;
+    for (size_t i = 0; i < n; i++) {   /* vma (may be NULL): where the mapping starts, or 0 */
+        prot[i] = PROT_READ | PROT_EXEC;
+        if (vma) vma[i] = 0;
+    }
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     char buf[4096];
@@ -112,6 +115,7 @@ static void os_prot_of_list(const uintptr_t *addr, int *prot, size_t n)
                 if (addr[i] >= lo && addr[i] < hi) {
                     prot[i] = (s[1] == 'r' ? PROT_READ : 0) | (s[2] == 'w' ? PROT_WRITE : 0) |
                               (s[3] == 'x' ? PROT_EXEC : 0);
+                    if (vma) vma[i] = lo;
                     left--;
                 }
             if (left == 0) {
@@ -184,7 +188,7 @@ static int os_write_code(void *dst, const void *src, size_t len, const int *know
         prot[0] = known[0];
         prot[1] = last != first ? known[1] : 0;
     } else {
-        os_prot_of_list(pg, prot, last != first ? 2 : 1);
+        os_prot_of_list(pg, prot, NULL, last != first ? 2 : 1);
     }
     int opened = 1;
 
@@ -391,6 +395,36 @@ static void unwind(struct lf_patch *p, const unsigned char *wrote, size_t k)
             p[k].applied_ = 0;
 }
 
+/* All the entries in one mapping of one protection (a copy's functions are in its object's code):
+** that whole span made writable once for the moment of the writes, instead of two mprotect calls
+** per entry (each splits and merges a mapping of a 150 MB executable). 0 when not so, or if the
+** system refuses: then entry by entry. */
+static int apply_in_one_span(struct lf_patch *p, size_t n, const uintptr_t *pages,
+                             const int *prots, const uintptr_t *vmas)
+{
+    uintptr_t lo = pages[0], hi = pages[0];
+    for (size_t k = 0; k < 2 * n; k++) {
+        if (vmas[k] == 0 || vmas[k] != vmas[0] || prots[k] != prots[0]) return 0;
+        if (pages[k] < lo) lo = pages[k];
+        if (pages[k] > hi) hi = pages[k];
+    }
+    hi += os_page();
+    if (mprotect((void *)lo, hi - lo, prots[0] | PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+        mprotect((void *)lo, hi - lo, prots[0]);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].applied_) continue;
+        unsigned char *dst = (unsigned char *)p[i].target + p[i].saved_off;
+        for (size_t off = 0; off < p[i].jump_len_; off += 16)
+            os_store_code(dst + off, p[i].jump_ + off,
+                          p[i].jump_len_ - off < 16 ? p[i].jump_len_ - off : 16);
+        __builtin___clear_cache((char *)dst, (char *)dst + p[i].jump_len_);
+    }
+    mprotect((void *)lo, hi - lo, prots[0]);
+    return 1;
+}
+
 int lf_patch_apply(struct lf_patch *p, size_t n, char *why, size_t cap)
 {
     unsigned char wrote[1024];
@@ -421,11 +455,15 @@ int lf_patch_apply(struct lf_patch *p, size_t n, char *why, size_t cap)
             }
         }
     /* The protections of every page written, from one read of the memory map (2 per patch). */
-    uintptr_t pages[2 * sizeof wrote] = {0};
+    uintptr_t pages[2 * sizeof wrote] = {0}, vmas[2 * sizeof wrote];
     int prots[2 * sizeof wrote];
     for (size_t i = 0; i < n; i++)
         os_pages_of((unsigned char *)p[i].target + p[i].saved_off, p[i].jump_len_, &pages[2 * i]);
-    os_prot_of_list(pages, prots, 2 * n);
+    os_prot_of_list(pages, prots, vmas, 2 * n);
+    if (n > 0 && apply_in_one_span(p, n, pages, prots, vmas)) {
+        for (size_t i = 0; i < n; i++) p[i].applied_ = 1;
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         wrote[i] = 0;
         if (p[i].applied_) continue;
