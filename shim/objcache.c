@@ -45,10 +45,17 @@
 
 #define MAGIC 0x31434f464cULL /* "LFOC1" */
 
-struct record {
-    uint64_t magic;
+/* What identifies an object file's contents (in both kinds of files). */
+struct key {
     uint64_t dev, ino, size;
     int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+};
+
+_Static_assert(sizeof(struct key) == 56, "the records' layout is the same in every build");
+
+struct record {
+    uint64_t magic;
+    struct key key;
     uint32_t names_hash; /* the list of names the entries belong to (a new lockfix may differ) */
     uint32_t pad;
     struct lf_obj_verdict v;
@@ -142,17 +149,22 @@ LF_ONCE static void file_name(char *out, size_t cap, const struct stat *obj)
     }
 }
 
+LF_ONCE static void key_of(struct key *k, const struct stat *obj)
+{
+    k->dev = (uint64_t)obj->st_dev;
+    k->ino = (uint64_t)obj->st_ino;
+    k->size = (uint64_t)obj->st_size;
+    k->mtime_s = (int64_t)obj->st_mtim.tv_sec;
+    k->mtime_ns = (int64_t)obj->st_mtim.tv_nsec;
+    k->ctime_s = (int64_t)obj->st_ctim.tv_sec;
+    k->ctime_ns = (int64_t)obj->st_ctim.tv_nsec;
+}
+
 LF_ONCE static void fill_key(struct record *r, const struct stat *obj, uint32_t names_hash)
 {
     memset(r, 0, sizeof *r);
     r->magic = MAGIC;
-    r->dev = (uint64_t)obj->st_dev;
-    r->ino = (uint64_t)obj->st_ino;
-    r->size = (uint64_t)obj->st_size;
-    r->mtime_s = (int64_t)obj->st_mtim.tv_sec;
-    r->mtime_ns = (int64_t)obj->st_mtim.tv_nsec;
-    r->ctime_s = (int64_t)obj->st_ctim.tv_sec;
-    r->ctime_ns = (int64_t)obj->st_ctim.tv_nsec;
+    key_of(&r->key, obj);
     r->names_hash = names_hash;
 }
 
@@ -210,8 +222,7 @@ static void obj_file_put(const struct stat *obj, uint32_t names_hash, const stru
 #define INDEX_FILE_SLOTS (INDEX_SLOTS + PROBE - 1)
 
 struct slot {
-    uint64_t dev, ino, size;
-    int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+    struct key key;
     uint32_t names_hash;
     int32_t kind, has_symtab;
     uint32_t pad;
@@ -248,13 +259,7 @@ LF_ONCE static void slot_fill(struct slot *s, const struct stat *obj, uint32_t n
                               const struct lf_obj_verdict *v)
 {
     memset(s, 0, sizeof *s);
-    s->dev = (uint64_t)obj->st_dev;
-    s->ino = (uint64_t)obj->st_ino;
-    s->size = (uint64_t)obj->st_size;
-    s->mtime_s = (int64_t)obj->st_mtim.tv_sec;
-    s->mtime_ns = (int64_t)obj->st_mtim.tv_nsec;
-    s->ctime_s = (int64_t)obj->st_ctim.tv_sec;
-    s->ctime_ns = (int64_t)obj->st_ctim.tv_nsec;
+    key_of(&s->key, obj);
     s->names_hash = names_hash;
     if (v != NULL) {
         s->kind = v->kind;
@@ -322,7 +327,7 @@ static void index_place(struct slot *table, const struct slot *rec, uint32_t hom
     struct slot *win = table + home;
     unsigned at = PROBE;
     for (unsigned i = 0; i < PROBE && at == PROBE; i++)
-        if (win[i].dev == rec->dev && win[i].ino == rec->ino)
+        if (win[i].key.dev == rec->key.dev && win[i].key.ino == rec->key.ino)
             at = i;
     for (unsigned i = 0; i < PROBE && at == PROBE; i++)
         if (win[i].check != slot_check(&win[i]))
@@ -365,8 +370,8 @@ static void index_flush(void)
     struct stat key;
     memset(&key, 0, sizeof key);
     for (int i = 0; i < npending; i++) {
-        key.st_dev = (dev_t)pending[i].dev;
-        key.st_ino = (ino_t)pending[i].ino;
+        key.st_dev = (dev_t)pending[i].key.dev;
+        key.st_ino = (ino_t)pending[i].key.ino;
         index_place(table, &pending[i], slot_home(&key), (unsigned)getpid() + (unsigned)i);
     }
     npending = 0;

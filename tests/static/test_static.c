@@ -319,15 +319,29 @@ Test(static_cache, stale_verdict_never_used, .timeout = LIMIT)
     h_rmtree(dir);
 }
 
-/* A warm run reads the index and writes nothing (a write renames a new file into place). */
-Test(static_cache, warm_run_only_reads, .timeout = LIMIT)
+/* A copy of rmw-stripped with its own empty cache, run once: its verdict is in the index. */
+struct one_object {
+    char *dir, *cache, *exe, *index;
+};
+
+static struct one_object stripped_once(void)
 {
     struct program stripped = c_static("rmw-stripped");
     unsetenv("XDG_CACHE_HOME");
-    char *dir = h_tmpdir(), *cache = h_join(dir, "cache"), *exe = h_join(dir, "prog");
-    char *index = h_join(h_join(cache, "lockfix"), "index");
-    copy_file(stripped.argv0, exe);
-    cr_assert_str_eq(verdict(exe, cache), "unreachable");
+    struct one_object o = {.dir = h_tmpdir()};
+    o.cache = h_join(o.dir, "cache");
+    o.exe = h_join(o.dir, "prog");
+    o.index = h_join(h_join(o.cache, "lockfix"), "index");
+    copy_file(stripped.argv0, o.exe);
+    cr_assert_str_eq(verdict(o.exe, o.cache), "unreachable");
+    return o;
+}
+
+/* A warm run reads the index and writes nothing (a write renames a new file into place). */
+Test(static_cache, warm_run_only_reads, .timeout = LIMIT)
+{
+    struct one_object o = stripped_once();
+    char *dir = o.dir, *cache = o.cache, *exe = o.exe, *index = o.index;
     struct stat st1, st2;
     cr_assert(stat(index, &st1) == 0, "%s: %s", index, strerror(errno));
     cr_assert_str_eq(verdict(exe, cache), "unreachable");
@@ -416,12 +430,8 @@ Test(static_cache, concurrent_writers, .timeout = LIMIT)
 /* A damaged record is not believed: its object is examined again. */
 Test(static_cache, damaged_record_ignored, .timeout = LIMIT)
 {
-    struct program stripped = c_static("rmw-stripped");
-    unsetenv("XDG_CACHE_HOME");
-    char *dir = h_tmpdir(), *cache = h_join(dir, "cache"), *exe = h_join(dir, "prog");
-    char *index = h_join(h_join(cache, "lockfix"), "index");
-    copy_file(stripped.argv0, exe);
-    cr_assert_str_eq(verdict(exe, cache), "unreachable");
+    struct one_object o = stripped_once();
+    char *dir = o.dir, *cache = o.cache, *exe = o.exe, *index = o.index;
     /* the record of prog: its kind (offset 60) set to "no SQLite", the check left as it was */
     struct stat st;
     cr_assert(stat(exe, &st) == 0);
