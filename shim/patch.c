@@ -180,26 +180,30 @@ static int os_write_code(void *dst, const void *src, size_t len, const int *know
                          size_t cap)
 {
     size_t page = os_page();
+    if (len == 0 || len > page) {   /* a trampoline or an entry jump: at most two pages */
+        lf_insn_why(why, cap, "code write of %zu bytes", len);
+        return -1;
+    }
     uintptr_t pg[2];
     os_pages_of(dst, len, pg);
-    uintptr_t first = pg[0], last = pg[1];
-    int prot[2];
+    size_t npg = pg[1] != pg[0] ? 2 : 1;
+    int prot[2] = {0, 0};
     if (known) {
         prot[0] = known[0];
-        prot[1] = last != first ? known[1] : 0;
+        prot[1] = npg == 2 ? known[1] : 0;
     } else {
-        os_prot_of_list(pg, prot, NULL, last != first ? 2 : 1);
+        os_prot_of_list(pg, prot, NULL, npg);
     }
     int opened = 1;
 
-    for (uintptr_t pg = first, k = 0; pg <= last; pg += page, k++)
-        if (mprotect((void *)pg, page, prot[k] | PROT_READ | PROT_WRITE | PROT_EXEC) != 0) opened = 0;
+    for (size_t k = 0; k < npg; k++)
+        if (mprotect((void *)pg[k], page, prot[k] | PROT_READ | PROT_WRITE | PROT_EXEC) != 0) opened = 0;
     if (opened) {
         for (size_t off = 0; off < len; off += 16)
             os_store_code((unsigned char *)dst + off, (const unsigned char *)src + off,
                           len - off < 16 ? len - off : 16);
     }
-    for (uintptr_t pg = first, k = 0; pg <= last; pg += page, k++) mprotect((void *)pg, page, prot[k]);
+    for (size_t k = 0; k < npg; k++) mprotect((void *)pg[k], page, prot[k]);
     if (!opened) {
         int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
         ssize_t put = fd < 0 ? -1 : pwrite(fd, src, len, (off_t)(uintptr_t)dst);

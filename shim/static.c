@@ -99,7 +99,7 @@ struct seen {
 #define SEEN_FIRST 32
 LF_START_DATA static struct seen seen_first[SEEN_FIRST];
 static struct seen seen_more[MAX_SEEN - SEEN_FIRST];
-#define SEEN(i) ((i) < SEEN_FIRST ? &seen_first[i] : &seen_more[(i) - SEEN_FIRST])
+#define SEEN(i) ((i) < SEEN_FIRST ? &seen_first[(i)] : &seen_more[(i) - SEEN_FIRST])
 LF_START_DATA static int nseen;
 LF_START_DATA static pthread_mutex_t static_lock = PTHREAD_MUTEX_INITIALIZER;
 static LF_TLS int in_scan;   /* a loader event raised by our own scan is not a new object */
