@@ -319,10 +319,12 @@ const char *lf_patch_arch(void) { return LF_ARCH; }
 
 /* ---- the interface -------------------------------------------------------------------------- */
 
-int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
+/* mem_fd: /proc/self/mem open for writing, or -1. */
+static int prepare_one(struct lf_patch *p, int mem_fd, char *why, size_t cap)
 {
 #if !defined(ARCH_SHORT)
     (void)p;
+    (void)mem_fd;
     lf_insn_why(why, cap, "unsupported architecture");
     return -1;
 #else
@@ -373,8 +375,14 @@ int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
     }
     if (arch_relocate(&r, why, cap) < 0) goto fail;
     if (p->size && arch_check_body(code, p->size, fn, pad, r.covered, why, cap) < 0) goto fail;
+    /* No thread can be running in a slot just taken: written through /proc/self/mem when it is
+    ** open (one pwrite, 0.4 us here, instead of two mprotect calls, 3.4 us), else as any code. */
     static const int pool_prot[2] = {PROT_READ | PROT_EXEC, PROT_READ | PROT_EXEC}; /* as mapped */
-    if (os_write_code(slot, buf, LF_TRAMP_OFF + r.out_len, pool_prot, why, cap) < 0) goto fail;
+    size_t slot_len = LF_TRAMP_OFF + r.out_len;
+    if (mem_fd >= 0 && pwrite(mem_fd, buf, slot_len, (off_t)(uintptr_t)slot) == (ssize_t)slot_len)
+        __builtin___clear_cache((char *)slot, (char *)slot + slot_len);
+    else if (os_write_code(slot, buf, slot_len, pool_prot, why, cap) < 0)
+        goto fail;
     p->trampoline = slot + LF_TRAMP_OFF;
     p->saved_off = pad;
     p->saved_len = jlen;
@@ -388,6 +396,25 @@ fail:
     slot_free(slot);
     return -1;
 #endif
+}
+
+int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
+{
+    return prepare_one(p, -1, why, cap);
+}
+
+int lf_patch_prepare_all(struct lf_patch *p, size_t n, size_t *failed, char *why, size_t cap)
+{
+    int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);   /* closed before returning */
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (prepare_one(&p[i], fd, why, cap) < 0) {
+            for (size_t k = 0; k < i; k++) lf_patch_discard(&p[k]);
+            *failed = i;
+            rc = -1;
+        }
+    if (fd >= 0) close(fd);
+    return rc;
 }
 
 /* Restore the first k patches this call wrote. */

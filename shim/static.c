@@ -229,15 +229,14 @@ static void patch_copy(const struct object *o, const struct lf_obj_verdict *v)
         p->target = (void *)(o->base + (uintptr_t)v->sym[i].value);
         p->hook = hook_address(i);
         p->size = (size_t)v->sym[i].size;
-        if (lf_patch_prepare(p, why, sizeof why) != 0) {
-            for (int k = 0; k < np; k++)
-                lf_patch_discard(&patch[k]);
-            lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
-                   "left as it is (all of its functions or none are redirected)",
-                   o->shown, names[i], why);
-            return;
-        }
         hook_of[np++] = i;
+    }
+    size_t failed = 0;
+    if (lf_patch_prepare_all(patch, (size_t)np, &failed, why, sizeof why) != 0) {
+        lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
+               "left as it is (all of its functions or none are redirected)",
+               o->shown, names[hook_of[failed]], why);
+        return;
     }
     if (lf_patch_apply(patch, (size_t)np, why, sizeof why) != 0) {
         for (int k = 0; k < np; k++)
