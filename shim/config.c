@@ -168,19 +168,56 @@ int lf_queue_enabled;
 ** PHP does at shutdown — and the exit-time report must still find its log destination. */
 #define N_OPTIONS (sizeof options / sizeof options[0])
 static char env_copy[N_OPTIONS][LF_PATH_MAX + 1];
-static unsigned char env_present[N_OPTIONS];
+LF_START_DATA static unsigned char env_present[N_OPTIONS];
+
+/* One pass over the environment (a getenv per option scanned it once per option: ~5,000
+** instructions in every process); the first of duplicate entries wins, as with getenv. */
+LF_START_DATA static int env_snapped;
+
+static void snapshot_env_once(void)
+{
+    extern char **environ;
+    if (env_snapped)
+        return;
+    env_snapped = 1;
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        /* compared by hand: a libc string function called only here would be one more lazy
+        ** binding and one more page of libc's code faulted in, in every process */
+        const char *s = *e, *eq = s;
+        size_t k = 0;
+        while (k < 8 && s[k] == "LOCKFIX_"[k])
+            k++;
+        if (k < 8)
+            continue;
+        while (*eq != '\0' && *eq != '=')
+            eq++;
+        if (*eq != '=')
+            continue;
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+            const char *name = options[i].name;
+            size_t n = 0;
+            while (s + n < eq && name[n] == s[n])
+                n++;
+            if (env_present[i] || s + n != eq || name[n] != '\0')
+                continue;
+            env_present[i] = 1;
+            /* one byte more than any valid value, so an over-long one still fails to parse */
+            strncpy(env_copy[i], eq + 1, LF_PATH_MAX);
+            env_copy[i][LF_PATH_MAX] = '\0';
+            break;
+        }
+    }
+}
 
 __attribute__((constructor)) static void snapshot_env(void)
 {
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const char *v = getenv(options[i].name);
-        if (v == NULL)
-            continue;
-        env_present[i] = 1;
-        /* one byte more than any valid value, so an over-long one still fails to parse */
-        strncpy(env_copy[i], v, LF_PATH_MAX);
-        env_copy[i][LF_PATH_MAX] = '\0';
-    }
+    snapshot_env_once();
+}
+
+int lf_config_env_present(int option_id)
+{
+    snapshot_env_once();
+    return option_id >= 0 && (size_t)option_id < N_OPTIONS && env_present[option_id];
 }
 
 static const char *env_get(const char *name, void *ctx)

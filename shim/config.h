@@ -44,6 +44,8 @@ void lf_config_defaults(struct lf_config *cfg);
 int lf_config_parse(struct lf_config *cfg, lf_getenv_fn get, lf_warn_fn warn, void *ctx);
 /* The process configuration, parsed once on first use (environment ignored if AT_SECURE). */
 const struct lf_config *lf_config(void);
+/* Whether the LOCKFIX_* variable was set when the process started (read without parsing). */
+int lf_config_env_present(int option_id); /* an enum lf_option_id (options.h) */
 /* Whether the database at `path` is selected by LOCKFIX_INCLUDE / LOCKFIX_EXCLUDE. */
 int lf_config_selects(const struct lf_config *cfg, const char *path);
 

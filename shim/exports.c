@@ -68,6 +68,17 @@ LF_HOOKS_COLD(LF_TRAMPOLINE)
 LF_HOOKS_HOT(LF_TRAMPOLINE_HOT)
 #undef LF_TRAMPOLINE_HOT
 
+/* The same hooks under hidden names, for the entries static.c patches to jump to: a reference
+** to an exported name is a symbol the dynamic linker looks up at every load (20 lookups, in every
+** process), and would bind to another object's sqlite3_* where one comes first in the search
+** order; a hidden alias is this library's own function, relocated by its load address alone. */
+#ifndef __APPLE__
+#define LF_HOOK_ALIAS(ret, name, ...)                                                              \
+    extern __typeof(name) lf_hook_##name __attribute__((alias(#name), visibility("hidden")));
+LF_HOOKS(LF_HOOK_ALIAS)
+#undef LF_HOOK_ALIAS
+#endif
+
 /* Logged once per function: a call that found no SQLite to go to. */
 static void log_missing_once(const char *name)
 {

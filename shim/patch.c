@@ -231,6 +231,19 @@ static void unwind(struct lf_patch *p, const unsigned char *wrote, size_t k)
             p[k].applied_ = 0;
 }
 
+int lf_patch_prepare_all(struct lf_patch *p, size_t n, size_t *failed, char *why, size_t cap)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (lf_patch_prepare(&p[i], why, cap) < 0) {
+            for (size_t k = 0; k < i; k++)
+                lf_patch_discard(&p[k]);
+            *failed = i;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int lf_patch_apply(struct lf_patch *p, size_t n, char *why, size_t cap)
 {
     unsigned char wrote[1024];

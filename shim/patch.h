@@ -61,6 +61,14 @@ struct lf_patch {
 int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap);
 
 /*
+** lf_patch_prepare on p[0..n): all or none (on failure the ones prepared are discarded, *failed
+** is the index of the one refused, and -1 is returned with its reason). Cheaper than one call
+** each: the trampolines are written through one descriptor of /proc/self/mem, open for the
+** duration of the call, where the system allows it.
+*/
+int lf_patch_prepare_all(struct lf_patch *p, size_t n, size_t *failed, char *why, size_t cap);
+
+/*
 ** Write the entry jumps of n prepared patches: all or none (on failure every entry already written
 ** is restored and -1 is returned with the reason). Patches already applied are left as they are.
 */

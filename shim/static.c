@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "lockfix.h"
+#include "options.h"
 #include "patch.h"
 #include "static.h"
 
@@ -51,10 +52,13 @@ enum { LF_HOOKS(INDEX_X) N_HOOKS }; /* N_HOOKS: how many hooks there are */
 enum { N_NAMES = sizeof names / sizeof names[0] };
 _Static_assert(N_NAMES <= LF_OBJ_MAX_NAMES, "LF_OBJ_MAX_NAMES is too small");
 
-/* The exported hook for hook i: where a patched entry jumps. */
+/* The exported hook for hook i: where a patched entry jumps (by its hidden alias, exports.c). */
+#define ALIAS_X(ret, name, ...) extern __typeof(name) lf_hook_##name;
+LF_HOOKS(ALIAS_X)
+#undef ALIAS_X
 static void *hook_address(int i)
 {
-#define ADDR_X(ret, name, ...) (void *)&name,
+#define ADDR_X(ret, name, ...) (void *)&lf_hook_##name,
     static void *const addr[] = {LF_HOOKS(ADDR_X)};
 #undef ADDR_X
     return addr[i];
@@ -86,16 +90,22 @@ struct object {
 /* Objects already examined, by load base and program headers (a new object at the address of an
 ** unloaded one has its own program headers in its own mapping... or the same address: then its
 ** name decides). */
-static struct {
+struct seen {
     uintptr_t base;
     const void *phdr;
     unsigned long name_hash;
-} seen[MAX_SEEN];
-static int nseen;
-static pthread_mutex_t static_lock = PTHREAD_MUTEX_INITIALIZER;
+};
+/* The first ones on the page of start-up state (LF_START_DATA): a process with few objects
+** touches no page of .bss for them. */
+#define SEEN_FIRST 32
+LF_START_DATA static struct seen seen_first[SEEN_FIRST];
+static struct seen seen_more[MAX_SEEN - SEEN_FIRST];
+#define SEEN(i) ((i) < SEEN_FIRST ? &seen_first[(i)] : &seen_more[(i) - SEEN_FIRST])
+LF_START_DATA static int nseen;
+LF_START_DATA static pthread_mutex_t static_lock = PTHREAD_MUTEX_INITIALIZER;
 static LF_TLS int in_scan;   /* a loader event raised by our own scan is not a new object */
 static int static_on = 1;    /* LOCKFIX_STATIC */
-static unsigned long long last_adds;
+LF_START_DATA static unsigned long long last_adds;
 
 LF_ONCE static unsigned long hash_name(const char *s)
 {
@@ -109,12 +119,13 @@ LF_ONCE static int seen_before(uintptr_t base, const void *phdr, const char *nam
 {
     unsigned long h = hash_name(name);
     for (int i = 0; i < nseen; i++)
-        if (seen[i].base == base && seen[i].phdr == phdr && seen[i].name_hash == h)
+        if (SEEN(i)->base == base && SEEN(i)->phdr == phdr && SEEN(i)->name_hash == h)
             return 1;
     if (nseen < MAX_SEEN) {
-        seen[nseen].base = base;
-        seen[nseen].phdr = phdr;
-        seen[nseen].name_hash = h;
+        struct seen *s = SEEN(nseen);
+        s->base = base;
+        s->phdr = phdr;
+        s->name_hash = h;
         nseen++;
     }
     return 0;
@@ -219,15 +230,14 @@ static void patch_copy(const struct object *o, const struct lf_obj_verdict *v)
         p->target = (void *)(o->base + (uintptr_t)v->sym[i].value);
         p->hook = hook_address(i);
         p->size = (size_t)v->sym[i].size;
-        if (lf_patch_prepare(p, why, sizeof why) != 0) {
-            for (int k = 0; k < np; k++)
-                lf_patch_discard(&patch[k]);
-            lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
-                   "left as it is (all of its functions or none are redirected)",
-                   o->shown, names[i], why);
-            return;
-        }
         hook_of[np++] = i;
+    }
+    size_t failed = 0;
+    if (lf_patch_prepare_all(patch, (size_t)np, &failed, why, sizeof why) != 0) {
+        lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
+               "left as it is (all of its functions or none are redirected)",
+               o->shown, names[hook_of[failed]], why);
+        return;
     }
     if (lf_patch_apply(patch, (size_t)np, why, sizeof why) != 0) {
         for (int k = 0; k < np; k++)
@@ -304,14 +314,20 @@ static void search(const struct object *o, int fd, struct lf_obj_verdict *v)
 /* Bumped whenever what a verdict means changes (v2: SQLite's strings need two of its messages). */
 #define VERDICT_VERSION 2u
 
-/* A hash of the names searched for: cached entries of another list are not used. */
+/* A hash of the names searched for: cached entries of another list are not used. Computed once
+** (~4,000 instructions for each object otherwise). */
 LF_ONCE static uint32_t names_hash(void)
 {
+    LF_START_DATA static uint32_t memo;
+    if (memo != 0)
+        return memo;
     uint32_t h = 2166136261u ^ VERDICT_VERSION;
     for (int i = 0; i < N_NAMES; i++)
         for (const char *p = names[i]; *p; p++)
             h = (h ^ (unsigned char)*p) * 16777619u;
-    return h ^ (uint32_t)sizeof(struct lf_obj_verdict);
+    h ^= (uint32_t)sizeof(struct lf_obj_verdict);
+    memo = h != 0 ? h : 1;
+    return memo;
 }
 
 /* Look at one object: a compiled-in copy to patch, one that cannot be reached, or neither.
@@ -358,6 +374,7 @@ LF_ONCE static void scan_new_objects(void)
         if (c.n < CAP)
             break;
     }
+    lf_objcache_done();
     in_scan--;
     pthread_mutex_unlock(&static_lock);
 }
@@ -439,7 +456,7 @@ LF_ONCE static int redirect_debug_hook(unsigned char *f, void *to, char *why, si
         snprintf(why, cap, "only %zu bytes of padding after _dl_debug_state", room);
         return -1;
     }
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = (size_t)getauxval(AT_PAGESZ); /* sysconf: two more pages of libc faulted in */
     uintptr_t lo = (uintptr_t)(f + at) & ~(page - 1);
     uintptr_t hi = ((uintptr_t)(f + at + len) + page - 1) & ~(page - 1);
     if (lf_sys_mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
@@ -486,8 +503,9 @@ LF_ONCE static void watch_loads(void)
 
 LF_ONCE __attribute__((constructor)) static void lf_static_init(void)
 {
-    const char *off = getenv("LOCKFIX_STATIC"), *dis = getenv("LOCKFIX_DISABLE");
-    if ((off != NULL || dis != NULL) && !lf_secure_exec()) {
+    if ((lf_config_env_present(LF_OPT_LOCKFIX_STATIC) ||
+         lf_config_env_present(LF_OPT_LOCKFIX_DISABLE)) &&
+        !lf_secure_exec()) {
         const struct lf_config *cfg = lf_config();
         if (cfg->disable)
             return;

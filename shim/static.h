@@ -28,6 +28,7 @@
 #define lf_sys_lstat(path, st) syscall(SYS_newfstatat, AT_FDCWD, (path), (st), AT_SYMLINK_NOFOLLOW)
 #define lf_sys_open(path, flags) ((int)syscall(SYS_openat, AT_FDCWD, (path), (flags), 0))
 #define lf_sys_read(fd, buf, n) syscall(SYS_read, (fd), (buf), (n))
+#define lf_sys_pread(fd, buf, n, off) syscall(SYS_pread64, (fd), (buf), (n), (off))
 #define lf_sys_close(fd) syscall(SYS_close, (fd))
 #define lf_sys_mprotect(p, n, prot) syscall(SYS_mprotect, (p), (n), (prot))
 #endif
@@ -69,6 +70,8 @@ struct stat;
 /* 1 and *v filled when the cache holds the answer for the file `obj` describes. */
 int lf_objcache_get(const struct stat *obj, uint32_t names_hash, struct lf_obj_verdict *v);
 void lf_objcache_put(const struct stat *obj, uint32_t names_hash, const struct lf_obj_verdict *v);
+/* At the end of a scan: the new records written, the cache's files closed. */
+void lf_objcache_done(void);
 
 /* resolve.c: make every call from [lo, hi) reach `proto` (a copy found in that object), as a
 ** copy found through the dynamic linker is reached. Returns the registered copy, or NULL when the

@@ -82,7 +82,8 @@ void lf_report_unreachable_object(const char *object, const char *version, const
 LF_ONCE static int is_php(void)
 {
     extern char *program_invocation_short_name;
-    return strncmp(program_invocation_short_name, "php", 3) == 0;
+    const char *n = program_invocation_short_name; /* by hand: strncmp is a lazy binding more */
+    return n[0] == 'p' && n[1] == 'h' && n[2] == 'p';
 }
 
 /* Whether LD_LIBRARY_PATH puts lockfix's stand-in libsqlite3.so.0 (standin/standin.c) in front:

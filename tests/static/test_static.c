@@ -23,9 +23,15 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -214,6 +220,238 @@ Test(static_c, static_off_is_unreachable, .timeout = LIMIT)
     cr_assert_eq(h_count_lines(r.log, "begin-rewritten", (char *)NULL), 0, "%s", h_show(r.log));
     cr_assert_str_eq(h_sql_text(r.db, "PRAGMA journal_mode"), "delete");
     h_rmtree(r.dir);
+}
+
+/* ---- the verdict cache (shim/objcache.c): never stale, whole under concurrent writers ---- */
+
+/* What lockfix did with `exe` (rmw-static or rmw-stripped, under any name) in one run with the
+** cache in `cache`: "patched", "unreachable", or "" (neither). */
+static const char *verdict(const char *exe, const char *cache)
+{
+    char *dir = h_tmpdir(), *db = h_join(dir, "v.db");
+    h_init_db(dir, db);
+    char *argv[] = {(char *)exe, db, "1", "0", "1", NULL};
+    const char *env[] = {h_fmt("XDG_CACHE_HOME=%s", cache), "LOCKFIX_LOG_LEVEL=debug", NULL};
+    char *log;
+    one_run(argv, env, 0, &log);
+    h_rmtree(dir);
+    int patched = h_count_lines(log, "static-patched", exe, (char *)NULL);
+    int unreachable = h_count_lines(log, "unreachable", exe, (char *)NULL);
+    cr_assert(patched + unreachable <= 1, "%s", h_show(log));
+    return patched ? "patched" : unreachable ? "unreachable" : "";
+}
+
+/* Replace the contents of `path` in place (same inode), as `cp` over an existing file does. */
+static void rewrite(const char *path, const char *from, size_t len)
+{
+    FILE *f = fopen(path, "r+");
+    cr_assert(f != NULL && fwrite(from, 1, len, f) == len, "%s: %s", path, strerror(errno));
+    cr_assert(ftruncate(fileno(f), (off_t)len) == 0 && fclose(f) == 0);
+}
+
+static char *read_whole(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f != NULL, "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 20, n = 0, got;
+    char *buf = malloc(cap);
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0)
+        if ((n += got) == cap)
+            buf = realloc(buf, cap *= 2);
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t len;
+    char *b = read_whole(from, &len);
+    FILE *f = fopen(to, "wb");
+    cr_assert(f != NULL && fwrite(b, 1, len, f) == len && fclose(f) == 0, "%s", to);
+    cr_assert(chmod(to, 0755) == 0);
+    free(b);
+}
+
+/* The cache's key is the file's identity and times, nothing else: any change to the object, even
+** one that keeps its inode, size and modification time, must send it through the search again. */
+Test(static_cache, stale_verdict_never_used, .timeout = LIMIT)
+{
+    struct program full = c_static("rmw-static"), stripped = c_static("rmw-stripped");
+    unsetenv("XDG_CACHE_HOME");
+    char *dir = h_tmpdir(), *cache = h_join(dir, "cache"), *exe = h_join(dir, "prog");
+    size_t flen, slen;
+    char *fbytes = read_whole(full.argv0, &flen), *sbytes = read_whole(stripped.argv0, &slen);
+    copy_file(stripped.argv0, exe);
+    for (int i = 0; i < 2; i++) /* the first run fills the cache, the second reads it */
+        cr_assert_str_eq(verdict(exe, cache), "unreachable", "run %d", i);
+    rewrite(exe, fbytes, flen);
+    for (int i = 0; i < 2; i++)
+        cr_assert_str_eq(verdict(exe, cache), "patched", "after the rewrite, run %d", i);
+    rewrite(exe, sbytes, slen);
+    cr_assert_str_eq(verdict(exe, cache), "unreachable", "back to the stripped file");
+    rewrite(exe, fbytes, flen);
+    cr_assert_str_eq(verdict(exe, cache), "patched");
+    cr_assert_str_eq(verdict(exe, cache), "patched");
+
+    /* Same inode, same size, same modification time; only the symbol table differs (its
+    ** sqlite3_step renamed): the cached copy's offsets must not be used. Only the status-change
+    ** time tells, so it must move past the last run's (the clock that stamps it is coarse). */
+    struct stat before;
+    cr_assert(stat(exe, &before) == 0);
+    static const char name[] = "\0sqlite3_step\0";
+    int renamed = 0;
+    for (char *p = fbytes; (p = memmem(p, flen - (size_t)(p - fbytes), name, sizeof name - 1));) {
+        p[12] = 'x'; /* \0sqlite3_stxp\0 */
+        renamed++;
+    }
+    cr_assert(renamed > 0, "no sqlite3_step in %s's string table", full.argv0);
+    usleep(50 * 1000);
+    rewrite(exe, fbytes, flen);
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    cr_assert(utimensat(AT_FDCWD, exe, times, 0) == 0);
+    struct stat after;
+    cr_assert(stat(exe, &after) == 0);
+    cr_assert(after.st_ino == before.st_ino && after.st_size == before.st_size &&
+              after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+              after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+    cr_assert_str_eq(verdict(exe, cache), "unreachable", "a stale cached verdict was used");
+    h_rmtree(dir);
+}
+
+/* A copy of rmw-stripped with its own empty cache, run once: its verdict is in the index. */
+struct one_object {
+    char *dir, *cache, *exe, *index;
+};
+
+static struct one_object stripped_once(void)
+{
+    struct program stripped = c_static("rmw-stripped");
+    unsetenv("XDG_CACHE_HOME");
+    struct one_object o = {.dir = h_tmpdir()};
+    o.cache = h_join(o.dir, "cache");
+    o.exe = h_join(o.dir, "prog");
+    o.index = h_join(h_join(o.cache, "lockfix"), "index");
+    copy_file(stripped.argv0, o.exe);
+    cr_assert_str_eq(verdict(o.exe, o.cache), "unreachable");
+    return o;
+}
+
+/* A warm run reads the index and writes nothing (a write renames a new file into place). */
+Test(static_cache, warm_run_only_reads, .timeout = LIMIT)
+{
+    struct one_object o = stripped_once();
+    char *dir = o.dir, *cache = o.cache, *exe = o.exe, *index = o.index;
+    struct stat st1, st2;
+    cr_assert(stat(index, &st1) == 0, "%s: %s", index, strerror(errno));
+    cr_assert_str_eq(verdict(exe, cache), "unreachable");
+    cr_assert(stat(index, &st2) == 0);
+    cr_assert(st1.st_ino == st2.st_ino && st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec,
+              "the index was written again by a run that should have found every object");
+    h_rmtree(dir);
+}
+
+/* The index's layout (shim/objcache.c: struct index_header, struct slot), for the checks below. */
+#define IDX_HEADER 32
+#define IDX_SLOT 104
+#define IDX_SLOTS (1024 + 3)
+#define IDX_MAGIC 0x31584449464cULL
+
+static uint64_t idx_check(const unsigned char *slot)
+{
+    uint64_t h = 14695981039346656037ULL ^ IDX_MAGIC;
+    for (int i = 0; i < IDX_SLOT - 8; i++)
+        h = (h ^ slot[i]) * 1099511628211ULL;
+    return h | 1;
+}
+
+/* Every slot of the index empty or whole; returns how many are whole. */
+static int idx_whole_slots(const char *index)
+{
+    size_t len;
+    unsigned char *b = (unsigned char *)read_whole(index, &len);
+    cr_assert_eq(len, (size_t)IDX_HEADER + IDX_SLOTS * IDX_SLOT, "index of %zu bytes", len);
+    uint64_t magic;
+    memcpy(&magic, b, 8);
+    cr_assert_eq(magic, IDX_MAGIC);
+    int whole = 0;
+    for (int i = 0; i < IDX_SLOTS; i++) {
+        const unsigned char *s = b + IDX_HEADER + (size_t)i * IDX_SLOT;
+        uint64_t check;
+        memcpy(&check, s + IDX_SLOT - 8, 8);
+        int empty = 1;
+        for (int k = 0; k < IDX_SLOT; k++)
+            empty &= s[k] == 0;
+        cr_assert(empty || check == idx_check(s), "slot %d is neither empty nor whole", i);
+        whole += !empty;
+    }
+    free(b);
+    return whole;
+}
+
+/* Many processes meeting new objects at once all write the index: it stays whole (the last
+** rename wins; records lost on the way are found again), no temporary file is left, and every
+** later run still gets every object's verdict right. */
+Test(static_cache, concurrent_writers, .timeout = LIMIT)
+{
+    enum { N = 24 };
+    struct program full = c_static("rmw-static"), stripped = c_static("rmw-stripped");
+    unsetenv("XDG_CACHE_HOME");
+    char *dir = h_tmpdir(), *cache = h_join(dir, "cache");
+    char *cdir = h_join(cache, "lockfix"), *index = h_join(cdir, "index");
+    const char *env[] = {h_fmt("XDG_CACHE_HOME=%s", cache), NULL};
+    char *exe[N];
+    for (int i = 0; i < N; i++) {
+        exe[i] = h_join(dir, h_fmt("prog%d", i));
+        copy_file(i % 3 == 0 ? full.argv0 : stripped.argv0, exe[i]);
+    }
+    for (int round = 0; round < 3; round++) {
+        h_proc ps[N];
+        for (int i = 0; i < N; i++) {
+            char *db = h_join(dir, h_fmt("db%d", i));
+            h_init_db(dir, db);
+            char *argv[] = {exe[i], db, "1", "0", "1", NULL};
+            h_spawn(&ps[i], argv, true, env, dir, h_join(dir, h_fmt("o%d", i)),
+                    h_join(dir, h_fmt("e%d", i)));
+        }
+        cr_assert_eq(h_wait_all(ps, N, 120), 0);
+        cr_assert(idx_whole_slots(index) > 0);
+        DIR *d = opendir(cdir);
+        for (struct dirent *e; (e = readdir(d)) != NULL;)
+            cr_assert(strstr(e->d_name, ".tmp") == NULL, "left behind: %s", e->d_name);
+        closedir(d);
+    }
+    for (int i = 0; i < N; i++)
+        cr_assert_str_eq(verdict(exe[i], cache), i % 3 == 0 ? "patched" : "unreachable", "%s",
+                         exe[i]);
+    h_rmtree(dir);
+}
+
+/* A damaged record is not believed: its object is examined again. */
+Test(static_cache, damaged_record_ignored, .timeout = LIMIT)
+{
+    struct one_object o = stripped_once();
+    char *dir = o.dir, *cache = o.cache, *exe = o.exe, *index = o.index;
+    /* the record of prog: its kind (offset 60) set to "no SQLite", the check left as it was */
+    struct stat st;
+    cr_assert(stat(exe, &st) == 0);
+    size_t len;
+    unsigned char *b = (unsigned char *)read_whole(index, &len);
+    int found = 0;
+    for (int i = 0; i < IDX_SLOTS; i++) {
+        unsigned char *s = b + IDX_HEADER + (size_t)i * IDX_SLOT;
+        uint64_t ino;
+        memcpy(&ino, s + 8, 8);
+        if (ino == (uint64_t)st.st_ino) {
+            memset(s + 60, 0, 4);
+            found++;
+        }
+    }
+    cr_assert_eq(found, 1, "prog's record not found in the index");
+    FILE *f = fopen(index, "wb");
+    cr_assert(f != NULL && fwrite(b, 1, len, f) == len && fclose(f) == 0);
+    cr_assert_str_eq(verdict(exe, cache), "unreachable", "the damaged record was believed");
+    h_rmtree(dir);
 }
 
 /* ---- two copies: SQLite compiled into a module loaded later + SQLCipher, dynamic ---- */
