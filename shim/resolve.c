@@ -29,7 +29,7 @@
 #define LF_ANCHOR "sqlite3_libversion_number" /* not hooked, so a lookup never finds us */
 
 static struct lf_range ranges[LF_MAX_RANGES];
-static atomic_uint nranges;
+LF_START_DATA static atomic_uint nranges; /* read at every exit (lf_any_call_seen): on the start page */
 static struct lf_copy copies[LF_MAX_COPIES];
 static _Atomic int ndynamic;  /* copies[] filled, under resolve_lock */
 _Atomic int lf_ncopies;       /* all copies: dynamic and compiled in */
