@@ -22,7 +22,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lockfix.h"
+#include "conn.h"
+#include "impl.h"
+#include "log.h"
+#include "open_policy.h"
+#include "resolve.h"
 
 struct backup_rec {
     sqlite3_backup *b;

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <time.h>
 
-#include "lockfix.h"
+#include "clock.h"
 
 long long lf_now_ms(void)
 {

@@ -15,8 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "config.h"
+#include "base.h"
+#include "globs.h"
+#include "log.h"
 #include "options.h"
+#include "platform.h"
 
 enum opt_type { OPT_BOOL, OPT_MS, OPT_US, OPT_COUNT, OPT_LOG, OPT_LEVEL, OPT_GLOBS };
 

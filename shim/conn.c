@@ -13,7 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "conn.h"
+#include "base.h"
+#include "config.h"
+#include "events.def.h"
+#include "log.h"
+#include "platform.h"
+#include "queue.h"
+#include "resolve.h"
 
 #define LF_BUCKETS 1024
 

@@ -42,9 +42,18 @@
 #include <unistd.h>
 
 #include "darwin.h"
+#include "base.h"
+#include "config.h"
+#include "conn.h"
 #include "fs_list.h"
-#include "lockfix.h"
+#include "handles.h"
+#include "hooks.h"
+#include "impl.h"
+#include "log.h"
 #include "macho.h"
+#include "platform.h"
+#include "resolve.h"
+#include "unreachable.h"
 
 #define LF_MAX_IMAGES 1024
 #define LF_MAX_COPIES 64

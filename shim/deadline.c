@@ -8,7 +8,11 @@
 ** connection whose program installed its own busy handler is left to that handler: its "give
 ** up" is final (no retries, no queue).
 */
-#include "lockfix.h"
+#include "deadline.h"
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "resolve.h"
 
 /* How long SQLite's busy handler may wait inside one call on this connection: its busy timeout
 ** as lockfix knows it, or 0 when that is unknown or the program's own handler decides. */

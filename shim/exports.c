@@ -11,8 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "impl.h"
+#include "base.h"
+#include "config.h"
+#include "conn.h"
+#include "hooks.h"
+#include "log.h"
+#include "resolve.h"
 #include "static.h"
+#include "unreachable.h"
 
 #ifdef __APPLE__
 /* On macOS the hooks carry other names; darwin.c maps SQLite's names to them. */

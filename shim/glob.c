@@ -5,7 +5,7 @@
 */
 #include <string.h>
 
-#include "lockfix.h"
+#include "globs.h"
 
 /* Match a set starting after '['; *len receives its length up to and including ']'.
 ** Bytes are compared unsigned: with plain (signed) char a range reaching past ASCII, such as

@@ -9,9 +9,10 @@
 ** touches this table.
 */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
-#include "lockfix.h"
+#include "handles.h"
 
 #define LF_STMT_BUCKETS 4096
 

@@ -7,6 +7,7 @@
 #define LOCKFIX_IMPL_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "base.h"
 #include "hooks.h"

@@ -1,7 +1,9 @@
 /*
-** Every internal header of the shim, for the files that still include them all at once. Nothing
-** declared in them is exported: the library is built with -fvisibility=hidden and a version
-** script that exports sqlite3_* only, and each header declares its names hidden.
+** Every internal header of the shim at once. It remains only for static.c, objcache.c, symtab.c
+** and unreachable.c, which still include it: every other file includes the headers it uses, and
+** this umbrella is to be removed once those four do too. Nothing declared in the headers is
+** exported: the library is built with -fvisibility=hidden and a version script that exports
+** sqlite3_* only, and each header declares its names hidden.
 **
 **   base.h         LF_LIKELY, LF_UNLIKELY, LF_TLS, LF_PATH_MAX
 **   resolve.h      struct lf_copy and how a caller finds its copy (lf_copy_fast, lf_copy_for,
@@ -23,7 +25,7 @@
 **   long_turn.h    lf_long_turn_watch (long_turn.c)
 **   turn.h         lf_turn_before_write, lf_turn_end, lf_turn_end_if_done (turn.c)
 **   deadline.h     one deadline per statement, lf_set_timeout (deadline.c)
-**   open_policy.h  lf_open_policy, lf_run_own, lf_wal_at_first_write (open_policy.c)
+**   open_policy.h  lf_run_own, lf_wal_at_first_write (open_policy.c)
 **   unreachable.h  lf_report_unreachable (unreachable.c; darwin.c on macOS)
 **   impl.h         the lf_impl_* function behind each hook, lf_missing* (exports.c),
 **                  lf_copy_stand_ins (stmt.c)

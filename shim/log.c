@@ -15,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lockfix.h"
+#include "log.h"
+#include "base.h"
+#include "config.h"
 
 #define LF_LINE_MAX 2048
 

@@ -19,7 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lockfix.h"
+#include "long_turn.h"
+#include "base.h"
+#include "config.h"
+#include "log.h"
 
 /* What this thread's head wait has seen: one queue, one served ticket, since when, and whether
 ** the turn was reported. A thread waits in one queue at a time. */

@@ -22,7 +22,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lockfix.h"
+#include "open_policy.h"
+#include "base.h"
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "hooks.h"
+#include "impl.h"
+#include "log.h"
+#include "platform.h"
+#include "resolve.h"
+#include "retry.h"
 
 /* Runs one statement of the shim's own on db; copies the first column of the first row. */
 int lf_run_own(const struct lf_copy *c, sqlite3 *db, const char *sql, char *out, size_t cap)
@@ -163,7 +173,8 @@ static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
     clear_error_state(c, db);
 }
 
-void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags)
+/* What lockfix does to a connection just opened (called by the open hooks below). */
+static void open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags)
 {
     (void)flags;
     const struct lf_config *cfg = lf_config();
@@ -214,7 +225,7 @@ void lf_wal_at_first_write(const struct lf_copy *c, sqlite3 *db, struct lf_conn 
 static int after_open(const struct lf_copy *c, int rc, sqlite3 **ppDb, const char *zname, int flags)
 {
     if (rc == SQLITE_OK && ppDb && *ppDb)
-        lf_open_policy(c, *ppDb, zname, flags);
+        open_policy(c, *ppDb, zname, flags);
     return rc;
 }
 

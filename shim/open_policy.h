@@ -13,8 +13,6 @@
 struct lf_copy;
 struct lf_conn;
 
-/* What lockfix does to a connection just opened (called by the open hooks, open_policy.c). */
-void lf_open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags);
 /* Run one statement of lockfix's own on db (the caller sets the guard); copies the first column
 ** of the first row into out. Returns SQLite's code. */
 int lf_run_own(const struct lf_copy *c, sqlite3 *db, const char *sql, char *out, size_t cap);

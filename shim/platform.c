@@ -9,8 +9,8 @@
 #include <sys/auxv.h>
 #include <sys/vfs.h>
 
+#include "platform.h"
 #include "fs_list.h"
-#include "lockfix.h"
 
 int lf_secure_exec(void)
 {

@@ -39,7 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lockfix.h"
+#include "queue.h"
+#include "base.h"
+#include "clock.h"
+#include "conn.h"
+#include "log.h"
+#include "long_turn.h"
 #include "queue_file.h"
 #include "wait.h"
 

@@ -21,7 +21,13 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "resolve.h"
+#include "base.h"
+#include "config.h"
+#include "conn.h"
+#include "handles.h"
+#include "hooks.h"
+#include "impl.h"
 #include "static.h"
 
 #define LF_MAX_RANGES 256

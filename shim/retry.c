@@ -9,7 +9,10 @@
 ** is stale: only a rollback helps. A statement that already handed rows to the program is never
 ** re-run, and neither is one that changed data: in autocommit mode a busy write made no change.
 */
-#include "lockfix.h"
+#include <sqlite3.h>
+
+#include "retry.h"
+#include "rewrite.h"
 
 enum lf_retry_verdict lf_retry_decide(const struct lf_busy_ctx *ctx)
 {

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "rewrite.h"
 
 enum tok { T_END, T_WORD, T_QUOTED, T_STRING, T_NUMBER, T_SEMI, T_PUNCT };
 

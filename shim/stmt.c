@@ -14,7 +14,20 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include "lockfix.h"
+#include "impl.h"
+#include "base.h"
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "deadline.h"
+#include "handles.h"
+#include "hooks.h"
+#include "log.h"
+#include "queue.h"
+#include "resolve.h"
+#include "retry.h"
+#include "rewrite.h"
+#include "turn.h"
 
 /* Counts hooked prepare/step calls on this thread, so exec can tell whether its inner calls were
 ** seen (and retried) by the hooks. */
@@ -504,7 +517,7 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     return rc;
 }
 
-/* A reset while this process holds a turn (the common case is lf_impl_sqlite3_reset, lockfix.h):
+/* A reset while this process holds a turn (the common case is lf_impl_sqlite3_reset, impl.h):
 ** it may end an autocommit write that was not stepped to its end. */
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt)
 {

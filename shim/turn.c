@@ -3,10 +3,19 @@
 ** hands it on. A turn belongs to the program's transaction: it is taken before a writing
 ** statement (or BEGIN IMMEDIATE, or a transaction-opening SAVEPOINT) starts in autocommit mode,
 ** and handed on once the connection is back in autocommit mode. Statements SQLite runs on its own
-** inside the program's call never get here (the guard, lockfix.h), so nothing SQLite does inside
+** inside the program's call never get here (the guard, resolve.h), so nothing SQLite does inside
 ** a transaction can end its turn or ask for a second one. The queue itself is queue.c.
 */
-#include "lockfix.h"
+#include "turn.h"
+#include "base.h"
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "deadline.h"
+#include "log.h"
+#include "open_policy.h"
+#include "queue.h"
+#include "resolve.h"
 
 /*
 ** Before a writing statement starts in autocommit mode: the WAL switch a new database was waiting

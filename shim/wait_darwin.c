@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "lockfix.h"
 #include "wait.h"
+#include "log.h"
 
 #define POLL_NS 500000LL /* fallback: re-check the word every 0.5 ms */
 

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "config.h"
+#include "globs.h"
 #include "options.h"
 
 struct env {

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "rewrite.h"
 
 static sqlite3 *db;
 

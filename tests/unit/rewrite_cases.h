@@ -7,7 +7,7 @@
 #ifndef LOCKFIX_UNIT_REWRITE_CASES_H
 #define LOCKFIX_UNIT_REWRITE_CASES_H
 
-#include "lockfix.h"
+#include "rewrite.h"
 
 /* The busy-timeout floor the expected texts assume. */
 #define FLOOR 5000

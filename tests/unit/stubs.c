@@ -6,8 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lockfix.h"
 #include "stubs.h"
+#include "log.h"
+#include "platform.h"
 
 int stub_secure_exec;
 char stub_log[16384];

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "base.h"
+#include "config.h"
 #include "stubs.h"
 
 /* ---- a fake environment and a warning recorder ------------------------------------------ */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "globs.h"
 
 static int gm(const char *pattern, const char *str)
 {

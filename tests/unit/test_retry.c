@@ -5,9 +5,11 @@
 */
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <sqlite3.h>
 #include <string.h>
 
-#include "lockfix.h"
+#include "retry.h"
+#include "rewrite.h"
 
 static const int all_rcs[] = {
     SQLITE_OK,           SQLITE_ERROR,          SQLITE_BUSY,

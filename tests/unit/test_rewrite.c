@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lockfix.h"
-
+#include "rewrite.h"
 #include "rewrite_cases.h"
 #include "utf16.h"
 

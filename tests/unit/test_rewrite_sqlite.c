@@ -20,7 +20,7 @@
 #include <strings.h>
 #include <ctype.h>
 
-#include "lockfix.h"
+#include "rewrite.h"
 #include "rewrite_cases.h"
 #include "utf16.h"
 
