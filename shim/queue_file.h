@@ -29,11 +29,11 @@ struct q_slot {
 
 struct q_shared {
     uint32_t magic, version;
-    _Atomic uint32_t next;        /* next ticket to hand out */
-    _Atomic uint32_t serving;     /* ticket allowed to write now */
-    _Atomic int64_t handoff_ns;   /* CLOCK_MONOTONIC of the last hand-off to a waiting writer */
-    _Atomic uint32_t turn_avg_ns; /* moving average of how long a contended turn lasts */
-    _Atomic uint32_t users;       /* processes that map the file (0 in files of older builds;
+    _Atomic uint32_t next;           /* next ticket to hand out */
+    _Atomic uint32_t serving;        /* ticket allowed to write now */
+    _Atomic int64_t handoff_ns;      /* CLOCK_MONOTONIC of the last hand-off to a waiting writer */
+    _Atomic uint32_t turn_avg_ns;    /* moving average of how long a contended turn lasts */
+    _Atomic uint32_t users;          /* processes that map the file (0 in files of older builds;
                                      one that died keeps its count until the file goes) */
     _Atomic int64_t linger_until_ns; /* a lingering holder's turn may be taken from then on */
     _Atomic uint64_t boot; /* the boot the state belongs to (pids and clocks start again) */

@@ -26,6 +26,7 @@ static void stats_free(struct stats *s)
         free(u->queue_waits.v);
         tally_free(&u->wal_reasons);
         tally_free(&u->gave_up_codes);
+        tally_free(&u->long_turn_holders);
     }
     free(s->units);
     for (int i = 0; i < s->nnotes; i++) {
