@@ -209,7 +209,6 @@ LINT_FORMAT = shim/backup.c shim/clock.c shim/config.c shim/deadline.c shim/even
 	shim/base.h shim/resolve.h shim/handles.h shim/config.h shim/globs.h \
 	shim/log.h shim/rewrite.h shim/retry.h shim/clock.h shim/platform.h shim/conn.h shim/queue.h \
 	shim/long_turn.h shim/turn.h shim/deadline.h shim/open_policy.h shim/unreachable.h shim/impl.h \
-	shim/lockfix.h \
 	$(wildcard tests/hardening/*.c tests/fuzz/*.c)
 
 .PHONY: lint

@@ -40,8 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lockfix.h"
 #include "static.h"
+#include "base.h"
+#include "platform.h"
 
 #define MAGIC 0x31434f464cULL /* "LFOC1" */
 

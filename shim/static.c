@@ -35,10 +35,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lockfix.h"
+#include "static.h"
+#include "base.h"
+#include "config.h"
+#include "log.h"
 #include "options.h"
 #include "patch.h"
-#include "static.h"
+#include "platform.h"
+#include "resolve.h"
 
 /* The names searched for: the hooks, then the helpers, in the order of struct lf_copy. */
 #define NAME_X(ret, name, ...) #name,

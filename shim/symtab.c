@@ -17,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lockfix.h"
 #include "static.h"
 
 #define CHUNK ((size_t)256 * 1024)

@@ -18,8 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lockfix.h"
+#include "unreachable.h"
 #include "static.h"
+#include "base.h"
+#include "log.h"
 
 static const char sqlite_magic[] = "SQLite format 3"; /* every SQLite build carries it */
 
