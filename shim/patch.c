@@ -152,10 +152,12 @@ const char *lf_patch_arch(void) { return LF_ARCH; }
 
 /* ---- the interface -------------------------------------------------------------------------- */
 
-int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
+/* session: from lf_patch_os_tramp_begin, or -1. */
+static int prepare_one(struct lf_patch *p, int session, char *why, size_t cap)
 {
 #if !defined(ARCH_SHORT)
     (void)p;
+    (void)session;
     lf_insn_why(why, cap, "unsupported architecture");
     return -1;
 #else
@@ -206,7 +208,8 @@ int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
     }
     if (arch_relocate(&r, why, cap) < 0) goto fail;
     if (p->size && arch_check_body(code, p->size, fn, pad, r.covered, why, cap) < 0) goto fail;
-    if (lf_patch_os_write_tramp(slot, buf, LF_TRAMP_OFF + r.out_len, why, cap) < 0) goto fail;
+    if (lf_patch_os_write_tramp(session, slot, buf, LF_TRAMP_OFF + r.out_len, why, cap) < 0)
+        goto fail;
     p->trampoline = slot + LF_TRAMP_OFF;
     p->saved_off = pad;
     p->saved_len = jlen;
@@ -222,26 +225,33 @@ fail:
 #endif
 }
 
-/* Restore the first k patches this call wrote. */
+int lf_patch_prepare(struct lf_patch *p, char *why, size_t cap)
+{
+    return prepare_one(p, -1, why, cap);
+}
+
+int lf_patch_prepare_all(struct lf_patch *p, size_t n, size_t *failed, char *why, size_t cap)
+{
+    int session = lf_patch_os_tramp_begin();   /* ended before returning */
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (prepare_one(&p[i], session, why, cap) < 0) {
+            for (size_t k = 0; k < i; k++)
+                lf_patch_discard(&p[k]);
+            *failed = i;
+            rc = -1;
+        }
+    lf_patch_os_tramp_end(session);
+    return rc;
+}
+
+/* Restore the patches of p[0..k) this call wrote. */
 static void unwind(struct lf_patch *p, const unsigned char *wrote, size_t k)
 {
     while (k--)
         if (wrote[k] && lf_patch_os_write_code((unsigned char *)p[k].target + p[k].saved_off,
                                                p[k].saved, p[k].saved_len, NULL, 0) == 0)
             p[k].applied_ = 0;
-}
-
-int lf_patch_prepare_all(struct lf_patch *p, size_t n, size_t *failed, char *why, size_t cap)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (lf_patch_prepare(&p[i], why, cap) < 0) {
-            for (size_t k = 0; k < i; k++)
-                lf_patch_discard(&p[k]);
-            *failed = i;
-            return -1;
-        }
-    }
-    return 0;
 }
 
 int lf_patch_apply(struct lf_patch *p, size_t n, char *why, size_t cap)
@@ -273,16 +283,28 @@ int lf_patch_apply(struct lf_patch *p, size_t n, char *why, size_t cap)
                 return -1;
             }
         }
-    for (size_t i = 0; i < n; i++) {
-        wrote[i] = 0;
-        if (p[i].applied_) continue;
-        if (lf_patch_os_write_code((unsigned char *)p[i].target + p[i].saved_off, p[i].jump_,
-                                   p[i].jump_len_, why, cap) < 0) {
-            unwind(p, wrote, i);
+    /* The entries not yet applied, written together (patch_os.h: one read of the memory map and
+    ** one mprotect span on Linux) LF_PATCH_OS_CODES_MAX at a time; a refusal restores them all. */
+    memset(wrote, 0, n);
+    for (size_t i = 0; i < n;) {
+        struct lf_patch_os_code w[LF_PATCH_OS_CODES_MAX];
+        size_t at[LF_PATCH_OS_CODES_MAX] = {0}, m = 0, done = 0; /* {0}: done <= m, unseen */
+        for (; i < n && m < LF_PATCH_OS_CODES_MAX; i++) {
+            if (p[i].applied_) continue;
+            w[m].dst = (unsigned char *)p[i].target + p[i].saved_off;
+            w[m].src = p[i].jump_;
+            w[m].len = p[i].jump_len_;
+            at[m++] = i;
+        }
+        int rc = lf_patch_os_write_codes(w, m, &done, why, cap);
+        for (size_t k = 0; k < done; k++) {
+            wrote[at[k]] = 1;
+            p[at[k]].applied_ = 1;
+        }
+        if (rc < 0) {
+            unwind(p, wrote, n);
             return -1;
         }
-        wrote[i] = 1;
-        p[i].applied_ = 1;
     }
     return 0;
 }

@@ -71,9 +71,21 @@ void *lf_patch_os_map_any(size_t size)
     return map_jit(NULL, size);
 }
 
-int lf_patch_os_write_tramp(void *dst, const void *src, size_t len, char *why, size_t cap)
+/* Nothing to share between trampoline writes: each is a toggle of this thread's W^X (arm64). */
+int lf_patch_os_tramp_begin(void)
 {
-    (void)why, (void)cap;
+    return -1;
+}
+
+void lf_patch_os_tramp_end(int session)
+{
+    (void)session;
+}
+
+int lf_patch_os_write_tramp(int session, void *dst, const void *src, size_t len, char *why,
+                            size_t cap)
+{
+    (void)session, (void)why, (void)cap;
 #if defined(__aarch64__)
     pthread_jit_write_protect_np(0); /* this thread may now write MAP_JIT pages, not run them */
     memcpy(dst, src, len);
@@ -108,8 +120,8 @@ int lf_patch_os_write_code(void *dst, const void *src, size_t len, char *why, si
     uintptr_t page = (uintptr_t)getpagesize();
     uintptr_t first = (uintptr_t)dst & ~(page - 1);
     uintptr_t last = ((uintptr_t)dst + len - 1) & ~(page - 1);
-    if (len == 0 || last - first > page) { /* an entry spans at most two pages */
-        lf_insn_why(why, cap, "code write of %zu bytes spans more than two pages", len);
+    if (len == 0 || len > page) { /* an entry jump: at most two pages */
+        lf_insn_why(why, cap, "code write of %zu bytes", len);
         return -1;
     }
     int prot = region_prot(first);
@@ -131,6 +143,20 @@ int lf_patch_os_write_code(void *dst, const void *src, size_t len, char *why, si
         lf_insn_why(why, cap, "code page cannot be made executable again (mach_vm_protect: %d)",
                     kr);
         return -1;
+    }
+    return 0;
+}
+
+/* Write by write: one span would make a private copy of every page between the first entry and
+** the last (VM_PROT_COPY), the ones no entry is in too. */
+int lf_patch_os_write_codes(const struct lf_patch_os_code *w, size_t n, size_t *done, char *why,
+                            size_t cap)
+{
+    *done = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (lf_patch_os_write_code(w[i].dst, w[i].src, w[i].len, why, cap) < 0)
+            return -1;
+        *done = i + 1;
     }
     return 0;
 }
@@ -160,14 +186,13 @@ int lf_patch_copy(const char *image, void *const fns[], const size_t sizes[],
         p[i].target = fns[i];
         p[i].hook = hooks_for[i];
         p[i].size = sizes[i];
-        if (lf_patch_prepare(&p[i], detail, sizeof detail) != 0) {
-            for (int k = 0; k < i; k++)
-                lf_patch_discard(&p[k]);
-            snprintf(reason, sizeof reason, "its entry %d of %d cannot be patched (%s)", i + 1, n,
-                     detail);
-            *why = reason;
-            return -1;
-        }
+    }
+    size_t failed = 0;
+    if (lf_patch_prepare_all(p, (size_t)n, &failed, detail, sizeof detail) != 0) {
+        snprintf(reason, sizeof reason, "its entry %zu of %d cannot be patched (%s)", failed + 1, n,
+                 detail);
+        *why = reason;
+        return -1;
     }
     if (lf_patch_apply(p, (size_t)n, detail, sizeof detail) != 0) {
         for (int k = 0; k < n; k++)
