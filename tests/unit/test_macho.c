@@ -17,32 +17,11 @@
 #include <string.h>
 
 #include "macho.h"
+#include "macho_fixtures.h"
 
 #define MAX_FIXTURES 64
 #define MIN_FIXTURES 14 /* 2 archs x 2 formats x 3 kinds, and the 2 defining libraries */
 #define PREFIX "_sqlite3_"
-
-static const char *fixture_dir(void)
-{
-    const char *d = getenv("LOCKFIX_MACHO_DIR");
-    return d && *d ? d : "build/tests/macho";
-}
-
-static char *load(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s (run `make macho-fixtures`)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
 
 /* The fixtures' base names (X for X.macho and X.expect), sorted. */
 static int fixtures(char names[][128])

@@ -16,22 +16,7 @@
 #include "insn_a64.h"
 #include "insn_x86.h"
 #include "macho.h"
-
-static char *load(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s (run `make macho-fixtures`)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
+#include "macho_fixtures.h"
 
 /* The file bytes of [vmaddr, vmaddr + len) in a file image, or NULL. */
 static const unsigned char *code_at(const struct lf_macho *m, uint64_t vmaddr, uint64_t len)
@@ -44,8 +29,7 @@ static const unsigned char *code_at(const struct lf_macho *m, uint64_t vmaddr, u
 
 Test(macho_entries, compiled_in_entries_relocate_with_their_sizes)
 {
-    const char *dir = getenv("LOCKFIX_MACHO_DIR");
-    dir = dir && *dir ? dir : "build/tests/macho";
+    const char *dir = fixture_dir();
     DIR *d = opendir(dir);
     cr_assert_not_null(d, "no fixture directory %s (run `make macho-fixtures`)", dir);
     int images = 0, entries = 0;
