@@ -13,6 +13,7 @@
 #include "hooks.h"
 #include "queue.h"
 #include "resolve.h"
+#include "turn.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -23,10 +24,18 @@
 LF_HOOKS_COLD(LF_IMPL_DECL)
 #undef LF_IMPL_DECL
 int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt);
-/* reset (and finalize) end an autocommit write that was not stepped to its end, which only a
-** process holding a turn can need. The count of turns is read before the reset, so that the
-** common case is a plain jump to SQLite: a reset takes no turn, and a turn its connection holds
-** was taken by an earlier step, which the program ordered before this reset. */
+/* reset (and finalize) end an autocommit write that was not stepped to its end (a RETURNING
+** write reset after its first rows), which only a process holding a turn that a step kept for a
+** running statement can need (turn.h): a transaction's turn ends in the step that leaves it (its
+** COMMIT, or the error that rolled it back), a lingering one when its time is over (queue.c). Both
+** flags are read before the reset, so that the common case is a plain jump to SQLite: a reset
+** takes no turn, and a turn its connection holds was taken by an earlier step, which the program
+** ordered before this reset. */
+static inline int lf_reset_may_end_turn(void)
+{
+    return LF_UNLIKELY(atomic_load_explicit(&lf_turn_kept_running, memory_order_relaxed)) &&
+           lf_turns_held();
+}
 int lf_reset_holding(const struct lf_copy *c, sqlite3_stmt *stmt); /* stmt.c */
 /* A statement the step hook reset itself after SQLITE_BUSY (stmt.c, step_writer), on this thread:
 ** the program's own reset of it returns what that reset returned. */
@@ -36,7 +45,7 @@ static inline int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *s
 {
     if (LF_UNLIKELY(stmt == lf_busy_reset_stmt && stmt != NULL))
         return lf_reset_after_busy(c, stmt);
-    if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) <= 0)) {
+    if (LF_LIKELY(!lf_reset_may_end_turn())) {
         int rc; /* a reset may end an autocommit write, whose commit runs SQLite's own statements */
         LF_SQLITE_CALL(rc, c->sqlite3_reset(stmt));
         return rc;

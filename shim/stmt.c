@@ -484,7 +484,8 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
         LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
         if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
             return step_after_busy(c, stmt, NULL, rc, 1, 0, 0);
-        if (LF_UNLIKELY(lf_turns_held()))
+        /* A row ends no transaction; a statement still running keeps its turn (turn.c). */
+        if (LF_UNLIKELY(lf_turns_held()) && rc != SQLITE_ROW)
             lf_turn_end_if_done(c, c->sqlite3_db_handle(stmt), rc == SQLITE_DONE ? NULL : stmt);
         return rc;
     }
@@ -512,7 +513,11 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
         lf_set_timeout(c, db, put_back);
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
         return step_after_busy(c, stmt, db, rc, 0, was_autocommit, deadline);
-    if (LF_UNLIKELY(lf_turns_held()) && c->sqlite3_get_autocommit(db))
+    /* Back in autocommit mode: the turn goes on. A row inside a transaction ends nothing; one
+    ** from a statement that began in autocommit mode goes to lf_turn_end, which keeps the turn
+    ** while the statement runs and remembers that a reset may have to end it. */
+    if (LF_UNLIKELY(lf_turns_held()) && (rc != SQLITE_ROW || was_autocommit) &&
+        c->sqlite3_get_autocommit(db))
         lf_turn_end(c, db, rc == SQLITE_DONE ? NULL : stmt);
     return rc;
 }
@@ -539,8 +544,7 @@ int lf_impl_sqlite3_finalize(const struct lf_copy *c, sqlite3_stmt *stmt)
         return rc == SQLITE_OK ? saved : rc;
     }
     int rc;
-    if (LF_LIKELY(atomic_load_explicit(&lf_queue_turns_held, memory_order_relaxed) == 0) ||
-        stmt == NULL) {
+    if (LF_LIKELY(!lf_reset_may_end_turn()) || stmt == NULL) {
         LF_SQLITE_CALL(rc, c->sqlite3_finalize(stmt));
         return rc;
     }

@@ -27,6 +27,8 @@
 /* At LOCKFIX_LOG_LEVEL=debug: what began a turn, so that a long one can be named by its SQL when
 ** it ends. The waiters' long-turn line names the process holding it (long_turn.c); only the holder
 ** knows the statement. */
+_Atomic int lf_turn_kept_running;
+
 static void note_turn_start(const struct lf_copy *c, struct lf_conn *conn, sqlite3_stmt *stmt)
 {
     struct lf_turn *tn = lf_conn_turn(conn);
@@ -94,8 +96,13 @@ void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
     struct lf_conn *conn = lf_conn_get(db, c);
     if (!lf_conn_has_turn(conn))
         return;
-    if (stmt != NULL && c->sqlite3_stmt_busy(stmt))
-        return; /* an autocommit write still handing out rows (RETURNING) */
+    if (stmt != NULL && c->sqlite3_stmt_busy(stmt)) {
+        /* an autocommit write still handing out rows (RETURNING): its reset or finalize, or
+        ** its last step, ends the turn */
+        if (!atomic_load_explicit(&lf_turn_kept_running, memory_order_relaxed))
+            atomic_store(&lf_turn_kept_running, 1);
+        return;
+    }
     struct lf_turn *tn = lf_conn_turn(conn);
     if (LF_UNLIKELY(tn->debug_began_ms != 0))
         report_turn_end(conn, tn);

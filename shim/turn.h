@@ -5,6 +5,7 @@
 #define LOCKFIX_TURN_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #pragma GCC visibility push(hidden)
 
@@ -22,6 +23,10 @@ long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *st
 void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
 /* The same, after asking whether the connection is back in autocommit mode. */
 void lf_turn_end_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt);
+/* Set, once and for good, when lf_turn_end kept a turn because its autocommit statement was
+** still running (a RETURNING write handing out rows, a busy write left mid-run): only from then
+** on can a reset or finalize be what ends a turn, so only then do they ask (impl.h). */
+extern _Atomic int lf_turn_kept_running;
 
 #pragma GCC visibility pop
 
