@@ -19,6 +19,7 @@ STATIC_CFLAGS = -std=gnu11 $(WARN) -O2 -g
 STATIC_TEST   = $(BUILD)/tests/test_static
 SQLITE_A     ?= $(firstword $(wildcard /usr/lib/$(shell $(CC) -dumpmachine)/libsqlite3.a /usr/lib/libsqlite3.a))
 STATIC_FIXTURES = $(STATIC_DIR)/rmw-static $(STATIC_DIR)/rmw-stripped \
+	$(STATIC_DIR)/plugins/plugin_ctor.so \
 	$(if $(wildcard $(SQLCIPHER_INC)/sqlite3.h),$(STATIC_DIR)/plugins/plugin_cipher.so $(STATIC_DIR)/plugins/plugin_sys.so)
 
 .PHONY: static-test static-runtimes static-python bench-startup
@@ -40,6 +41,14 @@ $(STATIC_DIR)/plugins/plugin_sys.so: tests/clients/twocopies_plugin.c tests/clie
 	@mkdir -p $(@D)
 	$(CC) $(STATIC_CFLAGS) -fPIC -shared -fvisibility=hidden -DPLUGIN_NAME='"sys"' \
 	    -Itests/clients -o $@ $< -Wl,--exclude-libs,ALL $(SQLITE_A) -lm -lpthread -ldl
+	strip --strip-debug $@
+
+# A module whose constructor writes with its own hidden copy (tests/static/ctor_plugin.c): it must
+# be reached before its code runs.
+$(STATIC_DIR)/plugins/plugin_ctor.so: tests/static/ctor_plugin.c
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -fPIC -shared -fvisibility=hidden -o $@ $< \
+	    -Wl,--exclude-libs,ALL $(SQLITE_A) -lm -lpthread -ldl
 	strip --strip-debug $@
 
 $(STATIC_DIR)/plugins/plugin_cipher.so: $(CLIENTS_DIR)/plugin_cipher.so

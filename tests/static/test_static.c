@@ -11,6 +11,8 @@
  *     and dlopen'ed later, and SQLCipher's shared library (dynamic), 8 threads switching between
  *     them: every call reaches its own copy (tests/clients/twocopies checks the versions in
  *     every thread);
+ *   - a module whose constructor writes with its own hidden copy, dlopen'ed by python3 (ctypes):
+ *     reached before any of its code runs (its BEGIN rewritten, WAL), untouched without lockfix;
  *   - Node 26's node:sqlite (SQLite 3.54 inside the executable, LOCAL symbols), the same run,
  *     and `select sqlite_version()` still answers its own version;
  *   - Bun and Deno (SQLite without symbol names): one `unreachable` line each, output unchanged.
@@ -500,6 +502,42 @@ static void twocopies(bool shim)
 
 Test(static_two_copies, without_shim, .timeout = LIMIT) { twocopies(false); }
 Test(static_two_copies, with_shim, .timeout = LIMIT) { twocopies(true); }
+
+/* ---- a module that writes from its constructor, loaded with dlopen ---- */
+
+/* python3 loads plugin_ctor.so with ctypes (dlopen) after start-up; the module's constructor
+** writes with the SQLite compiled into it before dlopen returns. lockfix must have patched that
+** copy already (the loader's notification comes after mapping, before constructors): its BEGIN
+** rewritten, the database switched to WAL. Without lockfix: neither. */
+static void ctor_plugin(bool shim)
+{
+    char *plugin = build_path("build/static/plugins/plugin_ctor.so");
+    require(plugin, "make static-test builds it");
+    char *dir = h_tmpdir(), *db = h_join(dir, "ctor.db"), *logpath = h_join(dir, "lockfix.log");
+    h_init_db(dir, db);
+    char *argv[] = {(char *)h_python(), "-c", "import ctypes, sys; ctypes.CDLL(sys.argv[1])",
+                    plugin, NULL};
+    const char *env[] = {h_fmt("CTOR_DB=%s", db), h_fmt("LOCKFIX_LOG=%s", logpath), NULL};
+    char *out, *err;
+    int rc = h_run(dir, argv, shim, env, dir, &out, &err, RUN_LIMIT_S);
+    char *log = h_exists(logpath) ? h_slurp(logpath) : "";
+    cr_assert_eq(rc, 0, "python3 exited %d: %s; log: %s", rc, h_show(err), h_show(log));
+    cr_assert(strstr(err, "ctor: ok") != NULL, "the constructor did not write: %s", h_show(err));
+    cr_assert_eq(h_sql_int(db, "SELECT v FROM counter WHERE id=1"), 1);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    if (shim) {
+        cr_assert_eq(h_count_lines(log, "begin-rewritten", db, (char *)NULL), 1, "%s", h_show(log));
+        cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "wal", "log: %s", h_show(log));
+        cr_assert_eq(h_count_lines(log, "static-late-loads", (char *)NULL) +
+                         h_count_lines(log, "unreachable", (char *)NULL), 0, "%s", h_show(log));
+    } else {
+        cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "delete");
+    }
+    h_rmtree(dir);
+}
+
+Test(static_late_load, constructor_without_shim, .timeout = LIMIT) { ctor_plugin(false); }
+Test(static_late_load, constructor_with_shim, .timeout = LIMIT) { ctor_plugin(true); }
 
 /* ---- Node 26: node:sqlite ---- */
 
