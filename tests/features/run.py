@@ -18,6 +18,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -52,8 +53,9 @@ class Mode:
     def env(self, run_dir):
         env = clean_env()
         if self.shim:
+            # debug: lines that name the SQL lockfix acted on, for sqlite_own_sql()
             env.update(LD_PRELOAD=self.shim, LOCKFIX_LOG=os.path.join(run_dir, "lockfix.log"),
-                       LOCKFIX_RETRY_BUDGET_MS=str(self.budget_ms))
+                       LOCKFIX_LOG_LEVEL="debug", LOCKFIX_RETRY_BUDGET_MS=str(self.budget_ms))
         return env
 
 
@@ -162,6 +164,28 @@ def log_summary(run_dir):
     return counts, bad
 
 
+# The shapes of the statements SQLite runs on its own through its API: FTS3/4/5 and R-tree shadow
+# tables named with a quoted schema ('main'.'x_data', "main".'x_node'), the schema table
+# (ALTER TABLE, VACUUM, schema loading), VACUUM's attached copy. No workload here writes any of
+# them; a log line that names one means lockfix rewrote, retried or gave up on SQLite's own work.
+SQLITE_OWN = re.compile(r"""'main'\.|"main"\.|sqlite_master|sqlite_schema|sqlite_temp_master|"""
+                        r"""vacuum_db|sqlite_rename_|sqlite_drop_column""", re.I)
+
+
+def sqlite_own_sql(run_dir):
+    """Log lines (LOCKFIX_LOG_LEVEL=debug) whose SQL is SQLite's own, not the program's."""
+    found = []
+    try:
+        with open(os.path.join(run_dir, "lockfix.log"), errors="replace") as f:
+            for line in f:
+                at = line.find(' sql="')
+                if at >= 0 and SQLITE_OWN.search(line, at):
+                    found.append(line.strip())
+    except FileNotFoundError:
+        pass
+    return found
+
+
 class Result:
     def __init__(self):
         self.problems = []
@@ -187,6 +211,7 @@ def uncontended(feature, modes, args, base, res):
                 probs.append("%s (alone): %d locked, errors %r"
                              % (r["role"], r["locked"], r["errors"]))
         probs += integrity(feature, d)
+        probs += ["lockfix acted on SQLite's own statement: " + l for l in sqlite_own_sql(d)[:3]]
         res.problems += ["same/%s: %s" % (mode.label, p) for p in probs]
         try:
             dumps.append(dump(feature, d, reports))
@@ -240,6 +265,7 @@ def contended(feature, mode, args, base, res):
             probs.append("a statement took %.0f ms (> budget %d ms + %d): %s %d: %s"
                          % (max_ms, mode.budget_ms, SLACK_MS, who["role"], who["worker"],
                             who["max_what"]))
+        probs += ["lockfix acted on SQLite's own statement: " + l for l in sqlite_own_sql(d)[:3]]
         counts, bad = log_summary(d)
         if probs and bad:
             probs += ["log: " + line for line in bad[:3]]
