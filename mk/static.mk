@@ -18,7 +18,7 @@ STATIC_DIR    = $(BUILD)/static
 STATIC_CFLAGS = -std=gnu11 $(WARN) -O2 -g
 STATIC_TEST   = $(BUILD)/tests/test_static
 SQLITE_A     ?= $(firstword $(wildcard /usr/lib/$(shell $(CC) -dumpmachine)/libsqlite3.a /usr/lib/libsqlite3.a))
-STATIC_FIXTURES = $(STATIC_DIR)/rmw-static $(STATIC_DIR)/rmw-stripped \
+STATIC_FIXTURES = $(STATIC_DIR)/rmw-static $(STATIC_DIR)/rmw-stripped $(STATIC_DIR)/refuse \
 	$(STATIC_DIR)/plugins/plugin_ctor.so \
 	$(if $(wildcard $(SQLCIPHER_INC)/sqlite3.h),$(STATIC_DIR)/plugins/plugin_cipher.so $(STATIC_DIR)/plugins/plugin_sys.so)
 
@@ -33,6 +33,12 @@ $(STATIC_DIR)/rmw-static: tests/clients/rmw.c tests/clients/run_sql.h
 
 $(STATIC_DIR)/rmw-stripped: $(STATIC_DIR)/rmw-static
 	strip --strip-all -o $@ $<
+
+# A copy that cannot be patched (its sqlite3_step is 3 bytes): refused whole, code left as it is.
+$(STATIC_DIR)/refuse: tests/static/refuse.c
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -O0 -o $@ $<
+	strip --strip-debug $@
 
 # twocopies with one copy compiled in: the system SQLite's static library inside plugin_sys.so,
 # hidden (-Wl,--exclude-libs,ALL) and loaded with dlopen after start-up; the other copy is

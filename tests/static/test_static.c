@@ -11,6 +11,9 @@
  *     and dlopen'ed later, and SQLCipher's shared library (dynamic), 8 threads switching between
  *     them: every call reaches its own copy (tests/clients/twocopies checks the versions in
  *     every thread);
+ *   - a copy whose sqlite3_step is too short to patch: one `static-refused` line, none of its
+ *     functions patched (its code compared with its file's); Debian's python3 (exported
+ *     libsqlite3): nothing patched;
  *   - a module whose constructor writes with its own hidden copy, dlopen'ed by python3 (ctypes):
  *     reached before any of its code runs (its BEGIN rewritten, WAL), untouched without lockfix;
  *   - Node 26's node:sqlite (SQLite 3.54 inside the executable, LOCAL symbols), the same run,
@@ -502,6 +505,38 @@ static void twocopies(bool shim)
 
 Test(static_two_copies, without_shim, .timeout = LIMIT) { twocopies(false); }
 Test(static_two_copies, with_shim, .timeout = LIMIT) { twocopies(true); }
+
+/* ---- refusals: a copy that cannot be patched whole, and an exported one ---- */
+
+/* tests/static/refuse.c: a compiled-in "SQLite" whose sqlite3_step is too short for a jump. One
+** line names the object, the function and the reason; no function of it is patched (the program
+** compares its code in memory with its file's and says `code unchanged`). */
+Test(static_refused, copy_refused_whole_with_one_line, .timeout = LIMIT)
+{
+    char *exe = build_path("build/static/refuse");
+    require(exe, "make static-test builds it");
+    char *argv[] = {exe, NULL};
+    const char *env[] = {"LOCKFIX_LOG_LEVEL=debug", NULL};
+    char *log, *out = one_run(argv, env, 0, &log);
+    cr_assert(strstr(out, "code unchanged") != NULL, "%s; log: %s", h_show(out), h_show(log));
+    cr_assert_eq(h_count_lines(log, "static-refused", "object=", "refuse", "fn=sqlite3_step",
+                               "too short", (char *)NULL), 1, "%s", h_show(log));
+    cr_assert_eq(h_count_lines(log, "static-refused", (char *)NULL), 1, "%s", h_show(log));
+    cr_assert_eq(h_count_lines(log, "static-patched", (char *)NULL), 0, "%s", h_show(log));
+}
+
+/* Debian's python3 uses the exported libsqlite3: the dynamic path serves it, nothing is patched. */
+Test(static_refused, exported_copy_not_patched, .timeout = LIMIT)
+{
+    char *argv[] = {(char *)h_python(), "-c",
+                    "import sqlite3; print(sqlite3.connect(':memory:').execute('select 1').fetchone()[0])",
+                    NULL};
+    const char *env[] = {"LOCKFIX_LOG_LEVEL=debug", NULL};
+    char *log, *out = one_run(argv, env, 0, &log);
+    cr_assert(strncmp(out, "1", 1) == 0, "%s; log: %s", h_show(out), h_show(log));
+    cr_assert_eq(h_count_lines(log, "static-patched", (char *)NULL) +
+                     h_count_lines(log, "static-refused", (char *)NULL), 0, "%s", h_show(log));
+}
 
 /* ---- a module that writes from its constructor, loaded with dlopen ---- */
 

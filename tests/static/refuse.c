@@ -1,0 +1,99 @@
+/*
+ * A program carrying what looks like a compiled-in SQLite (LOCAL sqlite3_* symbols in .symtab,
+ * none exported) whose sqlite3_step is 3 bytes long: too short for any jump to be written over
+ * it. lockfix must refuse the whole copy (all of its functions or none), say so in one
+ * `static-refused` line naming the object, the function and the reason, and leave every byte of
+ * the program's code as the file has it: main compares the first 16 bytes of each function in
+ * memory with the executable file's. Prints `code unchanged` and the fake calls' results.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+
+/* sqlite3_step: `xor %eax,%eax; ret` */
+__asm__(".text\n"
+        ".type sqlite3_step, @function\n"
+        "sqlite3_step:\n"
+        "    xorl %eax, %eax\n"
+        "    ret\n"
+        ".size sqlite3_step, .-sqlite3_step\n");
+int sqlite3_step(void *stmt) __attribute__((visibility("hidden")));
+
+/* Long enough to be patched on their own: a copy refused whole leaves them alone too. */
+__attribute__((noinline, visibility("hidden"))) int sqlite3_prepare_v2(void *db, const char *sql,
+                                                                       int n, void **stmt,
+                                                                       const char **tail)
+{
+    volatile int k = 0;
+    for (const char *p = sql; n != 0 && *p; p++, n--)
+        k += *p;
+    *stmt = db;
+    if (tail)
+        *tail = sql;
+    return k & 1;
+}
+
+__attribute__((noinline, visibility("hidden"))) int sqlite3_open_v2(const char *name, void **db,
+                                                                    int flags, const char *vfs)
+{
+    volatile int k = flags;
+    *db = (void *)name;
+    return vfs ? k : 0;
+}
+
+static const unsigned char *exe_base;
+static const ElfW(Phdr) *exe_phdr;
+static int exe_phnum;
+
+static int first(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    exe_base = (const unsigned char *)info->dlpi_addr;
+    exe_phdr = info->dlpi_phdr;
+    exe_phnum = info->dlpi_phnum;
+    return 1; /* the first object is the program */
+}
+
+/* 0 when the 16 bytes at fn are the file's bytes at the same address. */
+static int differs(FILE *f, const void *fn, const char *name)
+{
+    uintptr_t vaddr = (uintptr_t)fn - (uintptr_t)exe_base;
+    for (int i = 0; i < exe_phnum; i++) {
+        const ElfW(Phdr) *ph = &exe_phdr[i];
+        if (ph->p_type != PT_LOAD || vaddr < ph->p_vaddr || vaddr + 16 > ph->p_vaddr + ph->p_filesz)
+            continue;
+        unsigned char disk[16];
+        if (fseek(f, (long)(ph->p_offset + (vaddr - ph->p_vaddr)), SEEK_SET) != 0 ||
+            fread(disk, 1, sizeof disk, f) != sizeof disk) {
+            printf("%s: cannot read the file\n", name);
+            return 1;
+        }
+        if (memcmp(disk, fn, sizeof disk) != 0) {
+            printf("%s: code changed\n", name);
+            return 1;
+        }
+        return 0;
+    }
+    printf("%s: not in a loaded segment\n", name);
+    return 1;
+}
+
+int main(void)
+{
+    dl_iterate_phdr(first, NULL);
+    FILE *f = fopen("/proc/self/exe", "rb");
+    if (f == NULL)
+        return 2;
+    int bad = differs(f, (const void *)sqlite3_step, "sqlite3_step") +
+              differs(f, (const void *)sqlite3_prepare_v2, "sqlite3_prepare_v2") +
+              differs(f, (const void *)sqlite3_open_v2, "sqlite3_open_v2");
+    fclose(f);
+    void *db = NULL, *st = NULL;
+    int rc = sqlite3_open_v2("x", &db, 6, NULL) + sqlite3_prepare_v2(db, "ab", -1, &st, NULL) +
+             sqlite3_step(st);
+    printf("%s rc=%d\n", bad ? "code CHANGED" : "code unchanged", rc);
+    return bad ? 1 : 0;
+}
