@@ -20,3 +20,12 @@ node26=${LOCKFIX_CACHE:-$HOME/.cache}/lockfix-static-runtimes/node_modules/node-
 if [ -x "$node26" ]; then
     runs=$short one "Node 26 -e 0 (SQLite compiled in)" "$node26" -e 0
 fi
+# CPython built the way python-build-standalone builds it (make static-python builds it, ~8
+# minutes, into this cache): SQLite in libpython, and in the executable itself.
+spy=${LOCKFIX_CACHE:-$HOME/.cache}/lockfix-static-python/install
+if [ -f "$spy/.built-v1" ]; then
+    one "static CPython -c pass (in libpython)" "$spy/bin/python3.11" -c pass
+    one "static CPython -c pass (in the exe)" "$spy/bin/python3.11-exe" -c pass
+else
+    echo "static CPython: not built (make static-python builds it into ${spy%/install})" >&2
+fi
