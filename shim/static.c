@@ -38,6 +38,7 @@
 #include "static.h"
 #include "base.h"
 #include "config.h"
+#include "insn_a64.h"
 #include "log.h"
 #include "options.h"
 #include "patch.h"
@@ -391,6 +392,37 @@ static void on_loader_event(void)
     scan_new_objects();
 }
 
+#if defined(__x86_64__) || defined(__aarch64__)
+/* Write `len` bytes of jump over the debugger hook at p, whose first instruction (`first`
+** bytes) is its `ret`: the bytes after it first (padding nothing runs), made visible to
+** instruction fetch, then that instruction with one store, so a thread calling the hook meanwhile
+** runs either the `ret` or the whole jump. The pages are writable only for the moment. */
+LF_ONCE static int write_hook_jump(unsigned char *p, const unsigned char *jump, size_t len,
+                                   size_t first, char *why, size_t cap)
+{
+    size_t page = (size_t)getauxval(AT_PAGESZ); /* sysconf: two more pages of libc faulted in */
+    uintptr_t lo = (uintptr_t)p & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)(p + len) + page - 1) & ~(page - 1);
+    if (lf_sys_mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+        snprintf(why, cap, "mprotect: the dynamic linker's code cannot be made writable");
+        return -1;
+    }
+    memcpy(p + first, jump + first, len - first);
+    __builtin___clear_cache((char *)p + first, (char *)p + len);
+    if (first == 4) {
+        uint32_t word;
+        memcpy(&word, jump, 4);
+        __atomic_store_n((uint32_t *)(void *)p, word, __ATOMIC_RELEASE);
+    } else {
+        __atomic_store_n(p, jump[0], __ATOMIC_RELEASE);
+    }
+    __builtin___clear_cache((char *)p, (char *)p + first);
+    lf_sys_mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC);
+    return 0;
+}
+#endif
+
+#if defined(__x86_64__)
 /* Length of the x86 NOP (padding) instruction at p, or 0: 90, cc, and the multi-byte forms
 ** 0f 1f /0 that compilers and assemblers emit for alignment (with 66 and 2e prefixes). */
 LF_ONCE static size_t nop_len(const unsigned char *p, size_t room)
@@ -417,18 +449,11 @@ LF_ONCE static size_t nop_len(const unsigned char *p, size_t room)
     return 0;
 }
 
-/*
-** Redirect the dynamic linker's debugger hook, _dl_debug_state, to on_loader_event. The function
-** is empty: `ret` (after an endbr64), followed by alignment padding up to the next 16-byte
-** boundary. Nothing of it needs to survive, so no trampoline is built: the `ret` and the padding
-** after it are replaced by a jump, written padding first and the `ret` last (one byte), so a
-** thread that calls it meanwhile sees either the `ret` or the whole jump. Anything else at that
-** address (a debugger's breakpoint, another libc) is left alone. x86-64 only; elsewhere
-** modules loaded later are examined at the first hooked call instead (not yet done).
-*/
-LF_ONCE static int redirect_debug_hook(unsigned char *f, void *to, char *why, size_t cap)
+/* x86-64: `ret` (after an endbr64, which stays), followed by alignment padding up to the next
+** 16-byte boundary. The `ret` and the padding become a jmp rel32 (5 bytes) or, farther than
+** 2 GiB, jmp *0(%rip); .quad (14 bytes), if that much padding is there. */
+LF_ONCE static int redirect_x86(unsigned char *f, void *to, char *why, size_t cap)
 {
-#if defined(__x86_64__)
     size_t at = memcmp(f, "\xf3\x0f\x1e\xfa", 4) == 0 ? 4 : 0; /* endbr64 stays */
     if (f[at] != 0xc3) {
         snprintf(why, cap, "_dl_debug_state is not a bare return (%02x)", f[at]);
@@ -460,17 +485,84 @@ LF_ONCE static int redirect_debug_hook(unsigned char *f, void *to, char *why, si
         snprintf(why, cap, "only %zu bytes of padding after _dl_debug_state", room);
         return -1;
     }
-    size_t page = (size_t)getauxval(AT_PAGESZ); /* sysconf: two more pages of libc faulted in */
-    uintptr_t lo = (uintptr_t)(f + at) & ~(page - 1);
-    uintptr_t hi = ((uintptr_t)(f + at + len) + page - 1) & ~(page - 1);
-    if (lf_sys_mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
-        snprintf(why, cap, "mprotect: the dynamic linker's code cannot be made writable");
+    return write_hook_jump(f + at, jump, len, 1, why, cap);
+}
+#endif
+
+#if defined(__aarch64__)
+#define A64_RET 0xd65f03c0u
+#define A64_NOP 0xd503201fu
+
+LF_ONCE static uint32_t a64_word(const unsigned char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* Whether the word at p is padding after _dl_debug_state: a nop or zero (the fill assemblers
+** and linkers use) that no symbol covers (the dynamic linker has only .dynsym: what it exports). */
+LF_ONCE static int a64_padding(const unsigned char *p)
+{
+    Dl_info info;
+    uint32_t w = a64_word(p);
+    if (w != A64_NOP && w != 0)
+        return 0;
+    return !dladdr(p, &info) || info.dli_sname == NULL;
+}
+
+/* aarch64: `ret` (after a bti c, which stays). glibc 2.36 (Debian 12) has the next function right
+** after it, no padding: the `ret` becomes a `b` (one word, one store), which reaches +-128 MiB,
+** where the dynamic linker and lockfix are mapped. Farther, ldr x16, #8; br x16; .quad (16
+** bytes) needs the 12 bytes after the `ret` to be padding up to the next 16-byte boundary; else
+** refused. A `paciasp` at the entry is refused too: on_loader_event would return with the return
+** address still signed. (Arm promises concurrent modification and execution only between a few
+** instructions, b and nop among them, not ret: like other aarch64 patchers this relies on one
+** aligned store, at a moment when normally no other thread is loading anything.) */
+LF_ONCE static int redirect_a64(unsigned char *f, void *to, char *why, size_t cap)
+{
+    size_t at = lf_a64_landing_pad(f, 4);
+    uint32_t w = a64_word(f + at);
+    if (w != A64_RET) {
+        snprintf(why, cap, "_dl_debug_state is not a bare return (%08x)", w);
         return -1;
     }
-    memcpy(f + at + 1, jump + 1, len - 1);
-    __atomic_store_n(f + at, jump[0], __ATOMIC_RELEASE);
-    lf_sys_mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC);
-    return 0;
+    unsigned char jump[16];
+#ifdef LF_STATIC_TEST_FAR /* make a64-test: the refusal of the far form, whatever the distance */
+    size_t len = lf_a64_jump_abs(jump, (uint64_t)(uintptr_t)to);
+#else
+    size_t len = lf_a64_jump(jump, (uint64_t)(uintptr_t)(f + at), (uint64_t)(uintptr_t)to);
+#endif
+    if (len > 4) {
+        uintptr_t end = ((uintptr_t)(f + at + 4) + 15) & ~(uintptr_t)15;
+        size_t room = 4;
+        while (room < len && (uintptr_t)(f + at + room) < end && a64_padding(f + at + room))
+            room += 4;
+        if (room < len) {
+            snprintf(why, cap,
+                     "on_loader_event is beyond a branch's reach, and only %zu bytes of "
+                     "padding follow _dl_debug_state",
+                     room - 4);
+            return -1;
+        }
+    }
+    return write_hook_jump(f + at, jump, len, 4, why, cap);
+}
+#endif
+
+/*
+** Redirect the dynamic linker's debugger hook, _dl_debug_state, to on_loader_event. The function
+** is empty: a `ret`, after a landing pad on some systems. Nothing of it needs to survive, so no
+** trampoline is built: the `ret` (and padding after it, where the jump needs more room) is
+** replaced by a jump. Anything else at that address (a debugger's breakpoint, another libc) is
+** left alone. x86-64 and aarch64; elsewhere modules loaded later are not examined.
+*/
+LF_ONCE static int redirect_debug_hook(unsigned char *f, void *to, char *why, size_t cap)
+{
+#if defined(__x86_64__)
+    return redirect_x86(f, to, why, cap);
+#elif defined(__aarch64__)
+    return redirect_a64(f, to, why, cap);
 #else
     (void)f;
     (void)to;
