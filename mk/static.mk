@@ -8,7 +8,8 @@
 #   make static-python   builds CPython the way python-build-standalone does
 #                        (tests/static/build-python.sh, about 8 minutes on 2 cores the first time,
 #                        cached in ~/.cache/lockfix-static-python) and runs the contention tests
-#                        on both layouts; in `make ci-checks`
+#                        on both layouts, then tests/features' FTS, R-tree, VACUUM and ALTER
+#                        TABLE runs with its python; in `make ci-checks`
 #   make bench-startup   start-to-exit cost of loading lockfix, against an empty preload library
 #                        (bench/startup.sh; part of `make bench`; ~5 minutes here)
 
@@ -73,10 +74,15 @@ static-runtimes:
 static-test: $(SHIM_LIB) $(STATIC_FIXTURES) $(CLIENTS_DIR)/twocopies $(STATIC_TEST) static-runtimes
 	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) ./$(STATIC_TEST) --filter '!(static_python/*)'
 
+# Then SQLite's own statements through the patched copy (FTS5, FTS4, R-tree, VACUUM, ALTER
+# TABLE: tests/features with the fixture's python as every worker, ~2 minutes).
+STATIC_PY_FEATURES = fts5 fts4 rtree vacuum alter-table
 static-python: $(SHIM_LIB) $(STATIC_TEST)
 	prefix=$$(tests/static/build-python.sh | tail -1) && \
 	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) LOCKFIX_TEST_STATIC_PYTHON=$$prefix \
-	    ./$(STATIC_TEST) --filter 'static_python/*'
+	    ./$(STATIC_TEST) --filter 'static_python/*' && \
+	LOCKFIX_TEST_SHIM=$(abspath $(SHIM_LIB)) $$prefix/bin/python3.11-exe -B tests/features/run.py \
+	    --only "$(STATIC_PY_FEATURES)" --timeout 15 --hung-without-shows-failure
 
 $(BUILD)/bench/startup: bench/startup.c
 	@mkdir -p $(@D)

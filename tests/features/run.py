@@ -238,6 +238,14 @@ def contended(feature, mode, args, base, res):
         procs = [spawn(feature, role, w, d, args.iters, args.hold, start, env)
                  for w, role in enumerate(feature.roles)]
         reports, probs = collect(procs, args.timeout)
+    hung = 0
+    if not mode.shim and args.hung_without_shows_failure:
+        # A SQLite compiled without HAVE_USLEEP sleeps a whole second per busy retry (the
+        # amalgamation as tests/static/build-python.sh compiles it, make static-python): without
+        # lockfix its writers are still waiting at the deadline. That is the failure the run
+        # exists to show, not a problem of the test.
+        hung = sum(1 for p in probs if "still running" in p)
+        probs = [p for p in probs if "still running" not in p]
     elapsed = time.monotonic() - t0
     commits = sum(r["commits"] for r in reports)
     locked = sum(r["locked"] for r in reports)
@@ -269,7 +277,7 @@ def contended(feature, mode, args, base, res):
         counts, bad = log_summary(d)
         if probs and bad:
             probs += ["log: " + line for line in bad[:3]]
-    elif not locked:
+    elif not locked and not hung:
         probs.append('no "database is locked" without lockfix: '
                      'the workload does not show the failure')
     res.problems += ["%s: %s" % (mode.label, p) for p in probs]
@@ -290,6 +298,9 @@ def main():
                     help="LOCKFIX_RETRY_BUDGET_MS of the lockfix runs")
     ap.add_argument("--timeout", type=float, default=40.0,
                     help="seconds before a run's processes count as hung")
+    ap.add_argument("--hung-without-shows-failure", action="store_true",
+                    help="without lockfix, writers still waiting at the deadline show the failure "
+                         "(a SQLite whose busy handler sleeps whole seconds)")
     ap.add_argument("--dir", default="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
     ap.add_argument("--keep", action="store_true", help="keep the databases (printed path)")
     args = ap.parse_args()
