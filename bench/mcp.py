@@ -13,7 +13,9 @@ examples/mcp_client.py: every server gets its calls at once. Writes mcp.md, mcp.
 
 --smoke: 4 servers, two of which set no busy timeout at all, a few calls each: without lockfix
 some call must fail (else the check proves nothing), with lockfix none may; every stdout line
-must be JSON-RPC and every successful write must be in the database, in both runs.
+must be JSON-RPC and every successful write must be in the database, in both runs. The lockfix
+run is docs/recipes.md's second command: `examples/mcp_client.py --config servers.json`, the
+servers started from the file written for it.
 """
 import argparse
 import json
@@ -37,18 +39,42 @@ def log(msg):
     print("bench/mcp: " + msg, file=sys.stderr, flush=True)
 
 
-def cell(n, mode, calls, lockfix, base, short_every=4, short_ms=1000, work_ms=WORK_MS):
-    """One burst in a fresh directory; returns the client's summary."""
+def run_config_file(path, db, calls, seed, label):
+    """docs/recipes.md's "runs a config", for real: examples/mcp_client.py --config FILE, as a
+    command, the servers started from the file it reads. Returns its JSON summary; it prints its
+    own report."""
+    out = os.path.join(os.path.dirname(path), "result.json")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "mcp_client.py"),
+                        "--config", path, "--db", db, "--calls-per-server", str(calls),
+                        "--seed", str(seed), "--json", out, "--label", label])
+    if not os.path.exists(out):
+        return {"start_problems": ["examples/mcp_client.py --config %s exited %d with no results"
+                                   % (path, p.returncode)]}
+    with open(out) as f:
+        return json.load(f)
+
+
+def cell(n, mode, calls, lockfix, base, short_every=4, short_ms=1000, work_ms=WORK_MS,
+         via_config_file=None):
+    """One burst in a fresh directory; returns the client's summary. With via_config_file (a
+    label), the servers are started by the client command from the servers.json written here."""
     d = tempfile.mkdtemp(prefix="mcp-%d-%s." % (n, mode), dir=base)
     db = os.path.join(d, "notes.db")
     lf_log = os.path.join(d, "lockfix.log")
     config = mcp_client.make_config(n, db, mode, lockfix, lf_log, work_ms, short_every, short_ms)
-    with open(os.path.join(d, "servers.json"), "w") as f:
+    path = os.path.join(d, "servers.json")
+    with open(path, "w") as f:
         json.dump(config, f, indent=2)
     t0 = time.monotonic()
-    r = mcp_client.run(config, d, calls, seed=n, db=db)
+    if via_config_file:
+        r = run_config_file(path, db, calls, n, via_config_file)
+    else:
+        r = mcp_client.run(config, d, calls, seed=n, db=db)
     r["wall_s"] = round(time.monotonic() - t0, 1)
     r["mode"], r["n"] = mode, n
+    if mode == "lockfix":  # the servers really ran through lockfix
+        with open(lf_log) if os.path.exists(lf_log) else open(os.devnull) as f:
+            r["lockfix_acted"] = any(" wal-switched " in line for line in f)
     bad = (r.get("start_problems") or r["non_jsonrpc_lines"] or not r["database"]["ok"]
            or (mode == "lockfix" and r["failed"]))
     if bad:
@@ -61,8 +87,12 @@ def cell(n, mode, calls, lockfix, base, short_every=4, short_ms=1000, work_ms=WO
 def smoke(lockfix, base):
     problems = []
     for mode in ("none", "lockfix"):
-        r = cell(4, mode, 12, lockfix, base, short_every=2, short_ms=0, work_ms=20)
-        mcp_client.print_report("%s (smoke)" % mode, r)
+        # The lockfix pass runs the recipe's config file through the client's --config.
+        label = "%s (smoke)" % mode
+        r = cell(4, mode, 12, lockfix, base, short_every=2, short_ms=0, work_ms=20,
+                 via_config_file=label if mode == "lockfix" else None)
+        if mode != "lockfix":
+            mcp_client.print_report(label, r)
         if r.get("start_problems"):
             problems.append("%s: %s" % (mode, r["start_problems"]))
             continue
@@ -74,6 +104,8 @@ def smoke(lockfix, base):
             problems.append("none: no call failed without lockfix: the check shows nothing")
         if mode == "lockfix" and r["failed"]:
             problems.append("lockfix: %d calls failed" % r["failed"])
+        if mode == "lockfix" and not r.get("lockfix_acted"):
+            problems.append("lockfix: no wal-switched line: the servers did not run through it")
         if r.get("kept"):
             problems.append("%s: files kept in %s" % (mode, r["kept"]))
     if problems:

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../shim/options.h"
 #include "doctor.h"
 #include "lockfix.h"
 #include "buf.h"
@@ -40,6 +41,8 @@ void usage_doctor(FILE *out)
             "  --full          PRAGMA integrity_check instead of quick_check (slower)\n"
             "  --json          machine-readable output\n"
             "  --timeout MS    how long doctor's own queries wait for a lock (default 2000)\n"
+            "The writer queue's turn is reported as long (warn) when held while others wait\n"
+            "for LOCKFIX_LONG_TURN_MS (default 1000; 0: never), as the library logs it.\n"
             "Exit status: 0 no problems (only ok/info), 1 problems (warn/error), 2 usage or\n"
             "DB cannot be opened as an SQLite database.\n");
 }
@@ -225,7 +228,7 @@ static int diagnose(const char *db, const struct doctor_opts *o, struct facts *d
     d->db_arg = db;
     int rc = gather_facts(d, o);
     if (rc == 0)
-        judge(d, fd);
+        judge(d, o, fd);
     return rc;
 }
 
@@ -240,7 +243,7 @@ static void diagnosis_free(struct facts *d, struct findings *fd)
 ** the state the user is left with. */
 int cmd_doctor(int argc, char **argv)
 {
-    struct doctor_opts o = {0, 0, 0, 0, 0, 2000};
+    struct doctor_opts o = {0, 0, 0, 0, 0, 2000, 0};
     const char *db = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -276,6 +279,8 @@ int cmd_doctor(int argc, char **argv)
         warnx_("doctor: which database? (usage: lockfix doctor [--json] [--fix] DB)");
         return EXIT_USAGE;
     }
+    /* A turn is long from where the user's programs log it (LOCKFIX_LONG_TURN_MS) */
+    o.long_turn_ms = shim_option_env_number(LF_OPT_LOCKFIX_LONG_TURN_MS, "doctor");
     /* If this shell preloads lockfix, doctor's own connections must not be changed by it. */
     setenv("LOCKFIX_DISABLE", "1", 1);
 

@@ -115,6 +115,7 @@ struct findings {
 struct doctor_opts {
     int json, full, fix, yes, checkpoint;
     long timeout_ms;
+    long long_turn_ms; /* LOCKFIX_LONG_TURN_MS, as the shim reads it (0: never long) */
 };
 
 /* holders.c */
@@ -130,8 +131,8 @@ int gather_facts(struct facts *d, const struct doctor_opts *o);
 void facts_free(struct facts *d);
 
 /* doctor_findings.c */
-/* Draw the findings from the facts; reads nothing else. */
-void judge(const struct facts *d, struct findings *out);
+/* Draw the findings from the facts and the options; reads nothing else. */
+void judge(const struct facts *d, const struct doctor_opts *o, struct findings *out);
 void findings_free(struct findings *out);
 const char *severity_name(enum severity s);
 

@@ -372,9 +372,9 @@ static void judge_checkpoint(const struct facts *d, struct findings *out)
 }
 
 /* The shim's writer queue: who has the turn, whether that process still exists, and whether it
-** has held the turn long while others wait (LOCKFIX_LONG_TURN_MS's default). */
-#define LONG_TURN_MS 1000
-static void judge_queue(const struct facts *d, struct findings *out)
+** has held the turn long while others wait: at least LOCKFIX_LONG_TURN_MS, the threshold of the
+** shim's long-turn line, read from doctor's environment (0: no turn is long). */
+static void judge_queue(const struct facts *d, long long_turn_ms, struct findings *out)
 {
     const struct queue_info *q = &d->queue;
     if (!q->exists)
@@ -401,7 +401,8 @@ static void judge_queue(const struct facts *d, struct findings *out)
                 snprintf(name, sizeof name, " (%s)", d->holders[i].comm);
         /* The turn began at the last hand-off or later: an upper bound on how long it is held. */
         int64_t held_ms = (d->gathered_ns - q->handoff_ns) / 1000000;
-        if (q->waiting > 0 && q->handoff_ns > 0 && held_ms >= LONG_TURN_MS && held_ms < 86400000)
+        if (q->waiting > 0 && q->handoff_ns > 0 && long_turn_ms > 0 && held_ms >= long_turn_ms &&
+            held_ms < 86400000)
             add_finding(out, "queue", SEV_WARN,
                         xasprintf("lockfix writer queue: a long turn — pid %d%s has held the "
                                   "turn for up to %.1f s while %d wait%s (a transaction doing "
@@ -496,7 +497,7 @@ static void judge_permissions(const struct facts *d, struct findings *out)
 }
 
 /* The findings in timeline order. */
-void judge(const struct facts *d, struct findings *out)
+void judge(const struct facts *d, const struct doctor_opts *o, struct findings *out)
 {
     judge_file(d, out);
     judge_journal_mode(d, out);
@@ -504,7 +505,7 @@ void judge(const struct facts *d, struct findings *out)
     judge_side_files(d, out);
     judge_holders(d, out);
     judge_checkpoint(d, out);
-    judge_queue(d, out);
+    judge_queue(d, o->long_turn_ms, out);
     judge_sqlite(d, out);
     judge_permissions(d, out);
 }

@@ -60,6 +60,10 @@ int shim_option(int argc, char **argv, int *i, struct shim_env *env);
 void shim_options_help(FILE *out);
 /* Apply the recorded variables to this process's environment (setenv). */
 void shim_env_apply(const struct shim_env *env);
+/* The number the shim takes from this process's LOCKFIX_* variable for option_id (an enum
+** lf_option_id, shim/options.h; MS, US or COUNT): its value, or the default when it is unset or
+** bad (a bad one is warned about, named by `who`), as the shim itself would do. */
+long shim_option_env_number(int option_id, const char *who);
 
 /* ---- platform.c: everything that differs on macOS ---------------------------------------- */
 extern const char *const PRELOAD_VAR;  /* LD_PRELOAD, or DYLD_INSERT_LIBRARIES on macOS */

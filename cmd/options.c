@@ -225,6 +225,23 @@ void shim_options_help(FILE *out)
     }
 }
 
+/* For a command that judges what the shim did (doctor's long turns): the threshold the shim in
+** the user's programs would take from the same environment. The shim keeps the default for a bad
+** value, so this does too, after the warning; unlike a flag, it is not the command's to reject. */
+long shim_option_env_number(int option_id, const char *who)
+{
+    enum lf_option_id id = (enum lf_option_id)option_id;
+    const char *name = lf_option_name(id), *v = getenv(name);
+    long n, def = lf_option_default_number(id);
+    if (v == NULL || v[0] == '\0')
+        return def;
+    if (parse_ms(v, lf_option_max(id), &n) == 0)
+        return n;
+    warnx_("%s: %s='%s' is not a number from 0 to %ld: using %ld, as lockfix does", who, name, v,
+           lf_option_max(id), def);
+    return def;
+}
+
 /* The wrapper sets the variables in its own environment; exec passes them on. */
 void shim_env_apply(const struct shim_env *env)
 {

@@ -7,7 +7,7 @@
 # Fixtures: a do-nothing preload library (the wrapper must keep the user's LD_PRELOAD), a binary
 # with hidden sqlite3_* functions and SQLite's strings (not SQLite: no amalgamation here, see
 # tests/cmd/hidden_sqlite.c), its stripped twin, when libsqlite3.a is installed a program with a
-# real static SQLite, and Mach-O files linked here for macOS (tests/cmd/build-macho).
+# real static SQLite and its stripped twin, and Mach-O files linked here for macOS (tests/cmd/build-macho).
 
 CMD_TEST_DIR   = $(BUILD)/tests/cmd
 CMD_TEST_BIN   = $(BUILD)/tests/test_cmd
@@ -16,7 +16,7 @@ CMD_SQLITE_A  := $(shell p=$$($(CC) -print-file-name=libsqlite3.a 2>/dev/null); 
 CMD_FIXTURES   = $(CMD_TEST_DIR)/dummy-preload.so $(CMD_TEST_DIR)/hidden-sqlite \
                  $(CMD_TEST_DIR)/hidden-sqlite-stripped
 ifneq ($(CMD_SQLITE_A),)
-CMD_FIXTURES  += $(CMD_TEST_DIR)/static-sqlite
+CMD_FIXTURES  += $(CMD_TEST_DIR)/static-sqlite $(CMD_TEST_DIR)/static-sqlite-stripped
 endif
 # Mach-O files for `lockfix check` (tests/cmd/build-macho: clang-14 and ld64.lld-14, arm64 and
 # x86_64, the tools tests/macho/install-tools installs)
@@ -48,6 +48,10 @@ $(CMD_TEST_DIR)/hidden-sqlite-stripped: tests/cmd/hidden_sqlite.c
 $(CMD_TEST_DIR)/static-sqlite: tests/cmd/static_sqlite.c
 	@mkdir -p $(@D)
 	$(CC) $(CMD_TEST_CFLAGS) -o $@ $< $(CMD_SQLITE_A) -lm -lpthread -ldl
+
+# No .symtab left: SQLite's strings only, as in Bun, Deno or a stripped distribution binary.
+$(CMD_TEST_DIR)/static-sqlite-stripped: $(CMD_TEST_DIR)/static-sqlite
+	strip --strip-all -o $@ $<
 
 $(CMD_TEST_DIR)/macho/.built: tests/cmd/build-macho tests/cmd/set-cs-flags.py \
 		tests/cmd/macho_sqlite.c shim/hooks.h $(wildcard tests/macho/*.c) | macho-tools

@@ -21,6 +21,7 @@
 #include "platform.h"
 #include "queue.h"
 #include "resolve.h"
+#include "turn.h"
 
 #define LF_BUCKETS 1024
 
@@ -89,7 +90,7 @@ struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char 
         old->timeout_ms = -1;
         lf_conn_set_wal_pending(old, 0);
         memset(old->count, 0, sizeof old->count);
-        lf_queue_release(old->queue, old);
+        lf_turn_end_at_close(old, old->queue);
         lf_queue_put(old->queue);
         old->queue = NULL;
         old->queue_tried = 0;
@@ -203,7 +204,7 @@ void lf_conn_closed(struct lf_conn *c)
 {
     if (c == NULL)
         return;
-    lf_queue_release(c->queue, c); /* closed inside a transaction: the turn goes on */
+    lf_turn_end_at_close(c, c->queue); /* closed inside a transaction: the turn goes on */
     lf_queue_put(c->queue);
     lf_conn_set_wal_pending(c, 0);
     report(c, "close");

@@ -66,4 +66,27 @@ static inline long lf_option_max(enum lf_option_id id)
     return 0;
 }
 
+/* A number's default (BOOL, MS, US, COUNT); 0 for the others, whose defaults are the shim's enums
+** (config.h), unknown to the command. For a command that judges what the shim does (doctor). */
+#define LF_OPT_NUMBER_BOOL(def) (def)
+#define LF_OPT_NUMBER_MS(def) (def)
+#define LF_OPT_NUMBER_US(def) (def)
+#define LF_OPT_NUMBER_COUNT(def) (def)
+#define LF_OPT_NUMBER_LOG(def) 0
+#define LF_OPT_NUMBER_LEVEL(def) 0
+#define LF_OPT_NUMBER_GLOBS(def) 0
+static inline long lf_option_default_number(enum lf_option_id id)
+{
+    switch (id) {
+#define LF_OPT_DEF(var, type, field, max, def)                                                     \
+    case LF_OPT_##var:                                                                             \
+        return LF_OPT_NUMBER_##type(def);
+        LF_OPTIONS(LF_OPT_DEF)
+#undef LF_OPT_DEF
+    case LF_OPTION_COUNT:
+        break;
+    }
+    return 0;
+}
+
 #endif

@@ -110,6 +110,14 @@ void lf_turn_end(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
     lf_queue_txn_done(lf_conn_queue(conn), conn, cfg->queue_slice_us, cfg->queue_linger_us);
 }
 
+/* Closing ends the transaction (SQLite rolls it back) and the connection with it: nothing of it
+** can write again, so keeping the turn for a next write, as lf_turn_end may, would only make the
+** others wait. */
+void lf_turn_end_at_close(struct lf_conn *conn, struct lf_queue *q)
+{
+    lf_queue_release(q, conn);
+}
+
 /* After a call that may have ended a write: back in autocommit, the turn goes on. */
 void lf_turn_end_if_done(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt)
 {

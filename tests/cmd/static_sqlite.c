@@ -1,6 +1,8 @@
 /*
  * A program with a real, statically linked SQLite (Debian's libsqlite3.a): its sqlite3_* calls
- * are direct calls inside the executable, which no preload can take over.
+ * are direct calls inside the executable, which the dynamic linker never sees. With its symbol
+ * table kept, lockfix patches their entries (`check`: compiled in, symbols present); its stripped
+ * twin (static-sqlite-stripped) names none of them and is unreachable.
  */
 #include <sqlite3.h>
 #include <stdio.h>

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,6 +623,29 @@ Test(check, real_static_sqlite_is_reachable_compiled_in)
     cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "\"sqlite\":\"compiled\"") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "compiled in, symbols present") != NULL, "%s", r.out);
+    char *guess = h_fmt("looks like %s", sqlite3_libversion());
+    cr_expect(strstr(r.out, guess) != NULL, "no '%s': %s", guess, r.out);
+    free(guess);
+    result_free(&r);
+    h_rmtree(dir);
+}
+
+/* The same program stripped of its symbol table: SQLite's strings are all that is left, so check
+ * says so and still guesses the version from them (libsqlite3.a is the libsqlite3 package's). */
+Test(check, real_static_sqlite_stripped_is_unreachable_no_symbols)
+{
+    const char *bin = fixture("static-sqlite-stripped");
+    if (bin == NULL)
+        cr_skip_test("no libsqlite3.a here: static-sqlite-stripped not built");
+    char *dir = h_tmpdir();
+    struct result r = check(dir, bin);
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "\"verdict\":\"unreachable\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "\"sqlite\":\"hidden\"") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "unreachable: no symbols") != NULL, "%s", r.out);
+    char *guess = h_fmt("looks like %s", sqlite3_libversion());
+    cr_expect(strstr(r.out, guess) != NULL, "no '%s': %s", guess, r.out);
+    free(guess);
     result_free(&r);
     h_rmtree(dir);
 }

@@ -2,7 +2,7 @@
 """long-turn: a python process sleeps inside its write transaction while another waits; the
 waiter's lockfix must log one `long-turn` line naming the sleeper (pid, program, how long, how
 many wait), `lockfix stats` must count it, and `lockfix doctor` must name the holder while it
-holds. A short transaction, and LOCKFIX_LONG_TURN_MS=0, must give no line. At LOCKFIX_LOG_LEVEL=debug the
+holds, a long one by the same LOCKFIX_LONG_TURN_MS. A short transaction, and LOCKFIX_LONG_TURN_MS=0, must give no line. At LOCKFIX_LOG_LEVEL=debug the
 holder names the SQL that began its long turn when the turn ends.
 
     tests/long_turn/test_long_turn.py SHIM LOCKFIX_COMMAND
@@ -93,20 +93,35 @@ def main():
         check(m.group(6) == "1", "waiting=%s (B)" % m.group(6))
 
     # 2. C holds 2.5 s with D waiting; A and B keep the queue file (and its last hand-off) alive.
-    # `lockfix doctor` run meanwhile names C as the holder of a long turn.
+    # `lockfix doctor` run meanwhile names C as the holder of a long turn, by the threshold the
+    # programs log at (LOCKFIX_LONG_TURN_MS in doctor's environment; default 1000 ms): not long
+    # for a threshold above the ~1.2 s it has held it, or at 0; a bad value is the default.
+    def doctor(threshold):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("LOCKFIX_")}
+        if threshold is not None:
+            e["LOCKFIX_LONG_TURN_MS"] = threshold
+        doc = subprocess.run([lockfix, "doctor", "--json", db], capture_output=True, text=True,
+                             env=e)
+        try:
+            findings = json.loads(doc.stdout).get("findings", [])
+        except ValueError:
+            findings = []
+        queue = [f for f in findings if f.get("check") == "queue"]
+        return " ".join(f.get("message", "") for f in queue), doc.stderr
+
     cc = start("c", HOLD_S, 0)
     wait_line(cc, "in-transaction")
     dd = start("d", 0, 0)
     time.sleep(1.2)
-    doc = subprocess.run([lockfix, "doctor", "--json", db], capture_output=True, text=True)
-    try:
-        findings = json.loads(doc.stdout).get("findings", [])
-    except ValueError:
-        findings = []
-    queue = [f for f in findings if f.get("check") == "queue"]
-    text = " ".join(f.get("message", "") for f in queue)
-    check("long turn" in text and "pid %d" % cc.pid in text,
-          "doctor names the long turn's holder C: %r" % text)
+    held = "pid %d" % cc.pid
+    for threshold, long_expected in ((None, True), (str(THRESHOLD_MS), True), ("60000", False),
+                                     ("0", False), ("soon", True)):
+        text, err = doctor(threshold)
+        check(held in text and ("long turn" in text) == long_expected,
+              "doctor, LOCKFIX_LONG_TURN_MS=%s: C holds the turn, %s: %r"
+              % (threshold, "a long one" if long_expected else "not a long one", text))
+        check(("LOCKFIX_LONG_TURN_MS='soon'" in err) == (threshold == "soon"),
+              "doctor warns about a bad LOCKFIX_LONG_TURN_MS only: %r" % err)
     for p in (cc, dd):
         p.communicate(timeout=60)
     check(len(long_turns()) == 2, "a second long-turn line, for C's turn (%d)" % len(long_turns()))
