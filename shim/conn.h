@@ -41,9 +41,9 @@ void lf_conn_set_timeout(struct lf_conn *c, int ms);
 /* Count an event; returns 1 if it should be logged (the first log_repeat times). */
 int lf_conn_event(struct lf_conn *c, enum lf_event ev);
 /* What a connection can write, known at open (open_policy.c): LF_RO_OPEN, opened with
-** SQLITE_OPEN_READONLY, can never write a database file; LF_RO_MAIN, its main database is read-only
-** (URI mode=ro, immutable=1, a file it may not write) but it may attach a writable one
-** (turn.c). Fixed for the connection's life: SQLite decides it when it opens the file. */
+** SQLITE_OPEN_READONLY, can never write a database file; LF_RO_MAIN, its main database is
+** read-only (URI mode=ro, immutable=1, a file it may not write) but it may attach a writable
+** one (turn.c). Fixed for the connection's life: SQLite decides it when it opens the file. */
 enum lf_conn_readonly { LF_RO_NO = 0, LF_RO_MAIN, LF_RO_OPEN };
 enum lf_conn_readonly lf_conn_readonly(const struct lf_conn *c);
 void lf_conn_set_readonly(struct lf_conn *c, enum lf_conn_readonly ro);
