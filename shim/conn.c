@@ -258,6 +258,15 @@ void lf_conn_set_readonly(struct lf_conn *c, enum lf_conn_readonly ro)
         c->readonly = ro;
 }
 
+enum lf_conn_queues lf_conn_queues(const struct lf_conn *c)
+{
+    if (c == NULL)
+        return LF_QUEUES_YES;
+    if (c->own_handler || c->readonly == LF_RO_OPEN)
+        return LF_QUEUES_NO;
+    return c->readonly == LF_RO_MAIN ? LF_QUEUES_IF_WRITABLE : LF_QUEUES_YES;
+}
+
 int lf_conn_timeout(const struct lf_conn *c)
 {
     return c ? c->timeout_ms : -1;

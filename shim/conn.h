@@ -47,6 +47,11 @@ int lf_conn_event(struct lf_conn *c, enum lf_event ev);
 enum lf_conn_readonly { LF_RO_NO = 0, LF_RO_MAIN, LF_RO_OPEN };
 enum lf_conn_readonly lf_conn_readonly(const struct lf_conn *c);
 void lf_conn_set_readonly(struct lf_conn *c, enum lf_conn_readonly ro);
+/* Whether a write of the connection queues (turn.c), in one call on the write's path: never with
+** a busy handler of the program's own (its "give up" is final) nor when opened read-only; with a
+** read-only main database, only while some database it has attached can be written. */
+enum lf_conn_queues { LF_QUEUES_NO, LF_QUEUES_YES, LF_QUEUES_IF_WRITABLE };
+enum lf_conn_queues lf_conn_queues(const struct lf_conn *c);
 /* A new, empty database file is switched to WAL at its connection's first write, not at open
 ** (open_policy.c): until then the program may still choose its page size and auto_vacuum. */
 int lf_conn_wal_pending(const struct lf_conn *c);

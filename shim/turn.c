@@ -55,9 +55,10 @@ static void report_turn_end(struct lf_conn *conn, struct lf_turn *tn)
 ** queue. Its BEGIN IMMEDIATE (what lockfix made of a BEGIN, unless opened read-only: stmt.c) takes
 ** no write lock either: SQLite compiles it as a read transaction on each read-only database.
 **
-** Opened with SQLITE_OPEN_READONLY: true for good (open_policy.c). A read-only main database with
-** writable open flags (python's "file:...?mode=ro", immutable=1, a file it may not write): true
-** while every database attached to it that has a file, the temporary one aside, is read-only, at
+** Opened with SQLITE_OPEN_READONLY: true for good, and never asked here (lf_conn_queues answers
+** LF_QUEUES_NO; open_policy.c says why). A read-only main database with writable open flags
+** (python's "file:...?mode=ro", immutable=1, a file it may not write): asked at each write or
+** transaction that starts, true while every database attached to it that has a file, the temporary one aside, is read-only, at
 ** this statement's start. The temporary and in-memory databases belong to this connection alone
 ** (shared-cache memory databases meet SQLITE_LOCKED, which no turn helps). A BEGIN IMMEDIATE is
 ** recompiled by SQLite whenever a database is attached or detached, so the answer follows the
@@ -68,13 +69,8 @@ static void report_turn_end(struct lf_conn *conn, struct lf_turn *tn)
 ** attached when it runs). Without sqlite3_db_name (SQLite before 3.39) the attached databases
 ** cannot be listed: such a connection queues as before.
 */
-static int cannot_write(const struct lf_copy *c, struct lf_conn *conn, sqlite3 *db)
+__attribute__((noinline)) static int cannot_write(const struct lf_copy *c, sqlite3 *db)
 {
-    enum lf_conn_readonly ro = lf_conn_readonly(conn);
-    if (LF_LIKELY(ro == LF_RO_NO))
-        return 0;
-    if (ro == LF_RO_OPEN)
-        return 1;
     if (c->sqlite3_db_name == NULL || c->sqlite3_db_filename == NULL ||
         c->sqlite3_db_readonly == NULL)
         return 0;
@@ -102,7 +98,10 @@ long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *st
         return 0;
     if (lf_conn_wal_pending(conn))
         lf_wal_at_first_write(c, db, conn);
-    if (!lf_queue_enabled || lf_conn_own_handler(conn) || cannot_write(c, conn, db))
+    if (!lf_queue_enabled)
+        return 0;
+    enum lf_conn_queues queues = lf_conn_queues(conn);
+    if (queues == LF_QUEUES_NO || (queues == LF_QUEUES_IF_WRITABLE && cannot_write(c, db)))
         return 0;
     struct lf_queue *q = lf_conn_queue(conn);
     if (q == NULL)
