@@ -11,9 +11,14 @@
   rewrite=0      lockfix with LOCKFIX_REWRITE=0: reads stay concurrent, read-then-write
                  transactions can fail again
   excluded       lockfix with LOCKFIX_EXCLUDE matching the database: passed through untouched
-Prints a markdown table (median of --rounds, and the range) and the command.
+  none-ro        no lockfix; the readers open the database read-only ("file:...?mode=ro")
+  lockfix-ro     lockfix, defaults; the readers open it read-only: a connection that can write
+                 no database takes no turn, so their transactions stay concurrent
+Prints a markdown table (median of --rounds, and the range) and the command; with --lines, one
+line per run instead ("config=KEY reads=N read_failed=N writes=N write_failed=N ..."), for tests.
 
 Usage: bench/readers.py --shim /abs/path/liblockfix.so [--seconds 5] [--rounds 3] [--dir /dev/shm]
+                        [--configs none,lockfix,...] [--readers 8] [--lines]
 Python standard library only.
 """
 import argparse
@@ -28,14 +33,17 @@ import sys
 import tempfile
 import time
 
-READERS, WRITERS, ROWS = 8, 2, 1000
+WRITERS, ROWS = 2, 1000
 READ_HOLD_S, WRITE_PAUSE_S = 0.002, 0.001
 
 
 # ---- the two programs (run as child processes) ---------------------------------------------
 
-def reader(path, until):
-    con = sqlite3.connect(path, isolation_level=None)
+def reader(path, until, read_only):
+    if read_only:
+        con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, isolation_level=None)
+    else:
+        con = sqlite3.connect(path, isolation_level=None)
     done = failed = 0
     longest = 0.0
     while time.time() < until:
@@ -81,17 +89,24 @@ def writer(path, until, w):
 def child(argv):
     role, path, start, until, w = argv[0], argv[1], float(argv[2]), float(argv[3]), int(argv[4])
     time.sleep(max(0.0, start - time.time()))
-    out = reader(path, until) if role == "reader" else writer(path, until, w)
+    if role == "writer":
+        out = writer(path, until, w)
+    else:
+        out = reader(path, until, role == "reader-ro")
     sys.stdout.write(json.dumps(out) + "\n")
 
 
 # ---- the driver ----------------------------------------------------------------------------
 
-CONFIGS = [("none", None), ("lockfix", {}), ("rewrite=0", {"LOCKFIX_REWRITE": "0"}),
-           ("excluded", {"LOCKFIX_EXCLUDE": "*"})]
+# key, label in the table, the shim's environment (None: no shim), readers open read-only
+CONFIGS = [("none", "none", None, False), ("lockfix", "lockfix", {}, False),
+           ("rewrite=0", "rewrite=0", {"LOCKFIX_REWRITE": "0"}, False),
+           ("excluded", "excluded", {"LOCKFIX_EXCLUDE": "*"}, False),
+           ("none-ro", "none, readers mode=ro", None, True),
+           ("lockfix-ro", "lockfix, readers mode=ro", {}, True)]
 
 
-def one_run(base, shim, extra, seconds):
+def one_run(base, shim, extra, seconds, readers, read_only):
     d = tempfile.mkdtemp(prefix="run-", dir=base)
     path = os.path.join(d, "readers.db")
     c = sqlite3.connect(path)
@@ -106,15 +121,16 @@ def one_run(base, shim, extra, seconds):
         env.update(LD_PRELOAD=shim, LOCKFIX_LOG=os.path.join(d, "lockfix.log"), **extra)
         if "LOCKFIX_EXCLUDE" in extra:
             env["LOCKFIX_EXCLUDE"] = path
-    start = time.time() + 0.5
+    # every child must be running by then: python's start takes a while on a loaded machine
+    start = time.time() + 0.5 + 0.25 * (readers + WRITERS)
     until = start + seconds
     procs = []
-    for role, n in (("reader", READERS), ("writer", WRITERS)):
+    for role, n in (("reader-ro" if read_only else "reader", readers), ("writer", WRITERS)):
         for w in range(n):
             procs.append((role, subprocess.Popen(
                 [sys.executable, os.path.abspath(__file__), "--child", role, path, repr(start),
                  repr(until), str(w)], env=env, stdout=subprocess.PIPE, text=True)))
-    res = {"reader": [], "writer": []}
+    res = {"reader": [], "reader-ro": [], "writer": []}
     for role, p in procs:
         out, _ = p.communicate(timeout=seconds + 120)
         if p.returncode != 0:
@@ -125,7 +141,7 @@ def one_run(base, shim, extra, seconds):
     ok = c.execute("PRAGMA integrity_check").fetchone()[0]
     c.close()
     shutil.rmtree(d, ignore_errors=True)
-    rd, wr = res["reader"], res["writer"]
+    rd, wr = res["reader"] + res["reader-ro"], res["writer"]
     r = dict(reads=sum(x["done"] for x in rd), read_failed=sum(x["failed"] for x in rd),
              read_longest_ms=max(x["longest_ms"] for x in rd),
              writes=sum(x["done"] for x in wr), write_failed=sum(x["failed"] for x in wr),
@@ -152,30 +168,44 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--dir", default="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
+    ap.add_argument("--configs", default=",".join(c[0] for c in CONFIGS),
+                    help="which configurations, by key, comma-separated (default: all)")
+    ap.add_argument("--readers", type=int, default=8)
+    ap.add_argument("--lines", action="store_true", help="one line per run, no table")
     args = ap.parse_args()
+    keys = args.configs.split(",")
+    unknown = [k for k in keys if k not in [c[0] for c in CONFIGS]]
+    if unknown:
+        sys.exit("readers.py: unknown configuration %s" % ", ".join(unknown))
+    configs = [c for c in CONFIGS if c[0] in keys]
     if not args.shim or not os.path.isabs(args.shim) or not os.path.exists(args.shim):
         sys.exit("readers.py: give the shim's absolute path (--shim or LOCKFIX_TEST_SHIM)")
     base = tempfile.mkdtemp(prefix="lockfix-readers-", dir=args.dir)
-    runs = {label: [] for label, _ in CONFIGS}
+    runs = {key: [] for key, _, _, _ in configs}
     try:
         for rnd in range(args.rounds):
-            for label, extra in CONFIGS:
-                r = one_run(base, args.shim, extra, args.seconds)
-                runs[label].append(r)
-                sys.stderr.write("readers: round %d %-10s %s\n" % (rnd + 1, label, r))
+            for key, _, extra, read_only in configs:
+                r = one_run(base, args.shim, extra, args.seconds, args.readers, read_only)
+                runs[key].append(r)
+                sys.stderr.write("readers: round %d %-10s %s\n" % (rnd + 1, key, r))
+                if args.lines:
+                    print("config=%s %s" % (key, " ".join("%s=%s" % (k, round(v, 1))
+                                                          for k, v in r.items())), flush=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    if args.lines:
+        return 0
     print("%d readers (BEGIN; SELECT count(*), sum(v) FROM t; 2 ms; COMMIT) and %d writers "
           "(BEGIN; SELECT v; UPDATE; COMMIT; 1 ms), %g s, WAL, %s; median of %d rounds (range). "
           "Python %s, SQLite %s, %s, %d CPUs."
-          % (READERS, WRITERS, args.seconds, args.dir, args.rounds, platform.python_version(),
+          % (args.readers, WRITERS, args.seconds, args.dir, args.rounds, platform.python_version(),
              sqlite3.sqlite_version, platform.machine(), os.cpu_count()))
     print()
     print("| configuration | read txns | failed | longest read txn (ms) "
           "| write txns | failed | longest write txn (ms) |")
     print("|---|---|---|---|---|---|---|")
-    for label, _ in CONFIGS:
-        rs = runs[label]
+    for key, label, _, _ in configs:
+        rs = runs[key]
         print("| %s | %s | %s | %s | %s | %s | %s |" % (
             label, cell([r["reads"] for r in rs]), cell([r["read_failed"] for r in rs]),
             cell([r["read_longest_ms"] for r in rs]), cell([r["writes"] for r in rs]),

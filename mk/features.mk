@@ -19,8 +19,9 @@ features-test: $(SHIM_LIB)
 test: features-test
 
 # What the BEGIN -> BEGIN IMMEDIATE rewrite costs read transactions: 8 readers beside 2 writers,
-# without lockfix, with it, with LOCKFIX_REWRITE=0 and with the database excluded (about 80 s;
-# figures in docs/benchmarks.md, "What the rewrite costs readers"). Not part of `make test`.
+# without lockfix, with it, with LOCKFIX_REWRITE=0, with the database excluded, and with readers
+# that open it read-only, without and with lockfix (about 2.5 min; figures in docs/benchmarks.md,
+# "What the rewrite costs readers"). Not part of `make test`.
 .PHONY: bench-readers
 
 bench-readers: $(SHIM_LIB)

@@ -31,6 +31,7 @@ struct lf_conn {
     struct lf_conn *next;
     int enabled;
     int own_handler;
+    enum lf_conn_readonly readonly;
     _Atomic int wal_pending; /* a new database file: switched to WAL at the first write */
     int timeout_ms;
     struct lf_queue *queue; /* opened at the first write, NULL if it could not be */
@@ -87,6 +88,7 @@ struct lf_conn *lf_conn_add(sqlite3 *db, const struct lf_copy *copy, const char 
         old->copy = copy;
         old->enabled = c->enabled;
         old->own_handler = 0;
+        old->readonly = LF_RO_NO;
         old->timeout_ms = -1;
         lf_conn_set_wal_pending(old, 0);
         memset(old->count, 0, sizeof old->count);
@@ -122,12 +124,17 @@ __attribute__((noinline)) static struct lf_conn *conn_get_slow(sqlite3 *db,
     /* Opened where the shim could not see it (before it was loaded, or inside a copy that calls
     ** its own open directly): learn it now. */
     const char *path = "";
-    if (copy->sqlite3_db_filename != NULL) {
-        lf_guard++;
+    int main_ro = 0;
+    lf_guard++;
+    if (copy->sqlite3_db_filename != NULL)
         path = copy->sqlite3_db_filename(db, "main");
-        lf_guard--;
-    }
-    return lf_conn_add(db, copy, path ? path : "");
+    if (copy->sqlite3_db_readonly != NULL)
+        main_ro = copy->sqlite3_db_readonly(db, "main") == 1;
+    lf_guard--;
+    struct lf_conn *added = lf_conn_add(db, copy, path ? path : "");
+    /* its open flags are unknown: at most its main database's state is */
+    lf_conn_set_readonly(added, main_ro ? LF_RO_MAIN : LF_RO_NO);
+    return added;
 }
 
 struct lf_conn *lf_conn_get(sqlite3 *db, const struct lf_copy *copy)
@@ -239,6 +246,26 @@ void lf_conn_set_own_handler(struct lf_conn *c, int on)
 {
     if (c)
         c->own_handler = on;
+}
+
+enum lf_conn_readonly lf_conn_readonly(const struct lf_conn *c)
+{
+    return c ? c->readonly : LF_RO_NO;
+}
+
+void lf_conn_set_readonly(struct lf_conn *c, enum lf_conn_readonly ro)
+{
+    if (c)
+        c->readonly = ro;
+}
+
+enum lf_conn_queues lf_conn_queues(const struct lf_conn *c)
+{
+    if (c == NULL)
+        return LF_QUEUES_YES;
+    if (c->own_handler || c->readonly == LF_RO_OPEN)
+        return LF_QUEUES_NO;
+    return c->readonly == LF_RO_MAIN ? LF_QUEUES_IF_WRITABLE : LF_QUEUES_YES;
 }
 
 int lf_conn_timeout(const struct lf_conn *c)

@@ -40,6 +40,18 @@ int lf_conn_timeout(const struct lf_conn *c);
 void lf_conn_set_timeout(struct lf_conn *c, int ms);
 /* Count an event; returns 1 if it should be logged (the first log_repeat times). */
 int lf_conn_event(struct lf_conn *c, enum lf_event ev);
+/* What a connection can write, known at open (open_policy.c): LF_RO_OPEN, opened with
+** SQLITE_OPEN_READONLY, can never write a database file; LF_RO_MAIN, its main database is
+** read-only (URI mode=ro, immutable=1, a file it may not write) but it may attach a writable
+** one (turn.c). Fixed for the connection's life: SQLite decides it when it opens the file. */
+enum lf_conn_readonly { LF_RO_NO = 0, LF_RO_MAIN, LF_RO_OPEN };
+enum lf_conn_readonly lf_conn_readonly(const struct lf_conn *c);
+void lf_conn_set_readonly(struct lf_conn *c, enum lf_conn_readonly ro);
+/* Whether a write of the connection queues (turn.c), in one call on the write's path: never with
+** a busy handler of the program's own (its "give up" is final) nor when opened read-only; with a
+** read-only main database, only while some database it has attached can be written. */
+enum lf_conn_queues { LF_QUEUES_NO, LF_QUEUES_YES, LF_QUEUES_IF_WRITABLE };
+enum lf_conn_queues lf_conn_queues(const struct lf_conn *c);
 /* A new, empty database file is switched to WAL at its connection's first write, not at open
 ** (open_policy.c): until then the program may still choose its page size and auto_vacuum. */
 int lf_conn_wal_pending(const struct lf_conn *c);

@@ -93,6 +93,7 @@ typedef int (*lf_exec_cb)(void *, int, char **, char **);
     H(const unsigned char *, sqlite3_column_text, (sqlite3_stmt *, int))                           \
     H(const char *, sqlite3_db_filename, (sqlite3 *, const char *))                                \
     H(int, sqlite3_db_readonly, (sqlite3 *, const char *))                                         \
+    H(const char *, sqlite3_db_name, (sqlite3 *, int))                                             \
     H(const char *, sqlite3_uri_parameter, (const char *, const char *))                           \
     H(int, sqlite3_column_count, (sqlite3_stmt *))                                                 \
     H(void, sqlite3_free, (void *))                                                                \

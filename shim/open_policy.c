@@ -176,12 +176,19 @@ static void switch_wal(const struct lf_copy *c, sqlite3 *db, const char *path,
 /* What lockfix does to a connection just opened (called by the open hooks below). */
 static void open_policy(const struct lf_copy *c, sqlite3 *db, const char *zfilename, int flags)
 {
-    (void)flags;
     const struct lf_config *cfg = lf_config();
     const char *path = c->sqlite3_db_filename ? c->sqlite3_db_filename(db, "main") : zfilename;
     struct lf_conn *conn = lf_conn_add(db, c, path ? path : "");
     if (conn == NULL || !lf_conn_enabled(conn))
         return;
+    /* SQLITE_OPEN_READONLY binds every database the connection will ever have: ATTACH opens with
+    ** the connection's flags, and a URI's mode= may narrow them, never widen them ("access mode
+    ** not allowed: rw"). A URI's mode=ro, immutable=1 or a file it may not write bind only the
+    ** main database: the connection can still attach a writable one. */
+    if (flags & SQLITE_OPEN_READONLY)
+        lf_conn_set_readonly(conn, LF_RO_OPEN);
+    else if (c->sqlite3_db_readonly && c->sqlite3_db_readonly(db, "main") == 1)
+        lf_conn_set_readonly(conn, LF_RO_MAIN);
     const char *shown = lf_conn_path(conn);
     int in_memory = path == NULL || path[0] == '\0';
     /* A memory or temp database has no other connection to wait for: left alone. */

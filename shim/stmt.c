@@ -207,6 +207,18 @@ static int prepare_and_retry(struct prepare_call *call, struct lf_conn *conn,
     return rc;
 }
 
+/* Whether a BEGIN of this connection becomes BEGIN IMMEDIATE. Not on a connection opened with
+** SQLITE_OPEN_READONLY: it can never write a database file (open_policy.c), so no transaction of
+** its can fail at an upgrade to a writer; its deferred BEGIN takes no lock until its first read,
+** and it takes no turn (turn.c). A connection whose main database alone is read-only keeps the
+** rewrite: it may attach a writable database after this BEGIN is prepared, and SQLite recompiles a
+** BEGIN IMMEDIATE for the databases attached when it runs (a read transaction on each read-only
+** one, so no write lock while all are), where a BEGIN left deferred would stay deferred. */
+static inline int rewrite_begin(const struct lf_conn *conn, const struct lf_config *cfg)
+{
+    return cfg->rewrite && lf_conn_readonly(conn) != LF_RO_OPEN;
+}
+
 static int prepare_common(struct prepare_call *p)
 {
     const struct lf_copy *c = p->c;
@@ -222,7 +234,7 @@ static int prepare_common(struct prepare_call *p)
 
     struct lf_text text = {p->sql, lf_text_units(p->sql, p->nbyte, p->wide), p->wide};
     struct lf_rewritten rw;
-    int changed = lf_rewrite_first(&text, cfg->timeout_ms, cfg->rewrite, &rw);
+    int changed = lf_rewrite_first(&text, cfg->timeout_ms, rewrite_begin(conn, cfg), &rw);
     if (changed == 1) {
         if (!in_exec) {
             log_rewrite(conn, &rw.st, "prepare", cfg->dry_run);
@@ -598,8 +610,8 @@ int lf_impl_sqlite3_exec(const struct lf_copy *c, sqlite3 *db, const char *sql,
 
     int nbegin, ntimeout, nstmts, oom;
     enum lf_stmt_kind first;
-    char *rewritten = lf_rewrite_all(sql, cfg->timeout_ms, cfg->rewrite, &nbegin, &ntimeout,
-                                     &nstmts, &first, &oom);
+    char *rewritten = lf_rewrite_all(sql, cfg->timeout_ms, rewrite_begin(conn, cfg), &nbegin,
+                                     &ntimeout, &nstmts, &first, &oom);
     if (rewritten != NULL) {
         log_debug_sql(conn, "rewritten", sql);
         struct lf_stmt st = {.kind = LF_STMT_BEGIN_DEFERRED};

@@ -47,6 +47,49 @@ static void report_turn_end(struct lf_conn *conn, struct lf_turn *tn)
                tn->debug_sql);
 }
 
+/*
+** Whether a connection can write no database another connection could write too, now: then its
+** transactions and statements take no turn (and a program that only reads never creates the queue
+** file). Leaving it out of the queue cannot make a write transaction fail, its own or another's:
+** it never writes a shared database, and the turn keeps nobody out but the writers of the same
+** queue. Its BEGIN IMMEDIATE (what lockfix made of a BEGIN, unless opened read-only: stmt.c) takes
+** no write lock either: SQLite compiles it as a read transaction on each read-only database.
+**
+** Opened with SQLITE_OPEN_READONLY: true for good, and never asked here (lf_conn_queues answers
+** LF_QUEUES_NO; open_policy.c says why). A read-only main database with writable open flags
+** (python's "file:...?mode=ro", immutable=1, a file it may not write): asked at each write or
+** transaction that starts, true while every database attached to it that has a file, the temporary one aside, is read-only, at
+** this statement's start. The temporary and in-memory databases belong to this connection alone
+** (shared-cache memory databases meet SQLITE_LOCKED, which no turn helps). A BEGIN IMMEDIATE is
+** recompiled by SQLite whenever a database is attached or detached, so the answer follows the
+** attached set. One case is not covered: a database attached *inside* such a transaction, then
+** read and written in it, against a writer of it that queues on this connection's main database
+** (the turn is the main database's queue: writers of the attached database whose main database is
+** another were never kept out by it, nor by the BEGIN IMMEDIATE, which locks only the databases
+** attached when it runs). Without sqlite3_db_name (SQLite before 3.39) the attached databases
+** cannot be listed: such a connection queues as before.
+*/
+__attribute__((noinline)) static int cannot_write(const struct lf_copy *c, sqlite3 *db)
+{
+    if (c->sqlite3_db_name == NULL || c->sqlite3_db_filename == NULL ||
+        c->sqlite3_db_readonly == NULL)
+        return 0;
+    int yes = 1;
+    lf_guard++;
+    for (int i = 0; yes; i++) {
+        const char *name = c->sqlite3_db_name(db, i);
+        if (name == NULL)
+            break;
+        if (i == 1)
+            continue; /* "temp" */
+        const char *file = c->sqlite3_db_filename(db, name);
+        if (file != NULL && file[0] != '\0' && c->sqlite3_db_readonly(db, name) != 1)
+            yes = 0;
+    }
+    lf_guard--;
+    return yes;
+}
+
 long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt, int opens_txn,
                           long long *deadline)
 {
@@ -55,7 +98,10 @@ long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *st
         return 0;
     if (lf_conn_wal_pending(conn))
         lf_wal_at_first_write(c, db, conn);
-    if (!lf_queue_enabled || lf_conn_own_handler(conn))
+    if (!lf_queue_enabled)
+        return 0;
+    enum lf_conn_queues queues = lf_conn_queues(conn);
+    if (queues == LF_QUEUES_NO || (queues == LF_QUEUES_IF_WRITABLE && cannot_write(c, db)))
         return 0;
     struct lf_queue *q = lf_conn_queue(conn);
     if (q == NULL)
