@@ -611,43 +611,39 @@ Test(check, follows_a_shebang_through_env)
     h_rmtree(dir);
 }
 
-/* SQLite linked in statically, symbol table kept: the compiled-in path reaches it (static.c). */
-Test(check, real_static_sqlite_is_reachable_compiled_in)
+/* `check` on one of the static-sqlite fixtures: its exit code, verdict, what it says of SQLite and
+ * the version it guesses (libsqlite3.a is the libsqlite3 package's, so the system's version). */
+static void check_static_fixture(const char *name, int code, const char *verdict,
+                                 const char *sqlite, const char *says)
 {
-    const char *bin = fixture("static-sqlite");
+    const char *bin = fixture(name);
     if (bin == NULL)
-        cr_skip_test("no libsqlite3.a here: static-sqlite not built");
+        cr_skip_test("no libsqlite3.a here: %s not built", name);
     char *dir = h_tmpdir();
     struct result r = check(dir, bin);
-    cr_expect_eq(r.code, 0, "%s", r.out);
-    cr_expect(strstr(r.out, "\"verdict\":\"reachable\"") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, "\"sqlite\":\"compiled\"") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, "compiled in, symbols present") != NULL, "%s", r.out);
-    char *guess = h_fmt("looks like %s", sqlite3_libversion());
-    cr_expect(strstr(r.out, guess) != NULL, "no '%s': %s", guess, r.out);
-    free(guess);
+    cr_expect_eq(r.code, code, "%s", r.out);
+    char *want[] = {h_fmt("\"verdict\":\"%s\"", verdict), h_fmt("\"sqlite\":\"%s\"", sqlite),
+                    h_fmt("%s", says), h_fmt("looks like %s", sqlite3_libversion())};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        cr_expect(strstr(r.out, want[i]) != NULL, "no '%s': %s", want[i], r.out);
+        free(want[i]);
+    }
     result_free(&r);
     h_rmtree(dir);
 }
 
+/* SQLite linked in statically, symbol table kept: the compiled-in path reaches it (static.c). */
+Test(check, real_static_sqlite_is_reachable_compiled_in)
+{
+    check_static_fixture("static-sqlite", 0, "reachable", "compiled", "compiled in, symbols present");
+}
+
 /* The same program stripped of its symbol table: SQLite's strings are all that is left, so check
- * says so and still guesses the version from them (libsqlite3.a is the libsqlite3 package's). */
+ * says so and still guesses the version from them. */
 Test(check, real_static_sqlite_stripped_is_unreachable_no_symbols)
 {
-    const char *bin = fixture("static-sqlite-stripped");
-    if (bin == NULL)
-        cr_skip_test("no libsqlite3.a here: static-sqlite-stripped not built");
-    char *dir = h_tmpdir();
-    struct result r = check(dir, bin);
-    cr_expect_eq(r.code, 1, "%s", r.out);
-    cr_expect(strstr(r.out, "\"verdict\":\"unreachable\"") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, "\"sqlite\":\"hidden\"") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, "unreachable: no symbols") != NULL, "%s", r.out);
-    char *guess = h_fmt("looks like %s", sqlite3_libversion());
-    cr_expect(strstr(r.out, guess) != NULL, "no '%s': %s", guess, r.out);
-    free(guess);
-    result_free(&r);
-    h_rmtree(dir);
+    check_static_fixture("static-sqlite-stripped", 1, "unreachable", "hidden",
+                         "unreachable: no symbols");
 }
 
 /* Not SQLite (see hidden_sqlite.c): its strings and hidden sqlite3_* functions only. */
