@@ -4,8 +4,8 @@
  *   1. SQLite's own statements (VACUUM's internal BEGIN, FTS5's shadow tables) pass untouched
  *   2. a new database keeps the page size and auto_vacuum the program chose; backup into it works
  *   3. a private in-memory or temporary database is left exactly as the program made it
- *   4. FTS5 writers, and SAVEPOINT transactions, under contention: the failure without lockfix,
- *      none with it, nothing lost
+ *   4. FTS5 writers, SAVEPOINT transactions and the field report's SQLAlchemy asyncio stack under
+ *      contention: the failure without lockfix, none with it, nothing lost
  *   5. one deadline bounds everything lockfix adds to a statement's wait
  *   6. a program's own busy handler decides: its "give up" is final
  *   7. a connection that cannot write takes no turn: its read transactions stay concurrent
@@ -328,6 +328,94 @@ Test(harm, savepoint_outside_begin_read_then_write, .timeout = LIMIT)
                  "lost updates");
     cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log"), r[0].ok + r[1].ok);
     cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    h_rmtree(dir);
+}
+
+/* The field report's own stack (issue 11): SQLAlchemy 1.4's asyncio engine over aiosqlite,
+** Debian's packages, so Debian's python (h_python() may be another, without them). */
+#define FIELD_PYTHON "/usr/bin/python3"
+#define FIELD_WRITERS 20
+#define FIELD_NOTES 10
+#define FIELD_HOLD_MS "50"
+#define FIELD_BUDGET_S 40.0
+
+/* Skip loudly when the stack is not installed, or fail when CI=true (as tests/static does). */
+static void require_field_stack(const char *dir)
+{
+    char *argv[] = { FIELD_PYTHON, "-c", "import sqlalchemy, aiosqlite", NULL };
+    char *err = NULL;
+    if (h_run(dir, argv, false, NULL, NULL, NULL, &err, RUN_S) == 0)
+        return;
+    const char *ci = getenv("CI");
+    if (ci != NULL && strcmp(ci, "true") == 0)
+        cr_assert_fail("%s cannot import sqlalchemy and aiosqlite (scripts/install-deps): %s",
+                       FIELD_PYTHON, h_show(err));
+    fprintf(stderr,
+            "*** test_harm: SKIPPED: %s cannot import sqlalchemy and aiosqlite "
+            "(scripts/install-deps installs python3-sqlalchemy python3-aiosqlite) ***\n",
+            FIELD_PYTHON);
+    cr_skip_test("sqlalchemy or aiosqlite missing");
+}
+
+static struct h_totals field_run(const char *dir, const char *db, bool shim,
+                                 const char *const env[])
+{
+    char *init[] = { FIELD_PYTHON, program("field_stack.py"), (char *)db, "0", "0", NULL };
+    char *err;
+    cr_assert_eq(h_run(dir, init, false, NULL, NULL, NULL, &err, RUN_S), 0, "%s", h_show(err));
+    h_proc ps[FIELD_WRITERS];
+    for (int w = 0; w < FIELD_WRITERS; w++) {
+        char *argv[] = { FIELD_PYTHON, program("field_stack.py"), (char *)db,
+                         h_fmt("%d", FIELD_NOTES), FIELD_HOLD_MS, NULL };
+        h_spawn(&ps[w], argv, shim, env, dir, h_fmt("%s/f%d-%d.out", dir, shim, w),
+                h_fmt("%s/f%d-%d.err", dir, shim, w));
+    }
+    return h_collect_writers(ps, FIELD_WRITERS, RUN_S);
+}
+
+/* Each note is a session that reads, works 50 ms, then writes a note, its observations and
+** relation and its FTS5 row: without lockfix some fail "database is locked", with it none does,
+** every note is there and the index is consistent. */
+Test(harm, field_stack_sqlalchemy_aiosqlite, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    require_field_stack(dir);
+    struct h_totals c = field_run(dir, h_join(dir, "plain.db"), false, NULL);
+    cr_log_info("field stack without shim: ok=%ld failed=%ld locked=%ld", c.ok, c.failed, c.locked);
+    cr_assert_eq(c.timed_out, 0);
+    cr_assert_eq(c.bad_output, 0, "%s", c.stdout_bad);
+    cr_assert_gt(c.locked, 0,
+                 "no 'database is locked' without the shim (ok=%ld): the workload "
+                 "does not contend",
+                 c.ok);
+
+    char *db = h_join(dir, "shim.db");
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, NULL };
+    double t0 = h_mono_s();
+    struct h_totals t = field_run(dir, db, true, env);
+    double took = h_mono_s() - t0;
+    char *text = h_slurp(log);
+    cr_log_info("field stack with shim: ok=%ld failed=%ld in %.1f s", t.ok, t.failed, took);
+    cr_assert_eq(t.timed_out, 0, "writers hung; log: %s", h_show(text));
+    cr_assert_eq(t.bad_output, 0, "%s", t.stdout_bad);
+    cr_assert_eq(t.bad_exit, 0, "%s", h_show(t.stderr_all));
+    cr_assert_eq(t.failed, 0, "%ld failed under the shim; log: %s", t.failed, h_show(text));
+    long notes = FIELD_WRITERS * FIELD_NOTES;
+    cr_assert_eq(t.ok, notes);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM notes"), notes);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM observations"), 2 * notes);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM relations"), notes);
+    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM notes_fts"), notes);
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA journal_mode"), "wal");
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
+    char *argv[] = { "sqlite3", db, "INSERT INTO notes_fts(notes_fts) VALUES ('integrity-check')",
+                     NULL };
+    char *err;
+    cr_assert_eq(h_run(dir, argv, false, NULL, NULL, NULL, &err, RUN_S), 0,
+                 "FTS5 integrity-check: %s", h_show(err));
+    cr_assert(took < FIELD_BUDGET_S, "%ld notes took %.1f s", notes, took);
     h_rmtree(dir);
 }
 
