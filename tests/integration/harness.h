@@ -89,6 +89,10 @@ int h_count_lines(const char *text, ...) __attribute__((sentinel));
 char *h_find_line(const char *text, ...) __attribute__((sentinel));
 /* Text for messages: s, or "(none)" when NULL; long texts are cut to their first 2000 bytes. */
 const char *h_show(const char *s);
+/* A prerequisite of the current test is missing (`what`: `why`; `how`: how to get it): the test
+ * is skipped with a loud message, or fails under CI (CI set, and not "false" or "0"), where every
+ * test must run. */
+void h_missing(const char *what, const char *why, const char *how);
 
 /* Create the read-modify-write database with tests/clients/init-db.sh (DELETE journal mode). */
 void h_init_db(const char *dir, const char *db);

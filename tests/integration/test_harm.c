@@ -339,22 +339,14 @@ Test(harm, savepoint_outside_begin_read_then_write, .timeout = LIMIT)
 #define FIELD_HOLD_MS "50"
 #define FIELD_BUDGET_S 40.0
 
-/* Skip loudly when the stack is not installed, or fail when CI=true (as tests/static does). */
+/* Skip loudly when the stack is not installed, or fail when CI=true (harness.h). */
 static void require_field_stack(const char *dir)
 {
     char *argv[] = { FIELD_PYTHON, "-c", "import sqlalchemy, aiosqlite", NULL };
     char *err = NULL;
-    if (h_run(dir, argv, false, NULL, NULL, NULL, &err, RUN_S) == 0)
-        return;
-    const char *ci = getenv("CI");
-    if (ci != NULL && strcmp(ci, "true") == 0)
-        cr_assert_fail("%s cannot import sqlalchemy and aiosqlite (scripts/install-deps): %s",
-                       FIELD_PYTHON, h_show(err));
-    fprintf(stderr,
-            "*** test_harm: SKIPPED: %s cannot import sqlalchemy and aiosqlite "
-            "(scripts/install-deps installs python3-sqlalchemy python3-aiosqlite) ***\n",
-            FIELD_PYTHON);
-    cr_skip_test("sqlalchemy or aiosqlite missing");
+    if (h_run(dir, argv, false, NULL, NULL, NULL, &err, RUN_S) != 0)
+        h_missing(FIELD_PYTHON, h_fmt("cannot import sqlalchemy and aiosqlite: %s", h_show(err)),
+                  "apt python3-sqlalchemy python3-aiosqlite (scripts/install-deps)");
 }
 
 static struct h_totals field_run(const char *dir, const char *db, bool shim,

@@ -63,13 +63,8 @@ static char *build_path(const char *rel)
 /* Skip (or fail in CI) when a prerequisite is missing. */
 static void require(const char *path, const char *how)
 {
-    if (h_exists(path))
-        return;
-    const char *ci = getenv("CI");
-    if (ci != NULL && strcmp(ci, "true") == 0)
-        cr_assert_fail("%s missing (%s)", path, how);
-    fprintf(stderr, "*** test_static: SKIPPED: %s missing (%s) ***\n", path, how);
-    cr_skip_test("%s missing", path);
+    if (!h_exists(path))
+        h_missing(path, "missing", how);
 }
 
 static const char *runtimes(void)
