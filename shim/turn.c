@@ -58,11 +58,11 @@ static void report_turn_end(struct lf_conn *conn, struct lf_turn *tn)
 ** Opened with SQLITE_OPEN_READONLY: true for good, and never asked here (lf_conn_queues answers
 ** LF_QUEUES_NO; open_policy.c says why). A read-only main database with writable open flags
 ** (python's "file:...?mode=ro", immutable=1, a file it may not write): asked at each write or
-** transaction that starts, true while every database attached to it that has a file, the temporary one aside, is read-only, at
-** this statement's start. The temporary and in-memory databases belong to this connection alone
-** (shared-cache memory databases meet SQLITE_LOCKED, which no turn helps). A BEGIN IMMEDIATE is
-** recompiled by SQLite whenever a database is attached or detached, so the answer follows the
-** attached set. One case is not covered: a database attached *inside* such a transaction, then
+** transaction that starts, true while every database attached to it that has a file, the
+** temporary one aside, is read-only, at this statement's start. The temporary and in-memory
+** databases belong to this connection alone (shared-cache memory databases meet SQLITE_LOCKED,
+** which no turn helps). A BEGIN IMMEDIATE is recompiled by SQLite whenever a database is
+** attached or detached, so the answer follows the attached set. One case is not covered: a database attached *inside* such a transaction, then
 ** read and written in it, against a writer of it that queues on this connection's main database
 ** (the turn is the main database's queue: writers of the attached database whose main database is
 ** another were never kept out by it, nor by the BEGIN IMMEDIATE, which locks only the databases
