@@ -20,6 +20,7 @@ STATIC_CFLAGS = -std=gnu11 $(WARN) -O2 -g
 STATIC_TEST   = $(BUILD)/tests/test_static
 SQLITE_A     ?= $(firstword $(wildcard /usr/lib/$(shell $(CC) -dumpmachine)/libsqlite3.a /usr/lib/libsqlite3.a))
 STATIC_FIXTURES = $(STATIC_DIR)/rmw-static $(STATIC_DIR)/rmw-stripped $(STATIC_DIR)/refuse \
+	$(STATIC_DIR)/lazy \
 	$(STATIC_DIR)/plugins/plugin_ctor.so \
 	$(if $(wildcard $(SQLCIPHER_INC)/sqlite3.h),$(STATIC_DIR)/plugins/plugin_cipher.so $(STATIC_DIR)/plugins/plugin_sys.so)
 
@@ -39,6 +40,12 @@ $(STATIC_DIR)/rmw-stripped: $(STATIC_DIR)/rmw-static
 $(STATIC_DIR)/refuse: tests/static/refuse.c
 	@mkdir -p $(@D)
 	$(CC) $(STATIC_CFLAGS) -O0 -o $@ $<
+	strip --strip-debug $@
+
+# When a copy is patched: its opens at load, the rest at the first open (tests/static/lazy.c).
+$(STATIC_DIR)/lazy: tests/static/lazy.c
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -o $@ $< $(SQLITE_A) -lm -lpthread -ldl
 	strip --strip-debug $@
 
 # twocopies with one copy compiled in: the system SQLite's static library inside plugin_sys.so,

@@ -29,6 +29,18 @@
 #endif
 #define LF_EXPORT __attribute__((visibility("default")))
 
+/* A compiled-in copy whose first open this is has the rest of its functions patched first
+** (static.c): only an open can reach a pending copy, every other hook needs a handle it made. */
+#ifdef __APPLE__
+#define LF_COMPLETE(c) ((void)0)
+#else
+#define LF_COMPLETE(c)                                                                             \
+    do {                                                                                           \
+        if (LF_UNLIKELY(__atomic_load_n(&(c)->pending, __ATOMIC_ACQUIRE)))                         \
+            lf_static_complete(c);                                                                 \
+    } while (0)
+#endif
+
 #define LF_TRAMPOLINE(ret, name, params, on_missing, owner, ...)                                   \
     LF_EXPORT ret LF_EXPORT_NAME(name) params                                                      \
     {                                                                                              \
@@ -36,6 +48,7 @@
         const struct lf_copy *c = owner;                                                           \
         if (LF_UNLIKELY(c == NULL || c->name == NULL))                                             \
             return on_missing;                                                                     \
+        LF_COMPLETE(c);                                                                            \
         if (LF_UNLIKELY(lf_guard | c->passthrough))                                                \
             return c->name(__VA_ARGS__);                                                           \
         return lf_impl_##name(c, __VA_ARGS__);                                                     \

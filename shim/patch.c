@@ -75,8 +75,10 @@ static unsigned char *pool_take(struct lf_pool *pl)
 }
 
 /* A free slot within LF_NEAR of target (*near = 1), or anywhere (*near = 0), or NULL. Pools are
-** searched below the target first: above an executable lies the heap's room to grow. */
-static unsigned char *slot_alloc(uint64_t target, int *near)
+** searched below the target first: above an executable lies the heap's room to grow. A new pool
+** is tried first just below `lo` (the lowest address of the object holding target, 0 if
+** unknown): stepping out of a 150 MB executable a megabyte at a time took ~70 failed mmaps. */
+static unsigned char *slot_alloc(uint64_t target, uint64_t lo, int *near)
 {
     unsigned char *s = NULL;
     pthread_mutex_lock(&pool_lock);
@@ -100,6 +102,9 @@ static unsigned char *slot_alloc(uint64_t target, int *near)
     if (!s && npools < LF_MAX_POOLS) {
         void *m = NULL;
         uint64_t step = 1u << 20, home = target & ~(uint64_t)(LF_POOL - 1);
+        uint64_t below = (lo & ~(uint64_t)(LF_POOL - 1)) - LF_POOL;
+        if (lo > 2 * (uint64_t)LF_POOL && lo <= target && dist(below, target) + LF_POOL < LF_NEAR)
+            m = lf_patch_os_map_at(below, LF_POOL);
         for (uint64_t d = step; !m && d + LF_POOL < LF_NEAR; d += step) {
             if (home > d) m = lf_patch_os_map_at(home - d, LF_POOL);
             if (!m && home + d > home) m = lf_patch_os_map_at(home + d, LF_POOL);
@@ -171,7 +176,7 @@ static int prepare_one(struct lf_patch *p, int session, char *why, size_t cap)
     size_t pad = arch_pad(code, avail);
     uint64_t entry = fn + pad;
     int near;
-    unsigned char *slot = slot_alloc(fn, &near);
+    unsigned char *slot = slot_alloc(fn, (uint64_t)p->object_lo, &near);
     if (!slot) {
         lf_insn_why(why, cap, "no memory for a trampoline");
         return -1;

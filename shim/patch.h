@@ -36,6 +36,8 @@ struct lf_patch {
                        ** Give it: a function shorter than the jump is then refused, and the
                        ** whole function is scanned for branches into the replaced bytes
                        ** (unknown: 32 bytes are read at the entry, and no scan is possible) */
+    uintptr_t object_lo; /* optional: the lowest address of the object holding target, where
+                         ** a trampoline pool is looked for first (just below it) */
 
     /* Set by lf_patch_prepare. */
     void *trampoline;  /* callable as the original function (same signature, same ABI) */

@@ -384,3 +384,20 @@ const struct lf_copy *lf_copy_register_static(const struct lf_copy *proto, const
     atomic_store_explicit(&nstatic_ranges, r + (unsigned)nlo, memory_order_release);
     return c;
 }
+
+/* static.c's first open of a pending copy: its trampolines replace the functions' entries in the
+** copy (the entries are about to jump to the hooks) before any entry is written, so a thread
+** that read a slot before sees a function that still works: the entry, then through the hook. */
+void lf_copy_static_slot(const struct lf_copy *c, int i, void *fn)
+{
+    void **slot = (void **)(void *)&static_copies[c - static_copies];
+    __atomic_store_n(&slot[i], fn, __ATOMIC_RELEASE);
+}
+
+void lf_copy_static_settle(const struct lf_copy *c, int refused)
+{
+    struct lf_copy *m = &static_copies[c - static_copies];
+    if (refused)
+        __atomic_store_n(&m->passthrough, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&m->pending, 0, __ATOMIC_RELEASE);
+}

@@ -28,6 +28,8 @@ struct lf_copy {
     int passthrough;  /* forward only: too old for the accessors the retry rule needs, or
                       ** LOCKFIX_DISABLE=1 */
     uintptr_t base;   /* load address of that object: identifies the copy */
+    int pending;      /* a compiled-in copy whose functions other than the opens are not patched
+                      ** yet: the first open through it patches them (static.c). Read atomically */
 };
 
 /* The copy the code at return address `ra` would have called without the shim, or NULL. */

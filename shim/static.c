@@ -85,6 +85,7 @@ struct object {
     const char *path;  /* file to read ("/proc/self/exe" for the main program) */
     const char *shown; /* name for the log (the loader's string: valid while it is loaded) */
     uintptr_t base;
+    uintptr_t lo; /* its lowest mapped address: trampolines are placed just below it */
     uintptr_t seg_lo[MAX_SEGS], seg_hi[MAX_SEGS]; /* executable segments */
     uintptr_t ro_lo[MAX_SEGS], ro_hi[MAX_SEGS];   /* readable segments */
     int nseg, nro, is_main;
@@ -208,6 +209,8 @@ LF_ONCE static int collect_object(struct dl_phdr_info *info, size_t size, void *
         if (ph->p_type != PT_LOAD)
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (o->lo == 0 || lo < o->lo)
+            o->lo = lo & ~(uintptr_t)4095;
         if ((ph->p_flags & PF_X) && o->nseg < MAX_SEGS) {
             o->seg_lo[o->nseg] = lo;
             o->seg_hi[o->nseg++] = hi;
@@ -221,43 +224,100 @@ LF_ONCE static int collect_object(struct dl_phdr_info *info, size_t size, void *
     return 0;
 }
 
-/* Patch every hooked function of the copy found in `o` (all or none) and register the copy. */
-static void patch_copy(const struct object *o, const struct lf_obj_verdict *v)
+/* Whether hook i opens a connection. Every other hooked function takes a handle that only an open
+** of the same copy can have made: until a copy's first open, its other entries are never reached
+** with one, and patching them can wait until then (lf_static_complete). */
+static int opens(int i)
+{
+    return i == HOOK_INDEX_sqlite3_open || i == HOOK_INDEX_sqlite3_open16 ||
+           i == HOOK_INDEX_sqlite3_open_v2;
+}
+
+/* A copy whose opens are patched and the rest not yet: what its first open needs to finish. */
+struct pending {
+    const struct lf_copy *copy;
+    const char *shown;
+    uintptr_t object_lo;
+    struct lf_patch first[3]; /* the opens, applied at load */
+    int nfirst;
+    struct {
+        void *target;
+        size_t size;
+        int hook;
+    } rest[N_HOOKS];
+    int nrest;
+};
+#define MAX_PENDING 8
+static struct pending pendings[MAX_PENDING]; /* appended to under static_lock */
+static int npending;
+static pthread_mutex_t complete_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Prepare and write p[0..n), all or none; 0, or -1 after one static-refused line. */
+static int patch_all(struct lf_patch *p, const int *hook_of, int n, const char *shown)
+{
+    char why[160];
+    size_t failed = 0;
+    if (lf_patch_prepare_all(p, (size_t)n, &failed, why, sizeof why) != 0) {
+        lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
+               "left as it is (all of its functions or none are redirected)",
+               shown, names[hook_of[failed]], why);
+        return -1;
+    }
+    if (lf_patch_apply(p, (size_t)n, why, sizeof why) != 0) {
+        for (int k = 0; k < n; k++)
+            lf_patch_discard(&p[k]);
+        lf_log("static-refused object=%s reason=\"%s\": this compiled-in SQLite is left as it is",
+               shown, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Patch the hooked functions of the copy found in `o` and register the copy: all of them (all or
+** none), or, when an earlier process patched this file's copy whole (v->patched_whole), only its
+** opens, the rest at the first open (at every start, each patched entry costs a page of the
+** program's code copied: Node 26's 20 took ~0.5 ms). Returns 1 when all were patched. */
+static int patch_copy(const struct object *o, const struct lf_obj_verdict *v)
 {
     struct lf_patch patch[N_HOOKS];
-    int hook_of[N_HOOKS], np = 0;
+    int hook_of[N_HOOKS], np = 0, nopen = 0;
     char why[160];
     memset(patch, 0, sizeof patch);
+    for (int i = 0; i < N_HOOKS; i++)
+        nopen += v->sym[i].found && opens(i);
+    int lazy = v->patched_whole && nopen > 0 && npending < MAX_PENDING;
+    struct pending *pe = lazy ? &pendings[npending] : NULL;
+    if (pe)
+        memset(pe, 0, sizeof *pe);
     for (int i = 0; i < N_HOOKS; i++) {
         if (!v->sym[i].found)
             continue; /* an older SQLite without this function: nothing to redirect */
+        void *target = (void *)(o->base + (uintptr_t)v->sym[i].value);
+        if (pe && !opens(i)) {
+            pe->rest[pe->nrest].target = target;
+            pe->rest[pe->nrest].size = (size_t)v->sym[i].size;
+            pe->rest[pe->nrest++].hook = i;
+            continue;
+        }
         struct lf_patch *p = &patch[np];
-        p->target = (void *)(o->base + (uintptr_t)v->sym[i].value);
+        p->target = target;
         p->hook = hook_address(i);
         p->size = (size_t)v->sym[i].size;
+        p->object_lo = o->lo;
         hook_of[np++] = i;
     }
-    size_t failed = 0;
-    if (lf_patch_prepare_all(patch, (size_t)np, &failed, why, sizeof why) != 0) {
-        lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
-               "left as it is (all of its functions or none are redirected)",
-               o->shown, names[hook_of[failed]], why);
-        return;
-    }
-    if (lf_patch_apply(patch, (size_t)np, why, sizeof why) != 0) {
-        for (int k = 0; k < np; k++)
-            lf_patch_discard(&patch[k]);
-        lf_log("static-refused object=%s reason=\"%s\": this compiled-in SQLite is left as it is",
-               o->shown, why);
-        return;
-    }
+    if (patch_all(patch, hook_of, np, o->shown) != 0)
+        return 0;
 
-    /* The copy: trampolines for the hooked functions, the local functions for the helpers. */
+    /* The copy: trampolines for the hooked functions patched, the entries of those not yet
+    ** patched (they are the functions themselves until then), local functions for the helpers. */
     struct lf_copy proto;
     memset(&proto, 0, sizeof proto);
     void **slot = (void **)(void *)&proto;
     for (int k = 0; k < np; k++)
         memcpy(&slot[hook_of[k]], &patch[k].trampoline, sizeof(void *));
+    for (int k = 0; pe && k < pe->nrest; k++)
+        memcpy(&slot[pe->rest[k].hook], &pe->rest[k].target, sizeof(void *));
     for (int i = N_HOOKS; i < N_NAMES; i++) {
         if (!v->sym[i].found)
             continue;
@@ -266,14 +326,80 @@ static void patch_copy(const struct object *o, const struct lf_obj_verdict *v)
     }
     proto.path = strdup(o->shown);
     proto.base = o->base;
-    if (lf_copy_register_static(&proto, o->seg_lo, o->seg_hi, o->nseg) == NULL) {
+    proto.pending = pe != NULL;
+    const struct lf_copy *c = lf_copy_register_static(&proto, o->seg_lo, o->seg_hi, o->nseg);
+    if (c == NULL) {
         /* the entries already jump to the hooks, which would find no copy: undo */
         lf_patch_revert(patch, (size_t)np, why, sizeof why);
         lf_log("static-refused object=%s reason=\"too many SQLite copies\"", o->shown);
-        return;
+        return 0;
+    }
+    if (pe) {
+        pe->copy = c;
+        pe->shown = c->path ? c->path : "?";
+        pe->object_lo = o->lo;
+        memcpy(pe->first, patch, sizeof pe->first[0] * (size_t)np);
+        pe->nfirst = np;
+        __atomic_store_n(&npending, npending + 1, __ATOMIC_RELEASE);
+        return 0;
     }
     if (lf_log_debug_enabled())
         lf_log("static-patched object=%s functions=%d", o->shown, np);
+    return 1;
+}
+
+/* The first open through a pending copy: the rest of its functions patched (all or none) before
+** that open runs, under a lock every concurrent first open waits on. Refused (the code in memory
+** is no longer what the earlier process patched), the opens are restored and the copy passes
+** through: it is left as it is, as a copy refused at load. */
+void lf_static_complete(const struct lf_copy *c)
+{
+    pthread_mutex_lock(&complete_lock);
+    struct pending *pe = NULL;
+    int n = __atomic_load_n(&npending, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n && !pe; i++)
+        if (pendings[i].copy == c)
+            pe = &pendings[i];
+    if (pe == NULL || !__atomic_load_n(&c->pending, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&complete_lock);
+        return;
+    }
+    struct lf_patch patch[N_HOOKS];
+    int hook_of[N_HOOKS];
+    char why[160];
+    memset(patch, 0, sizeof patch);
+    for (int k = 0; k < pe->nrest; k++) {
+        patch[k].target = pe->rest[k].target;
+        patch[k].hook = hook_address(pe->rest[k].hook);
+        patch[k].size = pe->rest[k].size;
+        patch[k].object_lo = pe->object_lo;
+        hook_of[k] = pe->rest[k].hook;
+    }
+    size_t failed = 0;
+    int refused = 0;
+    if (lf_patch_prepare_all(patch, (size_t)pe->nrest, &failed, why, sizeof why) != 0) {
+        lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
+               "left as it is (all of its functions or none are redirected)",
+               pe->shown, names[hook_of[failed]], why);
+        refused = 1;
+    } else {
+        for (int k = 0; k < pe->nrest; k++)
+            lf_copy_static_slot(c, hook_of[k], patch[k].trampoline);
+        if (lf_patch_apply(patch, (size_t)pe->nrest, why, sizeof why) != 0) {
+            lf_log("static-refused object=%s reason=\"%s\": this compiled-in SQLite is left as "
+                   "it is",
+                   pe->shown, why);
+            for (int k = 0; k < pe->nrest; k++)
+                lf_copy_static_slot(c, hook_of[k], patch[k].target);
+            refused = 1; /* trampolines kept: a thread may hold one from its slot */
+        }
+    }
+    if (refused)
+        lf_patch_revert(pe->first, (size_t)pe->nfirst, why, sizeof why);
+    else if (lf_log_debug_enabled())
+        lf_log("static-patched object=%s functions=%d", pe->shown, pe->nfirst + pe->nrest);
+    lf_copy_static_settle(c, refused);
+    pthread_mutex_unlock(&complete_lock);
 }
 
 /* The search itself: what the object open as fd holds. */
@@ -344,18 +470,22 @@ LF_ONCE static void examine(const struct object *o)
     struct lf_obj_verdict v;
     if (!o->have_st && lf_sys_stat(o->path, &st) != 0)
         return;
-    if (!lf_objcache_get(&st, names_hash(), &v)) {
+    int known = lf_objcache_get(&st, names_hash(), &v);
+    if (!known) {
         int fd = lf_sys_open(o->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             return;
         memset(&v, 0, sizeof v);
         search(o, fd, &v);
         lf_sys_close(fd);
-        lf_objcache_put(&st, names_hash(), &v);
     }
-    if (v.kind == LF_OBJ_COPY && static_on)
-        patch_copy(o, &v);
-    else if (v.kind == LF_OBJ_COPY)
+    if (v.kind == LF_OBJ_COPY && static_on && patch_copy(o, &v) && !v.patched_whole) {
+        v.patched_whole = 1; /* the next process patches the opens at load, the rest later */
+        known = 0;
+    }
+    if (!known)
+        lf_objcache_put(&st, names_hash(), &v);
+    if (v.kind == LF_OBJ_COPY && !static_on)
         lf_report_unreachable_object(o->shown, v.version, "LOCKFIX_STATIC=0 is set");
     else if (v.kind == LF_OBJ_UNREACHABLE)
         lf_report_unreachable_object(o->shown, v.version,

@@ -60,6 +60,10 @@ enum lf_obj_kind {
 struct lf_obj_verdict {
     int32_t kind;
     int32_t has_symtab;
+    int32_t patched_whole; /* LF_OBJ_COPY: every hooked function was patched in an earlier
+                           ** process: a later one patches the opens at load, the rest at the
+                           ** first open (static.c) */
+    int32_t reserved_;
     char version[24];
     struct {
         uint64_t value, size; /* st_value (relative to the load base), st_size */
@@ -79,6 +83,14 @@ void lf_objcache_done(void);
 struct lf_copy;
 const struct lf_copy *lf_copy_register_static(const struct lf_copy *proto, const uintptr_t *lo,
                                               const uintptr_t *hi, int nranges);
+
+/* resolve.c, for a copy registered pending (static.c's first open): slot `i` of struct lf_copy
+** now holds fn; then settled, patched whole (refused = 0) or passed through (refused = 1). */
+void lf_copy_static_slot(const struct lf_copy *c, int i, void *fn);
+void lf_copy_static_settle(const struct lf_copy *c, int refused);
+/* static.c: patch the rest of a pending copy (c->pending), or pass it through if that is refused.
+** Called by a hook reached through one of its opens, before it does anything else. */
+void lf_static_complete(const struct lf_copy *c);
 
 /* unreachable.c: SQLite code in a loaded object, found by its strings (the object's mapped
 ** .rodata at [p, p + n)); writes its version guess into version (cap bytes; "" if none). */

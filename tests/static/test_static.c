@@ -520,6 +520,62 @@ Test(static_refused, copy_refused_whole_with_one_line, .timeout = LIMIT)
     cr_assert_eq(h_count_lines(log, "static-patched", (char *)NULL), 0, "%s", h_show(log));
 }
 
+/* ---- when a copy is patched: its opens at load, the rest at its first open ---- */
+
+/* tests/static/lazy.c in one cache directory: the first process patches the copy whole at load and
+** remembers that it could; the next patches only the opens at load (sqlite3_step still the file's
+** before the first open), the rest at the first open, which four threads make at once: every one
+** opens, writes through lockfix (BEGIN rewritten, WAL) and the copy is patched once. */
+Test(static_lazy, rest_patched_at_first_open, .timeout = LIMIT)
+{
+    char *exe = build_path("build/static/lazy");
+    require(exe, "make static-test builds it");
+    unsetenv("XDG_CACHE_HOME");
+    char *dir = h_tmpdir(), *db = h_join(dir, "lazy.db");
+    char *argv[] = {exe, db, NULL};
+    const char *env[] = {h_fmt("XDG_CACHE_HOME=%s/cache", dir), "LOCKFIX_LOG_LEVEL=debug", NULL};
+    char *log, *out = one_run(argv, env, 0, &log);
+    cr_assert(strstr(out, "before: open_v2=changed step=changed\n") != NULL, "first run: %s; log: %s",
+              h_show(out), h_show(log));
+    out = one_run(argv, env, 0, &log);
+    cr_assert(strstr(out, "before: open_v2=changed step=unchanged\n") != NULL, "%s; log: %s",
+              h_show(out), h_show(log));
+    cr_assert(strstr(out, "after: open_v2=changed step=changed\n") != NULL, "%s", h_show(out));
+    cr_assert(strstr(out, "journal=wal rows=8 threads=4\n") != NULL, "%s; log: %s", h_show(out),
+              h_show(log));
+    cr_assert_eq(h_count_lines(log, "static-patched", "functions=20", (char *)NULL), 1, "%s",
+                 h_show(log));
+    cr_assert_eq(h_count_lines(log, "begin-rewritten", (char *)NULL), 4, "%s", h_show(log));
+    cr_assert_eq(h_count_lines(log, "static-refused", (char *)NULL), 0, "%s", h_show(log));
+    h_rmtree(dir);
+}
+
+/* The same, but the program breaks its own sqlite3_step (ud2 at its entry) before that first open:
+** the copy is refused then, in one line naming the function, the opens' bytes are given back, and
+** the program's writes run untouched (no BEGIN rewritten). */
+Test(static_lazy, refused_at_first_open_gives_the_opens_back, .timeout = LIMIT)
+{
+    char *exe = build_path("build/static/lazy");
+    require(exe, "make static-test builds it");
+    unsetenv("XDG_CACHE_HOME");
+    char *dir = h_tmpdir(), *db = h_join(dir, "lazy.db");
+    const char *env[] = {h_fmt("XDG_CACHE_HOME=%s/cache", dir), "LOCKFIX_LOG_LEVEL=debug", NULL};
+    char *fill[] = {exe, db, NULL}, *argv[] = {exe, db, "damage", NULL};
+    char *log, *out = one_run(fill, env, 0, &log);
+    out = one_run(argv, env, 0, &log);
+    cr_assert(strstr(out, "before: open_v2=changed step=unchanged\n") != NULL, "%s; log: %s",
+              h_show(out), h_show(log));
+    cr_assert(strstr(out, "after: open_v2=unchanged step=unchanged\n") != NULL, "%s; log: %s",
+              h_show(out), h_show(log));
+    cr_assert(strstr(out, "rows=8 threads=4\n") != NULL, "%s", h_show(out));
+    cr_assert_eq(h_count_lines(log, "static-refused", "fn=sqlite3_step", "0f 0b", (char *)NULL), 1,
+                 "%s", h_show(log));
+    cr_assert_eq(h_count_lines(log, "static-patched", (char *)NULL) +
+                     h_count_lines(log, "begin-rewritten", (char *)NULL),
+                 0, "%s", h_show(log));
+    h_rmtree(dir);
+}
+
 /* Debian's python3 uses the exported libsqlite3: the dynamic path serves it, nothing is patched. */
 Test(static_refused, exported_copy_not_patched, .timeout = LIMIT)
 {
