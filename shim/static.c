@@ -365,10 +365,10 @@ void lf_static_complete(const struct lf_copy *c)
         return;
     }
     struct lf_patch patch[N_HOOKS];
-    int hook_of[N_HOOKS];
+    int hook_of[N_HOOKS] = {0}, nrest = pe->nrest;
     char why[160];
     memset(patch, 0, sizeof patch);
-    for (int k = 0; k < pe->nrest; k++) {
+    for (int k = 0; k < nrest; k++) {
         patch[k].target = pe->rest[k].target;
         patch[k].hook = hook_address(pe->rest[k].hook);
         patch[k].size = pe->rest[k].size;
@@ -377,19 +377,19 @@ void lf_static_complete(const struct lf_copy *c)
     }
     size_t failed = 0;
     int refused = 0;
-    if (lf_patch_prepare_all(patch, (size_t)pe->nrest, &failed, why, sizeof why) != 0) {
+    if (lf_patch_prepare_all(patch, (size_t)nrest, &failed, why, sizeof why) != 0) {
         lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
                "left as it is (all of its functions or none are redirected)",
                pe->shown, names[hook_of[failed]], why);
         refused = 1;
     } else {
-        for (int k = 0; k < pe->nrest; k++)
+        for (int k = 0; k < nrest; k++)
             lf_copy_static_slot(c, hook_of[k], patch[k].trampoline);
-        if (lf_patch_apply(patch, (size_t)pe->nrest, why, sizeof why) != 0) {
+        if (lf_patch_apply(patch, (size_t)nrest, why, sizeof why) != 0) {
             lf_log("static-refused object=%s reason=\"%s\": this compiled-in SQLite is left as "
                    "it is",
                    pe->shown, why);
-            for (int k = 0; k < pe->nrest; k++)
+            for (int k = 0; k < nrest; k++)
                 lf_copy_static_slot(c, hook_of[k], patch[k].target);
             refused = 1; /* trampolines kept: a thread may hold one from its slot */
         }
@@ -397,7 +397,7 @@ void lf_static_complete(const struct lf_copy *c)
     if (refused)
         lf_patch_revert(pe->first, (size_t)pe->nfirst, why, sizeof why);
     else if (lf_log_debug_enabled())
-        lf_log("static-patched object=%s functions=%d", pe->shown, pe->nfirst + pe->nrest);
+        lf_log("static-patched object=%s functions=%d", pe->shown, pe->nfirst + nrest);
     lf_copy_static_settle(c, refused);
     pthread_mutex_unlock(&complete_lock);
 }
@@ -497,7 +497,9 @@ LF_ONCE static void examine(const struct object *o)
 LF_ONCE static void scan_new_objects(void)
 {
     enum { CAP = 64 };
-    static struct object batch[CAP]; /* under static_lock */
+    /* under static_lock; on a page of its own: the few objects of a small process touch one page
+    ** of .bss, not the two it would straddle (a fault costs 1 to 16 us, bench/pagefault.c) */
+    static struct object batch[CAP] __attribute__((aligned(4096)));
     pthread_mutex_lock(&static_lock);
     in_scan++;
     for (;;) {
