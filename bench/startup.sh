@@ -10,6 +10,7 @@ empty=$1 lib=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 startup=$root/build/bench/startup
 runs=${STARTUP_RUNS:-1000}
+"$root/build/bench/pagefault" || true # what this machine charges for a fault (they vary tenfold)
 one() { printf '%-34s ' "$1"; shift; "$startup" -n "$runs" -r 5 "$empty" "$lib" -- "$@"; }
 one "/bin/true" /bin/true
 LOCKFIX_DISABLE=1 one "/bin/true, LOCKFIX_DISABLE=1" /bin/true

@@ -95,11 +95,15 @@ $(BUILD)/bench/startup: bench/startup.c
 	@mkdir -p $(@D)
 	$(CC) $(STATIC_CFLAGS) -o $@ $<
 
+$(BUILD)/bench/pagefault: bench/pagefault.c
+	@mkdir -p $(@D)
+	$(CC) $(STATIC_CFLAGS) -o $@ $<
+
 $(BUILD)/bench/empty.so:
 	@mkdir -p $(@D)
 	printf '' | $(CC) -shared -fPIC -O2 -x c -o $@ -
 
-bench-startup: $(SHIM_LIB) $(BUILD)/bench/startup $(BUILD)/bench/empty.so
+bench-startup: $(SHIM_LIB) $(BUILD)/bench/startup $(BUILD)/bench/empty.so $(BUILD)/bench/pagefault
 	bench/startup.sh $(abspath $(BUILD)/bench/empty.so) $(abspath $(SHIM_LIB))
 
 test: static-test
