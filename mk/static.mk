@@ -37,13 +37,13 @@ $(STATIC_DIR)/rmw-stripped: $(STATIC_DIR)/rmw-static
 	strip --strip-all -o $@ $<
 
 # A copy that cannot be patched (its sqlite3_step is 3 bytes): refused whole, code left as it is.
-$(STATIC_DIR)/refuse: tests/static/refuse.c
+$(STATIC_DIR)/refuse: tests/static/refuse.c tests/static/code_vs_file.h
 	@mkdir -p $(@D)
 	$(CC) $(STATIC_CFLAGS) -O0 -o $@ $<
 	strip --strip-debug $@
 
 # When a copy is patched: its opens at load, the rest at the first open (tests/static/lazy.c).
-$(STATIC_DIR)/lazy: tests/static/lazy.c
+$(STATIC_DIR)/lazy: tests/static/lazy.c tests/static/code_vs_file.h
 	@mkdir -p $(@D)
 	$(CC) $(STATIC_CFLAGS) -o $@ $< $(SQLITE_A) -lm -lpthread -ldl
 	strip --strip-debug $@

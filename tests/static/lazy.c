@@ -16,8 +16,6 @@
  * give back the opens' bytes (`after: open_v2=unchanged step=unchanged`).
  */
 #define _GNU_SOURCE
-#include <elf.h>
-#include <link.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -26,42 +24,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static const unsigned char *exe_base;
-static const ElfW(Phdr) *exe_phdr;
-static int exe_phnum;
+#include "code_vs_file.h"
+
 static const char *db_path;
 static int thread_rc[4];
-
-static int first(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    (void)size;
-    (void)arg;
-    exe_base = (const unsigned char *)info->dlpi_addr;
-    exe_phdr = info->dlpi_phdr;
-    exe_phnum = info->dlpi_phnum;
-    return 1; /* the first object is the program */
-}
-
-/* "changed" or "unchanged": the 16 bytes at fn against the file's bytes at the same address. */
-static const char *state(const void *fn)
-{
-    uintptr_t vaddr = (uintptr_t)fn - (uintptr_t)exe_base;
-    for (int i = 0; i < exe_phnum; i++) {
-        const ElfW(Phdr) *ph = &exe_phdr[i];
-        if (ph->p_type != PT_LOAD || vaddr < ph->p_vaddr || vaddr + 16 > ph->p_vaddr + ph->p_filesz)
-            continue;
-        unsigned char disk[16];
-        FILE *f = fopen("/proc/self/exe", "rb");
-        int ok = f && fseek(f, (long)(ph->p_offset + (vaddr - ph->p_vaddr)), SEEK_SET) == 0 &&
-                 fread(disk, 1, sizeof disk, f) == sizeof disk;
-        if (f)
-            fclose(f);
-        if (!ok)
-            return "unreadable";
-        return memcmp(disk, fn, sizeof disk) == 0 ? "unchanged" : "changed";
-    }
-    return "unmapped";
-}
 
 /* Write n bytes at p in the program's code, as a program that patches itself would. */
 static int poke(void *p, const void *bytes, size_t n)
@@ -91,8 +57,8 @@ static sqlite3 *dbs[4];
 static void *opener(void *arg)
 {
     int i = (int)(intptr_t)arg;
-    thread_rc[i] = sqlite3_open_v2(db_path, &dbs[i], SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                   NULL);
+    thread_rc[i] =
+        sqlite3_open_v2(db_path, &dbs[i], SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     return NULL;
 }
 
@@ -102,9 +68,8 @@ int main(int argc, char **argv)
         return 2;
     db_path = argv[1];
     int damage = argc > 2 && strcmp(argv[2], "damage") == 0;
-    dl_iterate_phdr(first, NULL);
-    printf("before: open_v2=%s step=%s\n", state((const void *)sqlite3_open_v2),
-           state((const void *)sqlite3_step));
+    printf("before: open_v2=%s step=%s\n", code_state((const void *)sqlite3_open_v2),
+           code_state((const void *)sqlite3_step));
 
     unsigned char *step = (unsigned char *)(uintptr_t)sqlite3_step, saved[2];
     size_t at = memcmp(step, "\xf3\x0f\x1e\xfa", 4) == 0 ? 4 : 0;
@@ -119,8 +84,8 @@ int main(int argc, char **argv)
         pthread_join(t[i], NULL);
     if (damage && poke(step + at, saved, 2) != 0)
         return 3;
-    printf("after: open_v2=%s step=%s\n", state((const void *)sqlite3_open_v2),
-           state((const void *)sqlite3_step));
+    printf("after: open_v2=%s step=%s\n", code_state((const void *)sqlite3_open_v2),
+           code_state((const void *)sqlite3_step));
 
     int opened = 0;
     for (int i = 0; i < 4; i++) {
@@ -128,7 +93,8 @@ int main(int argc, char **argv)
             continue;
         opened++;
         run(dbs[i], "CREATE TABLE IF NOT EXISTS t(x)");
-        if (run(dbs[i], "BEGIN") != SQLITE_OK || run(dbs[i], "INSERT INTO t VALUES (1)") != SQLITE_OK ||
+        if (run(dbs[i], "BEGIN") != SQLITE_OK ||
+            run(dbs[i], "INSERT INTO t VALUES (1)") != SQLITE_OK ||
             run(dbs[i], "COMMIT") != SQLITE_OK)
             printf("write %d: %s\n", i, sqlite3_errmsg(dbs[i]));
     }
