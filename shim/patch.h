@@ -25,6 +25,7 @@
 #define LOCKFIX_PATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define LF_PATCH_SAVED_MAX 32
 
