@@ -233,24 +233,37 @@ static int opens(int i)
            i == HOOK_INDEX_sqlite3_open_v2;
 }
 
+static uint32_t names_hash(void);
+
 /* A copy whose opens are patched and the rest not yet: what its first open needs to finish. */
 struct pending {
     const struct lf_copy *copy;
     const char *shown;
     uintptr_t object_lo;
-    struct lf_patch first[3]; /* the opens, applied at load */
-    int nfirst;
     struct {
         void *target;
         size_t size;
         int hook;
     } rest[N_HOOKS];
-    int nrest;
+    int nrest, nfirst;
+    struct stat st;           /* the object's file, and */
+    struct lf_obj_verdict v;  /* its record: rewritten if the rest is refused */
 };
 #define MAX_PENDING 8
 static struct pending pendings[MAX_PENDING]; /* appended to under static_lock */
 static int npending;
 static pthread_mutex_t complete_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A fork while another thread patches a copy's rest would leave the child a locked mutex and
+** half-written entries: the fork waits for it. */
+static void complete_before_fork(void)
+{
+    pthread_mutex_lock(&complete_lock);
+}
+static void complete_after_fork(void)
+{
+    pthread_mutex_unlock(&complete_lock);
+}
 
 /* Prepare and write p[0..n), all or none; 0, or -1 after one static-refused line. */
 static int patch_all(struct lf_patch *p, const int *hook_of, int n, const char *shown)
@@ -277,7 +290,7 @@ static int patch_all(struct lf_patch *p, const int *hook_of, int n, const char *
 ** none), or, when an earlier process patched this file's copy whole (v->patched_whole), only its
 ** opens, the rest at the first open (at every start, each patched entry costs a page of the
 ** program's code copied: Node 26's 20 took ~0.5 ms). Returns 1 when all were patched. */
-static int patch_copy(const struct object *o, const struct lf_obj_verdict *v)
+static int patch_copy(const struct object *o, const struct stat *st, const struct lf_obj_verdict *v)
 {
     struct lf_patch patch[N_HOOKS];
     int hook_of[N_HOOKS], np = 0, nopen = 0;
@@ -335,11 +348,14 @@ static int patch_copy(const struct object *o, const struct lf_obj_verdict *v)
         return 0;
     }
     if (pe) {
+        if (npending == 0)
+            pthread_atfork(complete_before_fork, complete_after_fork, complete_after_fork);
         pe->copy = c;
         pe->shown = c->path ? c->path : "?";
         pe->object_lo = o->lo;
-        memcpy(pe->first, patch, sizeof pe->first[0] * (size_t)np);
+        pe->st = *st;
         pe->nfirst = np;
+        pe->v = *v;
         __atomic_store_n(&npending, npending + 1, __ATOMIC_RELEASE);
         return 0;
     }
@@ -350,16 +366,23 @@ static int patch_copy(const struct object *o, const struct lf_obj_verdict *v)
 
 /* The first open through a pending copy: the rest of its functions patched (all or none) before
 ** that open runs, under a lock every concurrent first open waits on. Refused (the code in memory
-** is no longer what the earlier process patched), the opens are restored and the copy passes
-** through: it is left as it is, as a copy refused at load. */
+** is no longer what the earlier process patched), the copy passes through: the opens stay
+** patched (other threads may be running them) and their hook forwards to the trampolines, which
+** run the functions unchanged; the record forgets that the copy patched whole. */
 void lf_static_complete(const struct lf_copy *c)
 {
     pthread_mutex_lock(&complete_lock);
     struct pending *pe = NULL;
-    int n = __atomic_load_n(&npending, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < n && !pe; i++)
-        if (pendings[i].copy == c)
-            pe = &pendings[i];
+    /* The copy is registered a moment before its entry here is published (static_lock's holder is
+    ** between the two, and waits for nothing): wait for it rather than open an incomplete copy. */
+    for (int tries = 0; pe == NULL && tries < 100000; tries++) {
+        int n = __atomic_load_n(&npending, __ATOMIC_ACQUIRE);
+        for (int i = 0; i < n && !pe; i++)
+            if (pendings[i].copy == c)
+                pe = &pendings[i];
+        if (pe == NULL)
+            sched_yield();
+    }
     if (pe == NULL || !__atomic_load_n(&c->pending, __ATOMIC_ACQUIRE)) {
         pthread_mutex_unlock(&complete_lock);
         return;
@@ -383,23 +406,28 @@ void lf_static_complete(const struct lf_copy *c)
                pe->shown, names[hook_of[failed]], why);
         refused = 1;
     } else {
+        /* The trampolines first: from now on an entry may jump to its hook, which calls them. A
+        ** refused write leaves them there (a trampoline runs its function, patched or not). */
         for (int k = 0; k < nrest; k++)
             lf_copy_static_slot(c, hook_of[k], patch[k].trampoline);
         if (lf_patch_apply(patch, (size_t)nrest, why, sizeof why) != 0) {
             lf_log("static-refused object=%s reason=\"%s\": this compiled-in SQLite is left as "
                    "it is",
                    pe->shown, why);
-            for (int k = 0; k < nrest; k++)
-                lf_copy_static_slot(c, hook_of[k], patch[k].target);
-            refused = 1; /* trampolines kept: a thread may hold one from its slot */
+            refused = 1;
         }
     }
-    if (refused)
-        lf_patch_revert(pe->first, (size_t)pe->nfirst, why, sizeof why);
-    else if (lf_log_debug_enabled())
+    if (!refused && lf_log_debug_enabled())
         lf_log("static-patched object=%s functions=%d", pe->shown, pe->nfirst + nrest);
     lf_copy_static_settle(c, refused);
     pthread_mutex_unlock(&complete_lock);
+    if (refused) {
+        pthread_mutex_lock(&static_lock);
+        pe->v.patched_whole = 0;
+        lf_objcache_put(&pe->st, names_hash(), &pe->v);
+        lf_objcache_done();
+        pthread_mutex_unlock(&static_lock);
+    }
 }
 
 /* The search itself: what the object open as fd holds. */
@@ -479,7 +507,7 @@ LF_ONCE static void examine(const struct object *o)
         search(o, fd, &v);
         lf_sys_close(fd);
     }
-    if (v.kind == LF_OBJ_COPY && static_on && patch_copy(o, &v) && !v.patched_whole) {
+    if (v.kind == LF_OBJ_COPY && static_on && patch_copy(o, &st, &v) && !v.patched_whole) {
         v.patched_whole = 1; /* the next process patches the opens at load, the rest later */
         known = 0;
     }

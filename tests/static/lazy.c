@@ -9,11 +9,11 @@
  *   after: open_v2=changed step=changed
  *   journal=wal rows=4 threads=4
  *
- * Usage: lazy DB [damage]. The first open comes from four threads at once, each then writing one
- * row in a deferred transaction. With `damage`, before opening, the program overwrites the first
+ * Usage: lazy DB [damage]. The first open comes from four threads at once (a barrier), each then
+ * writing one row in a deferred transaction. With `damage`, before opening, the program overwrites the first
  * instruction of its own sqlite3_step (after a leading endbr64) with ud2, which no patcher may
  * relocate, and restores it after the opens: lockfix must refuse the copy at that first open and
- * give back the opens' bytes (`after: open_v2=unchanged step=unchanged`).
+ * leave the rest unpatched (`after: open_v2=changed step=unchanged`), its opens passing through.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -54,9 +54,12 @@ static int run(sqlite3 *db, const char *sql)
 
 static sqlite3 *dbs[4];
 
+static pthread_barrier_t start;
+
 static void *opener(void *arg)
 {
     int i = (int)(intptr_t)arg;
+    pthread_barrier_wait(&start); /* the four first opens at once */
     thread_rc[i] =
         sqlite3_open_v2(db_path, &dbs[i], SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     return NULL;
@@ -78,6 +81,7 @@ int main(int argc, char **argv)
         return 3;
 
     pthread_t t[4];
+    pthread_barrier_init(&start, NULL, 4);
     for (int i = 0; i < 4; i++)
         pthread_create(&t[i], NULL, opener, (void *)(intptr_t)i);
     for (int i = 0; i < 4; i++)
