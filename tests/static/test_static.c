@@ -555,7 +555,7 @@ Test(static_lazy, rest_patched_at_first_open, .timeout = LIMIT)
 ** threads may be in them) but pass through, nothing else is patched, the program's writes run
 ** untouched (no BEGIN rewritten), and the record no longer says the copy patches whole: the next
 ** run patches it whole at load again. */
-Test(static_lazy, refused_at_first_open_gives_the_opens_back, .timeout = LIMIT)
+Test(static_lazy, refused_at_first_open_passes_through, .timeout = LIMIT)
 {
     char *exe = build_path("build/static/lazy");
     require(exe, "make static-test builds it");
