@@ -210,7 +210,7 @@ LF_ONCE static int collect_object(struct dl_phdr_info *info, size_t size, void *
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
         if (o->lo == 0 || lo < o->lo)
-            o->lo = lo & ~(uintptr_t)4095;
+            o->lo = lo;
         if ((ph->p_flags & PF_X) && o->nseg < MAX_SEGS) {
             o->seg_lo[o->nseg] = lo;
             o->seg_hi[o->nseg++] = hi;
@@ -239,15 +239,10 @@ static uint32_t names_hash(void);
 struct pending {
     const struct lf_copy *copy;
     const char *shown;
-    uintptr_t object_lo;
-    struct {
-        void *target;
-        size_t size;
-        int hook;
-    } rest[N_HOOKS];
-    int nrest, nfirst;
+    uintptr_t base, object_lo;
+    int nfirst;
     struct stat st;           /* the object's file, and */
-    struct lf_obj_verdict v;  /* its record: rewritten if the rest is refused */
+    struct lf_obj_verdict v;  /* its record: the functions to patch, rewritten if refused */
 };
 #define MAX_PENDING 8
 static struct pending pendings[MAX_PENDING]; /* appended to under static_lock */
@@ -265,8 +260,35 @@ static void complete_after_fork(void)
     pthread_mutex_unlock(&complete_lock);
 }
 
-/* Prepare and write p[0..n), all or none; 0, or -1 after one static-refused line. */
-static int patch_all(struct lf_patch *p, const int *hook_of, int n, const char *shown)
+enum which { ALL, OPENS, REST };
+
+/* The patches for the hooked functions of the copy `v` describes, loaded at `base`: all, the opens
+** only, or all but the opens. Fills p[] and hook_of[], returns how many. */
+static int list_patches(const struct lf_obj_verdict *v, uintptr_t base, uintptr_t object_lo,
+                        enum which which, struct lf_patch *p, int *hook_of)
+{
+    int n = 0;
+    memset(p, 0, sizeof *p * N_HOOKS);
+    for (int i = 0; i < N_HOOKS; i++) {
+        if (!v->sym[i].found)
+            continue; /* an older SQLite without this function: nothing to redirect */
+        if ((which == OPENS && !opens(i)) || (which == REST && opens(i)))
+            continue;
+        p[n].target = (void *)(base + (uintptr_t)v->sym[i].value);
+        p[n].hook = hook_address(i);
+        p[n].size = (size_t)v->sym[i].size;
+        p[n].object_lo = object_lo;
+        hook_of[n++] = i;
+    }
+    return n;
+}
+
+/* Prepare and write p[0..n), all or none; 0, or -1 after one static-refused line. With `fill`
+** (a pending copy), its slots get the trampolines before any entry is written: from then on an
+** entry may jump to its hook, which calls them; a refused write leaves them there (a trampoline
+** runs its function, patched or not). */
+static int patch_all(struct lf_patch *p, const int *hook_of, int n, const char *shown,
+                     const struct lf_copy *fill)
 {
     char why[160];
     size_t failed = 0;
@@ -276,8 +298,10 @@ static int patch_all(struct lf_patch *p, const int *hook_of, int n, const char *
                shown, names[hook_of[failed]], why);
         return -1;
     }
+    for (int k = 0; fill && k < n; k++)
+        lf_copy_static_slot(fill, hook_of[k], p[k].trampoline);
     if (lf_patch_apply(p, (size_t)n, why, sizeof why) != 0) {
-        for (int k = 0; k < n; k++)
+        for (int k = 0; !fill && k < n; k++)
             lf_patch_discard(&p[k]);
         lf_log("static-refused object=%s reason=\"%s\": this compiled-in SQLite is left as it is",
                shown, why);
@@ -293,33 +317,15 @@ static int patch_all(struct lf_patch *p, const int *hook_of, int n, const char *
 static int patch_copy(const struct object *o, const struct stat *st, const struct lf_obj_verdict *v)
 {
     struct lf_patch patch[N_HOOKS];
-    int hook_of[N_HOOKS], np = 0, nopen = 0;
+    int hook_of[N_HOOKS];
     char why[160];
-    memset(patch, 0, sizeof patch);
-    for (int i = 0; i < N_HOOKS; i++)
-        nopen += v->sym[i].found && opens(i);
-    int lazy = v->patched_whole && nopen > 0 && npending < MAX_PENDING;
-    struct pending *pe = lazy ? &pendings[npending] : NULL;
-    if (pe)
-        memset(pe, 0, sizeof *pe);
-    for (int i = 0; i < N_HOOKS; i++) {
-        if (!v->sym[i].found)
-            continue; /* an older SQLite without this function: nothing to redirect */
-        void *target = (void *)(o->base + (uintptr_t)v->sym[i].value);
-        if (pe && !opens(i)) {
-            pe->rest[pe->nrest].target = target;
-            pe->rest[pe->nrest].size = (size_t)v->sym[i].size;
-            pe->rest[pe->nrest++].hook = i;
-            continue;
-        }
-        struct lf_patch *p = &patch[np];
-        p->target = target;
-        p->hook = hook_address(i);
-        p->size = (size_t)v->sym[i].size;
-        p->object_lo = o->lo;
-        hook_of[np++] = i;
-    }
-    if (patch_all(patch, hook_of, np, o->shown) != 0)
+    int np = list_patches(v, o->base, o->lo, OPENS, patch, hook_of);
+    struct pending *pe = v->patched_whole && np > 0 && npending < MAX_PENDING
+                             ? &pendings[npending]
+                             : NULL;
+    if (pe == NULL)
+        np = list_patches(v, o->base, o->lo, ALL, patch, hook_of);
+    if (patch_all(patch, hook_of, np, o->shown, NULL) != 0)
         return 0;
 
     /* The copy: trampolines for the hooked functions patched, the entries of those not yet
@@ -329,8 +335,12 @@ static int patch_copy(const struct object *o, const struct stat *st, const struc
     void **slot = (void **)(void *)&proto;
     for (int k = 0; k < np; k++)
         memcpy(&slot[hook_of[k]], &patch[k].trampoline, sizeof(void *));
-    for (int k = 0; pe && k < pe->nrest; k++)
-        memcpy(&slot[pe->rest[k].hook], &pe->rest[k].target, sizeof(void *));
+    for (int i = 0; pe && i < N_HOOKS; i++) {
+        if (!v->sym[i].found || opens(i))
+            continue;
+        void *fn = (void *)(o->base + (uintptr_t)v->sym[i].value);
+        memcpy(&slot[i], &fn, sizeof fn);
+    }
     for (int i = N_HOOKS; i < N_NAMES; i++) {
         if (!v->sym[i].found)
             continue;
@@ -352,6 +362,7 @@ static int patch_copy(const struct object *o, const struct stat *st, const struc
             pthread_atfork(complete_before_fork, complete_after_fork, complete_after_fork);
         pe->copy = c;
         pe->shown = c->path ? c->path : "?";
+        pe->base = o->base;
         pe->object_lo = o->lo;
         pe->st = *st;
         pe->nfirst = np;
@@ -388,35 +399,9 @@ void lf_static_complete(const struct lf_copy *c)
         return;
     }
     struct lf_patch patch[N_HOOKS];
-    int hook_of[N_HOOKS] = {0}, nrest = pe->nrest;
-    char why[160];
-    memset(patch, 0, sizeof patch);
-    for (int k = 0; k < nrest; k++) {
-        patch[k].target = pe->rest[k].target;
-        patch[k].hook = hook_address(pe->rest[k].hook);
-        patch[k].size = pe->rest[k].size;
-        patch[k].object_lo = pe->object_lo;
-        hook_of[k] = pe->rest[k].hook;
-    }
-    size_t failed = 0;
-    int refused = 0;
-    if (lf_patch_prepare_all(patch, (size_t)nrest, &failed, why, sizeof why) != 0) {
-        lf_log("static-refused object=%s fn=%s reason=\"%s\": this compiled-in SQLite is "
-               "left as it is (all of its functions or none are redirected)",
-               pe->shown, names[hook_of[failed]], why);
-        refused = 1;
-    } else {
-        /* The trampolines first: from now on an entry may jump to its hook, which calls them. A
-        ** refused write leaves them there (a trampoline runs its function, patched or not). */
-        for (int k = 0; k < nrest; k++)
-            lf_copy_static_slot(c, hook_of[k], patch[k].trampoline);
-        if (lf_patch_apply(patch, (size_t)nrest, why, sizeof why) != 0) {
-            lf_log("static-refused object=%s reason=\"%s\": this compiled-in SQLite is left as "
-                   "it is",
-                   pe->shown, why);
-            refused = 1;
-        }
-    }
+    int hook_of[N_HOOKS] = {0};
+    int nrest = list_patches(&pe->v, pe->base, pe->object_lo, REST, patch, hook_of);
+    int refused = patch_all(patch, hook_of, nrest, pe->shown, c) != 0;
     if (!refused && lf_log_debug_enabled())
         lf_log("static-patched object=%s functions=%d", pe->shown, pe->nfirst + nrest);
     lf_copy_static_settle(c, refused);
