@@ -807,8 +807,16 @@ static void threads_next_to_other(const char *mode)
               h_show(text));
     cr_assert_eq(h_count_lines(text, "queue-wait", (char *)NULL), 0,
                  "waits of 0.5 s or more in the queue: %s", h_show(text));
-    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer >= 10"), (long long)tn);
-    cr_assert_eq(h_sql_int(db, "SELECT count(*) FROM log WHERE writer = 2"), (long long)on);
+    long long tdb = h_sql_int(db, "SELECT count(*) FROM log WHERE writer >= 10");
+    long long odb = h_sql_int(db, "SELECT count(*) FROM log WHERE writer = 2");
+    cr_assert_eq(tdb, (long long)tn, "the threads were told %.0f inserts succeeded, %lld rows are "
+                 "there; rows per thread: %s; log: %s", tn, tdb,
+                 h_show(h_sql_text(db, "SELECT group_concat(writer || ':' || n || ':' || mx, ' ') "
+                                       "FROM (SELECT writer, count(*) n, max(i) mx FROM log "
+                                       "WHERE writer >= 10 GROUP BY writer)")),
+                 h_show(text));
+    cr_assert_eq(odb, (long long)on, "the other process was told %.0f, %lld rows; log: %s", on,
+                 odb, h_show(text));
     cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
     h_rmtree(dir);
 }

@@ -2,7 +2,8 @@
 through one connection ("shared", check_same_thread=False); then the process sleeps SLEEP_S with
 its connections open.
   argv: DB own|shared NTHREADS RUN_S SLEEP_S
-Prints `ok=N`.
+Prints `ok=N errors=E`; a thread whose INSERT raised stops there, and the error goes to stderr
+(the process then exits 1: an error is a failure here, not a thread quietly gone).
 """
 import sqlite3, sys, threading, time
 db, mode, nth, run_s, sleep_s = (sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]),
@@ -10,13 +11,22 @@ db, mode, nth, run_s, sleep_s = (sys.argv[1], sys.argv[2], int(sys.argv[3]), flo
 shared = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
 stop = time.monotonic() + run_s
 n = [0] * nth
+errors = []
 def w(k):
     c = shared if mode == 'shared' else sqlite3.connect(db, isolation_level=None)
     while time.monotonic() < stop:
-        c.execute('INSERT INTO log(writer, i) VALUES(?, ?)', (10 + k, n[k]))
+        try:
+            c.execute('INSERT INTO log(writer, i) VALUES(?, ?)', (10 + k, n[k]))
+        except Exception as e:
+            errors.append('thread %d, insert %d: %s: %s (%s)' % (
+                k, n[k], type(e).__name__, e, getattr(e, 'sqlite_errorname', '?')))
+            return
         n[k] += 1
 ths = [threading.Thread(target=w, args=(k,)) for k in range(nth)]
 [t.start() for t in ths]
 [t.join() for t in ths]
-print('ok=%d' % sum(n), flush=True)
+print('ok=%d errors=%d' % (sum(n), len(errors)), flush=True)
+for e in errors:
+    print(e, file=sys.stderr, flush=True)
 time.sleep(sleep_s)
+sys.exit(1 if errors else 0)
