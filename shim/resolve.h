@@ -22,8 +22,8 @@ struct lf_copy {
     LF_HELPERS(LF_SLOT_H)
 #undef LF_SLOT_X
 #undef LF_SLOT_H
-    /* sqlite3_stmt_readonly and sqlite3_sql are never NULL: lf_copy_stand_ins() (stmt.c) fills in
-    ** what a copy lacks. */
+    /* sqlite3_stmt_readonly, sqlite3_sql and sqlite3_column_count are never NULL:
+    ** lf_copy_stand_ins() (stmt.c) fills in what a copy lacks. */
     const char *path; /* file the copy was loaded from, for logs */
     int passthrough;  /* forward only: too old for the accessors the retry rule needs, or
                       ** LOCKFIX_DISABLE=1 */

@@ -419,12 +419,20 @@ static const char *no_text(sqlite3_stmt *stmt)
     return NULL;
 }
 
+static int columns_unknown(sqlite3_stmt *stmt)
+{
+    (void)stmt;
+    return 0; /* as a statement without result columns: begins_write reads its text */
+}
+
 void lf_copy_stand_ins(struct lf_copy *c)
 {
     if (c->sqlite3_stmt_readonly == NULL)
         c->sqlite3_stmt_readonly = may_write;
     if (c->sqlite3_sql == NULL)
         c->sqlite3_sql = no_text;
+    if (c->sqlite3_column_count == NULL)
+        c->sqlite3_column_count = columns_unknown;
 }
 
 /* A statement SQLite does not count as read-only that opens a transaction: BEGIN IMMEDIATE or
@@ -452,6 +460,10 @@ static inline int opens_write_txn(const struct lf_copy *c, sqlite3_stmt *stmt)
 ** cannot fail against them. */
 static inline int begins_write(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
+    /* BEGIN and SAVEPOINT return no result columns; a statement that has some (a SELECT, most
+    ** PRAGMAs, any EXPLAIN) is neither, told by one accessor instead of its text. */
+    if (c->sqlite3_column_count(stmt) > 0)
+        return 0;
     const char *sql = c->sqlite3_sql(stmt);
     if (sql == NULL)
         return 0;
