@@ -124,6 +124,7 @@ static _Atomic int call_seen;
 
 LF_TLS int lf_guard;
 LF_TLS struct lf_range lf_last_range;
+LF_TLS struct lf_range lf_prev_range; /* never set here: matches nothing */
 
 /* The copy defined by the image at `base`, registered if new (under image_lock). */
 static int copy_index(uintptr_t base)

@@ -57,7 +57,8 @@ LF_HOOKS_COLD(LF_TRAMPOLINE)
 #undef LF_TRAMPOLINE
 
 /* The per-statement calls (step, reset) take the common case first: one SQLite copy, a caller
-** in the range this thread hit last, no guard, a copy not passed through (LOCKFIX_DISABLE=1 is
+** in the range this thread hit last (or the one before: calls alternate between a program's
+** binding and libsqlite3 calling itself), no guard, a copy not passed through (LOCKFIX_DISABLE=1 is
 ** part of passthrough: resolve.c). That copy has the real function (hooks.h) and a cached range
 ** always has a copy, so nothing else needs checking. Under the guard, or passed through, the
 ** call goes straight to that copy, as the general path would send it: SQLite's own statements
@@ -76,9 +77,14 @@ LF_HOOKS_COLD(LF_TRAMPOLINE)
     LF_EXPORT ret LF_EXPORT_NAME(name) params                                                      \
     {                                                                                              \
         const void *ra = __builtin_return_address(0);                                              \
-        if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1) &&             \
-            LF_LIKELY(lf_in_last_range(ra))) {                                                     \
-            const struct lf_copy *c = lf_last_range.copy;                                          \
+        if (LF_LIKELY(atomic_load_explicit(&lf_ncopies, memory_order_relaxed) <= 1)) {             \
+            const struct lf_copy *c;                                                               \
+            if (LF_LIKELY(lf_in_last_range(ra)))                                                   \
+                c = lf_last_range.copy;                                                            \
+            else if (lf_in_prev_range(ra))                                                         \
+                c = lf_prev_range.copy;                                                            \
+            else                                                                                   \
+                return lf_general_##name(ra, __VA_ARGS__);                                         \
             if (LF_LIKELY(!(lf_guard | c->passthrough)))                                           \
                 return lf_impl_##name(c, __VA_ARGS__);                                             \
             return c->name(__VA_ARGS__);                                                           \

@@ -49,6 +49,17 @@ static struct lf_range static_ranges[LF_MAX_STATIC_RANGES];
 static _Atomic int nstatic;
 static atomic_uint nstatic_ranges;
 
+LF_TLS int lf_guard;
+LF_TLS struct lf_range lf_last_range;
+LF_TLS struct lf_range lf_prev_range;
+
+/* `r` becomes this thread's last range, the last one the one before (resolve.h). */
+static void remember_range(const struct lf_range *r)
+{
+    lf_prev_range = lf_last_range;
+    lf_last_range = *r;
+}
+
 /* The compiled-in copy whose object holds `ra`, or NULL. The range is remembered as this
 ** thread's last, so the hot path finds it with one compare. */
 static const struct lf_copy *static_copy_for(uintptr_t ra)
@@ -56,15 +67,12 @@ static const struct lf_copy *static_copy_for(uintptr_t ra)
     unsigned n = atomic_load_explicit(&nstatic_ranges, memory_order_acquire);
     for (unsigned i = 0; i < n; i++) {
         if (ra - static_ranges[i].lo < static_ranges[i].len) {
-            lf_last_range = static_ranges[i];
+            remember_range(&static_ranges[i]);
             return static_ranges[i].copy;
         }
     }
     return NULL;
 }
-
-LF_TLS int lf_guard;
-LF_TLS struct lf_range lf_last_range;
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
 #define LF_HAVE_FIND_OBJECT 1
@@ -290,14 +298,15 @@ static const struct lf_copy *resolve_slow(uintptr_t ra)
         ranges[n].len = ctx.hi - ctx.lo;
         ranges[n].copy = c;
         atomic_store_explicit(&nranges, n + 1, memory_order_release);
-        lf_last_range = ranges[n];
+        remember_range(&ranges[n]);
     }
     return c;
 }
 
 /*
-** The copy the code at `ra` reaches. Hot path: the range this thread hit last, then a scan of
-** the few cached ranges; only a new calling object takes the lock and asks the loader.
+** The copy the code at `ra` reaches, past the two ranges this thread hit last (resolve.h,
+** lf_copy_fast): a scan of the few cached ranges; only a new calling object takes the lock and
+** asks the loader.
 */
 const struct lf_copy *lf_copy_for(const void *ra_ptr)
 {
@@ -308,7 +317,7 @@ const struct lf_copy *lf_copy_for(const void *ra_ptr)
     unsigned n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (unsigned i = 0; i < n; i++) {
         if (ra - ranges[i].lo < ranges[i].len) {
-            lf_last_range = ranges[i];
+            remember_range(&ranges[i]);
             return ranges[i].copy;
         }
     }

@@ -42,17 +42,27 @@ struct lf_range {
     const struct lf_copy *copy;
 };
 /* A copy of the range this thread hit last (all zeros, matching nothing, until the first hit):
-** the hot path is one compare against it, inlined into every trampoline; lf_copy_for() does the
-** rest. Cached ranges never change, so a copy of one stays true. */
+** the hot path is one compare against it, inlined into every trampoline, then one against the
+** range before it; lf_copy_for() does the rest. Cached ranges never change, so a copy of one stays true. */
 extern LF_TLS struct lf_range lf_last_range;
+/* The range it hit before that one: calls often alternate between two callers (a python
+** program's steps come from its _sqlite3 module, FTS5's statements inside them from libsqlite3,
+** which calls its own exported functions, several times a statement). */
+extern LF_TLS struct lf_range lf_prev_range;
 static inline int lf_in_last_range(const void *ra)
 {
     return (uintptr_t)ra - lf_last_range.lo < lf_last_range.len;
+}
+static inline int lf_in_prev_range(const void *ra)
+{
+    return (uintptr_t)ra - lf_prev_range.lo < lf_prev_range.len;
 }
 static inline const struct lf_copy *lf_copy_fast(const void *ra)
 {
     if (LF_LIKELY(lf_in_last_range(ra)))
         return lf_last_range.copy;
+    if (lf_in_prev_range(ra))
+        return lf_prev_range.copy;
     return lf_copy_for(ra);
 }
 /* The copy a handle belongs to. A call's return address can mislead: a wrapper that tail-calls
