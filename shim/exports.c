@@ -57,9 +57,9 @@ LF_HOOKS_COLD(LF_TRAMPOLINE)
 #undef LF_TRAMPOLINE
 
 /* The per-statement calls (step, reset) take the common case first: one SQLite copy, a caller
-** in the range this thread hit last (or the one before: calls alternate between a program's
-** binding and libsqlite3 calling itself), no guard, a copy not passed through (LOCKFIX_DISABLE=1 is
-** part of passthrough: resolve.c). That copy has the real function (hooks.h) and a cached range
+** in the range this thread hit last or the one before (lf_copy_fast's two compares, written out
+** so that a miss goes to the general path, not to lf_copy_for), no guard, a copy not passed
+** through (LOCKFIX_DISABLE=1 is part of passthrough: resolve.c). That copy has the real function (hooks.h) and a cached range
 ** always has a copy, so nothing else needs checking. Under the guard, or passed through, the
 ** call goes straight to that copy, as the general path would send it: SQLite's own statements
 ** (FTS5 steps and resets its own about 27 times per row written) pay one more test. Anything

@@ -43,7 +43,8 @@ struct lf_range {
 };
 /* A copy of the range this thread hit last (all zeros, matching nothing, until the first hit):
 ** the hot path is one compare against it, inlined into every trampoline, then one against the
-** range before it; lf_copy_for() does the rest. Cached ranges never change, so a copy of one stays true. */
+** range before it; lf_copy_for() does the rest. Cached ranges never change, so a copy of one
+** stays true. */
 extern LF_TLS struct lf_range lf_last_range;
 /* The range it hit before that one: calls often alternate between two callers (a python
 ** program's steps come from its _sqlite3 module, FTS5's statements inside them from libsqlite3,

@@ -2,8 +2,9 @@
 
 Every statement the workload runs goes through Session, which times it (the longest wait is
 checked against lockfix's budget) and sorts what went wrong: "database is locked" (SQLITE_BUSY,
-whatever the message says) is counted, anything else is an error the test reports. Nothing here retries: a failed transaction is rolled
-back and counted, as a program that does not expect the error would lose it.
+whatever the message says) is counted, anything else is an error the test reports. Nothing here
+retries: a failed transaction is rolled back and counted, as a program that does not expect the
+error would lose it.
 """
 import shutil
 import sqlite3
