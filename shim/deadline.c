@@ -7,6 +7,14 @@
 ** first comes back busy, counting the busy timeout SQLite may already have spent inside it. A
 ** connection whose program installed its own busy handler is left to that handler: its "give
 ** up" is final (no retries, no queue).
+**
+** A statement with less left of its budget than the connection's busy timeout gets the timeout cut
+** for its own call, under the connection's mutex (lf_timeout_cut). Without the mutex, a thread
+** sharing the connection could step in between and meet the cut: either this statement's short
+** timeout, or none at all, because sqlite3_busy_timeout() clears the timeout under the mutex and
+** sets the new one after letting it go. Such a step came back busy at once, with what lockfix took
+** for a spent timeout, and was given up with no retry (threads sharing one Python connection,
+** "database is locked"; tests/integration/test_queue.c, threads_sharing_one_connection).
 */
 #include "deadline.h"
 #include "clock.h"
@@ -44,4 +52,24 @@ void lf_set_timeout(const struct lf_copy *c, sqlite3 *db, long ms)
     int rc;
     LF_SQLITE_CALL(rc, c->sqlite3_busy_timeout(db, (int)(ms > 0 ? ms : 1)));
     (void)rc;
+}
+
+sqlite3_mutex *lf_timeout_cut(const struct lf_copy *c, sqlite3 *db, long ms)
+{
+    sqlite3_mutex *m = NULL;
+    /* NULL for a connection without a mutex (SQLITE_OPEN_NOMUTEX, a single-thread build): no
+    ** other thread may use it. The mutex is recursive: the call made under it takes it again. */
+    if (c->sqlite3_db_mutex && c->sqlite3_mutex_enter && c->sqlite3_mutex_leave)
+        m = c->sqlite3_db_mutex(db);
+    if (m)
+        c->sqlite3_mutex_enter(m);
+    lf_set_timeout(c, db, ms);
+    return m;
+}
+
+void lf_timeout_put_back(const struct lf_copy *c, sqlite3 *db, sqlite3_mutex *held, long ms)
+{
+    lf_set_timeout(c, db, ms);
+    if (held)
+        c->sqlite3_mutex_leave(held);
 }

@@ -20,6 +20,10 @@ long lf_statement_budget_ms(const struct lf_conn *conn);
 long long lf_busy_deadline(const struct lf_conn *conn, long long deadline);
 /* Set the connection's busy timeout without the hooks seeing it. */
 void lf_set_timeout(const struct lf_copy *c, sqlite3 *db, long ms);
+/* Cut the connection's busy timeout to `ms` for one call of this thread: the connection's mutex
+** is held from here until lf_timeout_put_back, which sets `ms` back and lets it go. */
+sqlite3_mutex *lf_timeout_cut(const struct lf_copy *c, sqlite3 *db, long ms);
+void lf_timeout_put_back(const struct lf_copy *c, sqlite3 *db, sqlite3_mutex *held, long ms);
 
 #pragma GCC visibility pop
 

@@ -100,9 +100,9 @@ static int retry_loop(struct lf_conn *conn, const struct lf_copy *c, sqlite3 *db
         lf_sleep_ms(lf_retry_backoff_ms(attempt, left, seed()));
         left = (long)(deadline - lf_now_ms());
         if (wait_ms > 0 && left < wait_ms && db != NULL) {
-            lf_set_timeout(c, db, left);
+            sqlite3_mutex *held = lf_timeout_cut(c, db, left);
             rc = again(ctx);
-            lf_set_timeout(c, db, wait_ms);
+            lf_timeout_put_back(c, db, held, wait_ms);
         } else {
             rc = again(ctx);
         }
@@ -519,12 +519,15 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
         return c->sqlite3_step(stmt); /* no statement: SQLite's own answer */
     int was_autocommit = c->sqlite3_get_autocommit(db);
     long long deadline = 0;
-    long put_back = 0;
+    long cut = 0;
+    sqlite3_mutex *held = NULL;
     int writer = was_autocommit && !c->sqlite3_stmt_readonly(stmt);
     if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any())) {
         int opens_txn = writer ? opens_write_txn(c, stmt) : begins_write(c, stmt);
         if (writer || opens_txn)
-            put_back = lf_turn_before_write(c, db, stmt, opens_txn, &deadline);
+            cut = lf_turn_before_write(c, db, stmt, opens_txn, &deadline);
+        if (LF_UNLIKELY(cut != 0))
+            held = lf_timeout_cut(c, db, cut);
     }
     if (writer) {
         rc = step_writer(c, stmt, db);
@@ -533,8 +536,8 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
             lf_busy_reset_stmt = NULL;
         LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
     }
-    if (LF_UNLIKELY(put_back != 0))
-        lf_set_timeout(c, db, put_back);
+    if (LF_UNLIKELY(cut != 0))
+        lf_timeout_put_back(c, db, held, lf_sqlite_wait_ms(lf_conn_get(db, c)));
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
         return step_after_busy(c, stmt, db, rc, 0, was_autocommit, deadline);
     /* Back in autocommit mode: the turn goes on. A row inside a transaction ends nothing; one

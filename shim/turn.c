@@ -21,8 +21,8 @@
 ** Before a writing statement starts in autocommit mode: the WAL switch a new database was waiting
 ** for (open_policy.c), then the turn in the queue. When the turn had to be waited for, the
 ** statement's deadline is fixed in *deadline, and if less is left of it than the connection's busy
-** timeout, the timeout is cut to what is left for this one step: the return value is the timeout
-** to put back after the step (0: nothing to put back).
+** timeout, the return value is what is left: the timeout for this one step, cut by the caller
+** under the connection's mutex (deadline.c; 0: no cut).
 */
 /* At LOCKFIX_LOG_LEVEL=debug: what began a turn, so that a long one can be named by its SQL when
 ** it ends. The waiters' long-turn line names the process holding it (long_turn.c); only the holder
@@ -130,8 +130,7 @@ long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *st
     long left = budget - waited, wait_ms = lf_sqlite_wait_ms(conn);
     if (wait_ms == 0 || left >= wait_ms)
         return 0;
-    lf_set_timeout(c, db, left);
-    return wait_ms;
+    return left > 0 ? left : 1;
 }
 
 /* The connection is back in autocommit mode: if it holds the turn, the turn goes on. `stmt` is

@@ -15,9 +15,9 @@ struct lf_queue;
 
 /* Before a writing statement starts in autocommit mode: the WAL switch a new database waits for,
 ** then the turn. `opens_txn`: the statement opens a transaction (BEGIN IMMEDIATE, SAVEPOINT),
-** not a single writing statement. Fixes *deadline when the turn had to be waited for; returns the
-** busy timeout to put back after the step when it was cut to what is left of the deadline (0:
-** none). */
+** not a single writing statement. Fixes *deadline when the turn had to be waited for; returns
+** what is left of it when that is less than the connection's busy timeout: the timeout to cut for
+** the step (lf_timeout_cut; 0: none). */
 long lf_turn_before_write(const struct lf_copy *c, sqlite3 *db, sqlite3_stmt *stmt, int opens_txn,
                           long long *deadline);
 /* The connection is back in autocommit mode: its turn goes on. `stmt`: the statement just
