@@ -373,6 +373,25 @@ static int step_again(void *arg)
     return rc;
 }
 
+/* A statement's first step with the connection's busy timeout cut to what is left of its deadline
+** (a queue wait took the rest): cut, step and put back under the connection's mutex (deadline.c).
+** Out of line: the step's common path keeps its registers. */
+__attribute__((noinline, cold)) static int step_cut(const struct lf_copy *c, sqlite3_stmt *stmt,
+                                                   sqlite3 *db, int writer, long cut)
+{
+    int rc;
+    sqlite3_mutex *held = lf_timeout_cut(c, db, cut);
+    if (writer) {
+        rc = step_writer(c, stmt, db);
+    } else {
+        if (stmt == lf_busy_reset_stmt)
+            lf_busy_reset_stmt = NULL;
+        LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
+    }
+    lf_timeout_put_back(c, db, held, lf_sqlite_wait_ms(lf_conn_get(db, c)));
+    return rc;
+}
+
 /* The slow path: a step met SQLITE_BUSY. Decide whether it may run again, and run it. */
 static int step_busy(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, int rc,
                      int was_running, int was_autocommit, long long deadline)
@@ -520,24 +539,21 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
     int was_autocommit = c->sqlite3_get_autocommit(db);
     long long deadline = 0;
     long cut = 0;
-    sqlite3_mutex *held = NULL;
     int writer = was_autocommit && !c->sqlite3_stmt_readonly(stmt);
     if (was_autocommit && (lf_queue_enabled | lf_wal_pending_any())) {
         int opens_txn = writer ? opens_write_txn(c, stmt) : begins_write(c, stmt);
         if (writer || opens_txn)
             cut = lf_turn_before_write(c, db, stmt, opens_txn, &deadline);
-        if (LF_UNLIKELY(cut != 0))
-            held = lf_timeout_cut(c, db, cut);
     }
-    if (writer) {
+    if (LF_UNLIKELY(cut != 0)) {
+        rc = step_cut(c, stmt, db, writer, cut);
+    } else if (writer) {
         rc = step_writer(c, stmt, db);
     } else {
         if (LF_UNLIKELY(stmt == lf_busy_reset_stmt))
             lf_busy_reset_stmt = NULL;
         LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
     }
-    if (LF_UNLIKELY(cut != 0))
-        lf_timeout_put_back(c, db, held, lf_sqlite_wait_ms(lf_conn_get(db, c)));
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
         return step_after_busy(c, stmt, db, rc, 0, was_autocommit, deadline);
     /* Back in autocommit mode: the turn goes on. A row inside a transaction ends nothing; one
