@@ -62,6 +62,9 @@ void lf_rewritten_release(struct lf_rewritten *rw);
 /* Returns 1 and fills out when the first statement must change, 0 if not, -1 on no memory. */
 int lf_rewrite_first(const struct lf_text *t, long floor_ms, int rewrite_begin,
                      struct lf_rewritten *out);
+/* The same without the shortcut for python's exact "BEGIN " (for the tests that compare them). */
+int lf_rewrite_first_tokenized(const struct lf_text *t, long floor_ms, int rewrite_begin,
+                               struct lf_rewritten *out);
 /* The kind of the first non-empty statement of a UTF-8 text (as sqlite3_sql() returns it, with
 ** any leading empty statements and comments). Pure. */
 enum lf_stmt_kind lf_sql_first_kind(const char *sql);

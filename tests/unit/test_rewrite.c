@@ -330,6 +330,50 @@ Test(classify, bare_begin_shortcut_agrees_with_the_tokenizer)
     }
 }
 
+/* Python's exact "BEGIN " (and "BEGIN") is rewritten without the tokenizer: the text, its length,
+** every field of the statement and the mapping back must be what the tokenizer gives, in both
+** switch positions; texts next to it (another case, a tab, a third space, UTF-16) take the
+** tokenizer. */
+Test(rewrite_first, python_begin_shortcut_agrees_with_the_tokenizer)
+{
+    const char *texts[] = {"BEGIN ", "BEGIN", "begin ", "BEGIN\t", "BEGIN  ", "BEGIN;", "BEGI",
+                           "BEGINS", ""};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        for (int rewrite = 0; rewrite <= 1; rewrite++) {
+            struct lf_text t = {texts[i], strlen(texts[i]), 0};
+            struct lf_rewritten a, b;
+            int ra = lf_rewrite_first(&t, FLOOR, rewrite, &a);
+            int rb = lf_rewrite_first_tokenized(&t, FLOOR, rewrite, &b);
+            const char *w = texts[i];
+            cr_expect_eq(ra, rb, "[%s] %d", w, rewrite);
+            cr_expect_eq(a.n, b.n, "[%s] %d", w, rewrite);
+            if (ra == 1 && rb == 1) {
+                cr_expect_str_eq((char *)a.p, (char *)b.p, "[%s]", w);
+                for (size_t off = 0; off <= a.n; off++)
+                    cr_expect_eq(lf_rewrite_map_back(&a, off), lf_rewrite_map_back(&b, off),
+                                 "[%s] offset %zu", w, off);
+            }
+            cr_expect_eq(a.st.kind, b.st.kind, "[%s]", w);
+            cr_expect_eq(a.st.start, b.st.start, "[%s]", w);
+            cr_expect_eq(a.st.end, b.st.end, "[%s]", w);
+            cr_expect_eq(a.st.value, b.st.value, "[%s]", w);
+            cr_expect_eq(a.st.edit_at, b.st.edit_at, "[%s]", w);
+            cr_expect_eq(a.st.edit_len, b.st.edit_len, "[%s]", w);
+            cr_expect_str_eq(a.st.edit_with, b.st.edit_with, "[%s]", w);
+            if (ra == 1)
+                lf_rewritten_release(&a);
+            if (rb == 1)
+                lf_rewritten_release(&b);
+        }
+    }
+    /* the exact texts are the ones rewritten: the shortcut is taken, and says so */
+    struct lf_text t = {"BEGIN ", 6, 0};
+    struct lf_rewritten rw;
+    cr_assert_eq(lf_rewrite_first(&t, FLOOR, 1, &rw), 1);
+    cr_expect_str_eq((char *)rw.p, "BEGIN IMMEDIATE ");
+    cr_expect(rw.p == rw.small);
+}
+
 /* ---- map back ----------------------------------------------------------------------------- */
 
 Test(map_back, insertion)
