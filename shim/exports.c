@@ -56,14 +56,14 @@
 LF_HOOKS_COLD(LF_TRAMPOLINE)
 #undef LF_TRAMPOLINE
 
-/* The per-statement calls (step, reset) take the common case first: one SQLite copy, a caller
-** in the range this thread hit last or the one before (lf_copy_fast's two compares, written out
-** so that a miss goes to the general path, not to lf_copy_for), no guard, a copy not passed
-** through (LOCKFIX_DISABLE=1 is part of passthrough: resolve.c). That copy has the real function (hooks.h) and a cached range
-** always has a copy, so nothing else needs checking. Under the guard, or passed through, the
-** call goes straight to that copy, as the general path would send it: SQLite's own statements
-** (FTS5 steps and resets its own about 27 times per row written) pay one more test. Anything
-** else takes the general path. */
+/* The per-statement calls (step, reset) take the common case first: one SQLite copy, a caller in
+** the range this thread hit last or the one before (lf_copy_fast's two compares, written out so
+** that a miss goes to the general path, not to lf_copy_for), no guard, a copy not passed through
+** (LOCKFIX_DISABLE=1 is part of passthrough: resolve.c). That copy has the real function (hooks.h)
+** and a cached range always has a copy, so nothing else needs checking. Under the guard, or passed
+** through, the call goes straight to that copy, as the general path would send it: SQLite's own
+** statements (FTS5 steps and resets its own about 27 times per row written) pay one more test.
+** Anything else takes the general path. */
 #define LF_TRAMPOLINE_HOT(ret, name, params, on_missing, owner, ...)                               \
     __attribute__((noinline)) static ret lf_general_##name(const void *ra, LF_UNPAREN params)     \
     {                                                                                              \

@@ -373,21 +373,26 @@ static int step_again(void *arg)
     return rc;
 }
 
-/* A statement's first step with the connection's busy timeout cut to what is left of its deadline
-** (a queue wait took the rest): cut, step and put back under the connection's mutex (deadline.c).
+/* A statement's first step: a writer's through step_writer, anything else SQLite's own. */
+static inline int step_first(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db, int writer)
+{
+    int rc;
+    if (writer)
+        return step_writer(c, stmt, db);
+    if (LF_UNLIKELY(stmt == lf_busy_reset_stmt))
+        lf_busy_reset_stmt = NULL;
+    LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
+    return rc;
+}
+
+/* The same with the connection's busy timeout cut to what is left of the statement's deadline (a
+** queue wait took the rest): cut, step and put back under the connection's mutex (deadline.c).
 ** Out of line: the step's common path keeps its registers. */
 __attribute__((noinline, cold)) static int step_cut(const struct lf_copy *c, sqlite3_stmt *stmt,
                                                    sqlite3 *db, int writer, long cut)
 {
-    int rc;
     sqlite3_mutex *held = lf_timeout_cut(c, db, cut);
-    if (writer) {
-        rc = step_writer(c, stmt, db);
-    } else {
-        if (stmt == lf_busy_reset_stmt)
-            lf_busy_reset_stmt = NULL;
-        LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
-    }
+    int rc = step_first(c, stmt, db, writer);
     lf_timeout_put_back(c, db, held, lf_sqlite_wait_ms(lf_conn_get(db, c)));
     return rc;
 }
@@ -545,15 +550,10 @@ int lf_impl_sqlite3_step(const struct lf_copy *c, sqlite3_stmt *stmt)
         if (writer || opens_txn)
             cut = lf_turn_before_write(c, db, stmt, opens_txn, &deadline);
     }
-    if (LF_UNLIKELY(cut != 0)) {
+    if (LF_UNLIKELY(cut != 0))
         rc = step_cut(c, stmt, db, writer, cut);
-    } else if (writer) {
-        rc = step_writer(c, stmt, db);
-    } else {
-        if (LF_UNLIKELY(stmt == lf_busy_reset_stmt))
-            lf_busy_reset_stmt = NULL;
-        LF_SQLITE_CALL(rc, c->sqlite3_step(stmt));
-    }
+    else
+        rc = step_first(c, stmt, db, writer);
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY))
         return step_after_busy(c, stmt, db, rc, 0, was_autocommit, deadline);
     /* Back in autocommit mode: the turn goes on. A row inside a transaction ends nothing; one

@@ -808,7 +808,6 @@ static void threads_next_to_others(const char *mode, const char *nthreads, int n
     cr_assert_eq(p[0].status, 0, "threads.py: %s; %s; log: %s", h_show(tout),
                  h_show(h_slurp(h_join(dir, "threads.err"))), h_show(text));
     double tn = h_field(tout, "ok"), on = 0, worst = 0;
-    long long odb = 0;
     for (int k = 1; k <= nothers; k++) {
         char *name = h_fmt("other%d", k);
         char *oout = h_slurp(h_join(dir, h_fmt("%s.out", name)));
@@ -826,7 +825,7 @@ static void threads_next_to_others(const char *mode, const char *nthreads, int n
                  "waits of 0.5 s or more in the queue: %s", h_show(text));
     cr_assert_eq(h_count_lines(text, "gave-up", (char *)NULL), 0, "%s", h_show(text));
     long long tdb = h_sql_int(db, "SELECT count(*) FROM log WHERE writer >= 10");
-    odb = h_sql_int(db, "SELECT count(*) FROM log WHERE writer = 2");
+    long long odb = h_sql_int(db, "SELECT count(*) FROM log WHERE writer = 2");
     cr_assert_eq(tdb, (long long)tn, "the threads were told %.0f inserts succeeded, %lld rows are "
                  "there; rows per thread: %s; log: %s", tn, tdb,
                  h_show(h_sql_text(db, "SELECT group_concat(writer || ':' || n || ':' || mx, ' ') "
