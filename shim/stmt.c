@@ -185,12 +185,12 @@ static int prepare_real(void *arg)
     return rc;
 }
 
-/* The real prepare of `call` (the program's text or its rewrite), retried while SQLite is busy
-** loading the schema; the statement is remembered as its copy's when several are loaded. */
-static int prepare_and_retry(struct prepare_call *call, struct lf_conn *conn,
-                             const struct lf_config *cfg)
+/* What follows the real prepare of `call` (the program's text or its rewrite) that returned rc:
+** retried while SQLite is busy loading the schema; the statement is remembered as its copy's
+** when several are loaded. */
+static int prepare_after(struct prepare_call *call, struct lf_conn *conn,
+                         const struct lf_config *cfg, int rc)
 {
-    int rc = prepare_real(call);
     if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !lf_conn_own_handler(conn)) {
         if (!cfg->dry_run)
             rc = retry_loop(conn, call->c, call->db, "prepare", rc, prepare_real, call,
@@ -207,6 +207,32 @@ static int prepare_and_retry(struct prepare_call *call, struct lf_conn *conn,
     return rc;
 }
 
+static int prepare_and_retry(struct prepare_call *call, struct lf_conn *conn,
+                             const struct lf_config *cfg)
+{
+    return prepare_after(call, conn, cfg, prepare_real(call));
+}
+
+/* Whether prepare_after has anything to do after a real prepare that returned rc. */
+static inline int prepare_needs_after(const struct prepare_call *call, int rc)
+{
+    if (rc != SQLITE_OK)
+        return (rc & 0xff) == SQLITE_BUSY;
+    return *call->ppStmt != NULL &&
+           (atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1 ||
+            *call->ppStmt == lf_busy_reset_stmt);
+}
+
+/* prepare_after for a text that needs no rewrite, where it has something to do: only then is the
+** connection looked up (a disabled one gets SQLite's answer as it is). */
+__attribute__((noinline, cold)) static int prepare_plain_after(struct prepare_call *call, int rc)
+{
+    struct lf_conn *conn = lf_conn_get(call->db, call->c);
+    if (!lf_conn_enabled(conn))
+        return rc;
+    return prepare_after(call, conn, lf_config(), rc);
+}
+
 /* Whether a BEGIN of this connection becomes BEGIN IMMEDIATE. Not on a connection opened with
 ** SQLITE_OPEN_READONLY: it can never write a database file (open_policy.c), so no transaction of
 ** its can fail at an upgrade to a writer; its deferred BEGIN takes no lock until its first read,
@@ -221,16 +247,21 @@ static inline int rewrite_begin(const struct lf_conn *conn, const struct lf_conf
 
 static int prepare_common(struct prepare_call *p)
 {
-    const struct lf_copy *c = p->c;
     inner_calls++;
     if (p->db == NULL || p->sql == NULL || p->ppStmt == NULL)
         return prepare_real(p);
-    struct lf_conn *conn = lf_conn_get(p->db, c);
+    if (never_edited(p->sql, p->nbyte, p->wide)) {
+        /* Most texts (python's COMMIT every transaction): nothing to do before the real prepare,
+        ** and after it only when it was busy or in the rare cases prepare_after handles. */
+        int rc = prepare_real(p);
+        if (LF_UNLIKELY(prepare_needs_after(p, rc)))
+            return prepare_plain_after(p, rc);
+        return rc;
+    }
+    struct lf_conn *conn = lf_conn_get(p->db, p->c);
     if (!lf_conn_enabled(conn))
         return prepare_real(p);
     const struct lf_config *cfg = lf_config();
-    if (never_edited(p->sql, p->nbyte, p->wide))
-        return prepare_and_retry(p, conn, cfg);
 
     struct lf_text text = {p->sql, lf_text_units(p->sql, p->nbyte, p->wide), p->wide};
     struct lf_rewritten rw;

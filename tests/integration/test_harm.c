@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LIMIT 120.0
 #define RUN_S 60
@@ -471,6 +472,48 @@ Test(harm, one_deadline_bounds_queue_busy_and_retries, .timeout = LIMIT)
     cr_assert(took >= 1.8 && took <= 3.0, "a 2 s budget, yet the statement took %.3f s; log: %s",
               took, h_show(text));
     cr_assert(h_find_line(text, "gave-up", (char *)NULL) != NULL, "%s", h_show(text));
+    h_rmtree(dir);
+}
+
+/* A text that needs no rewrite (a SELECT, python's COMMIT) is prepared before lockfix looks
+** anything up (stmt.c, prepare_common); a prepare that meets SQLITE_BUSY must still be retried. A
+** new connection's first SELECT reads the schema, which another process's EXCLUSIVE transaction
+** in rollback-journal mode blocks: without lockfix the SELECT fails after python's 0.1 s, with it
+** the prepare is retried until the holder lets go. */
+Test(harm, busy_prepare_of_a_plain_text_is_retried, .timeout = LIMIT)
+{
+    char *dir = h_tmpdir();
+    char *db = h_join(dir, "p.db");
+    h_init_db(dir, db);
+    char *log = h_join(dir, "lockfix.log");
+    char *logenv = h_fmt("LOCKFIX_LOG=%s", log);
+    const char *env[] = { logenv, "LOCKFIX_WAL=0", "LOCKFIX_TIMEOUT_MS=200", NULL };
+    char *argv[] = { (char *)h_python(), program("first_read.py"), db, NULL };
+    char *out[2];
+    for (int shim = 0; shim < 2; shim++) {
+        char *flag = h_join(dir, h_fmt("release%d", shim));
+        char *hout = h_join(dir, h_fmt("h%d.out", shim));
+        char *hargv[] = { (char *)h_python(), program("holder.py"), db, flag, "EXCLUSIVE", NULL };
+        h_proc ps[2];
+        h_spawn(&ps[0], hargv, false, NULL, dir, hout, h_join(dir, h_fmt("h%d.err", shim)));
+        cr_assert(h_wait_for(hout, "holding", 20), "holder did not start: %s",
+                  h_show(h_slurp(h_join(dir, h_fmt("h%d.err", shim)))));
+        char *rout = h_join(dir, h_fmt("r%d.out", shim));
+        h_spawn(&ps[1], argv, shim, env, dir, rout, h_join(dir, h_fmt("r%d.err", shim)));
+        usleep(800 * 1000);
+        h_touch(flag);
+        cr_assert_eq(h_wait_all(ps, 2, RUN_S), 0, "a process hung");
+        out[shim] = h_slurp(rout);
+    }
+    char *text = h_slurp(log);
+    cr_assert(h_find_line(out[0], "result=database_is_locked", (char *)NULL) != NULL,
+              "without lockfix the first SELECT did not fail behind the exclusive lock: %s",
+              h_show(out[0]));
+    cr_assert(h_find_line(out[1], "result=ok v=0", (char *)NULL) != NULL,
+              "with lockfix the first SELECT failed: %s; log: %s", h_show(out[1]), h_show(text));
+    cr_assert(h_find_line(text, "retry-ok", "what=prepare", (char *)NULL) != NULL,
+              "no prepare retried: %s", h_show(text));
+    cr_assert_str_eq(h_sql_text(db, "PRAGMA integrity_check"), "ok");
     h_rmtree(dir);
 }
 
