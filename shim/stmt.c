@@ -23,6 +23,7 @@
 #include "handles.h"
 #include "hooks.h"
 #include "log.h"
+#include "platform.h"
 #include "queue.h"
 #include "resolve.h"
 #include "retry.h"
@@ -350,8 +351,10 @@ static LF_TLS int busy_reset_rc;
 static int step_writer(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
 {
     void (*leave)(sqlite3_mutex *) = c->sqlite3_mutex_leave;
+    int lockable = c->sqlite3_db_mutex && c->sqlite3_mutex_enter && leave;
     sqlite3_mutex *m = NULL;
-    if (c->sqlite3_db_mutex && c->sqlite3_mutex_enter && leave)
+    /* A process with one thread needs no mutex: no other thread exists to step in. */
+    if (lockable && !lf_single_threaded())
         m = c->sqlite3_db_mutex(db); /* NULL for a connection without one (SQLITE_OPEN_NOMUTEX) */
     if (LF_UNLIKELY(stmt == lf_busy_reset_stmt))
         lf_busy_reset_stmt = NULL; /* stepped again: its own answer counts from now on */
@@ -361,10 +364,16 @@ static int step_writer(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
         c->sqlite3_mutex_enter(m);
     rc = c->sqlite3_step(stmt);
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY) && c->sqlite3_stmt_busy &&
-        c->sqlite3_stmt_busy(stmt) && c->sqlite3_get_autocommit(db) && !lf_config()->dry_run &&
-        lf_conn_enabled(lf_conn_get(db, c))) {
-        busy_reset_rc = c->sqlite3_reset(stmt);
-        lf_busy_reset_stmt = stmt;
+        c->sqlite3_stmt_busy(stmt)) {
+        /* A thread started inside the step (by a callback of the program's): the reset is
+        ** made under the mutex from here on, as the program's own reset would have been. */
+        if (m == NULL && lockable && !lf_single_threaded() && (m = c->sqlite3_db_mutex(db)))
+            c->sqlite3_mutex_enter(m);
+        if (c->sqlite3_get_autocommit(db) && !lf_config()->dry_run &&
+            lf_conn_enabled(lf_conn_get(db, c))) {
+            busy_reset_rc = c->sqlite3_reset(stmt);
+            lf_busy_reset_stmt = stmt;
+        }
     }
     if (m)
         leave(m);
