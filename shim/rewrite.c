@@ -426,17 +426,18 @@ static void put_ascii(void *dst, size_t at, const char *s, size_t len, int wide)
 ** instructions a transaction (callgrind). tests/unit/test_rewrite.c compares the two answers. */
 static int python_begin(const struct lf_text *t, int rewrite_begin, struct lf_rewritten *out)
 {
-    static const char edited[] = "BEGIN IMMEDIATE ";
-    if (t->wide || !rewrite_begin || (t->n != 5 && t->n != 6) ||
-        memcmp(t->p, "BEGIN ", t->n) != 0)
+    /* what lf_sql_classify says of "BEGIN" ("BEGIN " ends one unit later) */
+    static const struct lf_stmt begin = {
+        .kind = LF_STMT_BEGIN_DEFERRED, .end = 5, .edit_at = 5, .edit_with = " IMMEDIATE"};
+    static const char edited[] = "BEGIN IMMEDIATE "; /* fixed sizes: copied inline, no calls */
+    const char *p = t->p;
+    if (t->wide || !rewrite_begin || (t->n != 5 && t->n != 6) || memcmp(p, "BEGIN", 5) != 0 ||
+        (t->n == 6 && p[5] != ' '))
         return 0;
-    memset(&out->st, 0, sizeof out->st);
-    out->st.kind = LF_STMT_BEGIN_DEFERRED;
+    out->st = begin;
     out->st.end = t->n;
-    out->st.edit_at = 5;
-    memcpy(out->st.edit_with, " IMMEDIATE", sizeof " IMMEDIATE");
     out->n = t->n + sizeof " IMMEDIATE" - 1;
-    memcpy(out->small, edited, out->n);
+    memcpy(out->small, edited, sizeof edited);
     out->small[out->n] = '\0';
     out->p = out->small;
     return 1;
