@@ -43,7 +43,7 @@ __attribute__((noinline, cold)) int lf_reset_holding(const struct lf_copy *c, sq
 ** the program's own reset of it returns what that reset returned. */
 extern LF_TLS sqlite3_stmt *lf_busy_reset_stmt;
 __attribute__((noinline, cold)) int lf_reset_after_busy(const struct lf_copy *c,
-                                                       sqlite3_stmt *stmt);
+                                                        sqlite3_stmt *stmt);
 static inline int lf_impl_sqlite3_reset(const struct lf_copy *c, sqlite3_stmt *stmt)
 {
     if (LF_UNLIKELY(stmt == lf_busy_reset_stmt && stmt != NULL))
