@@ -186,6 +186,16 @@ static int prepare_real(void *arg)
     return rc;
 }
 
+/* A new statement at the address of one step_writer reset and left for the program to reset
+** (finalized where the shim did not see it): the new one's reset must get its own answer. On
+** every connection, enabled or not. */
+static inline void prepare_forget_busy(const struct prepare_call *call, int rc)
+{
+    if (LF_UNLIKELY(rc == SQLITE_OK && *call->ppStmt != NULL &&
+                    *call->ppStmt == lf_busy_reset_stmt))
+        lf_busy_reset_stmt = NULL;
+}
+
 /* What follows the real prepare of `call` (the program's text or its rewrite) that returned rc:
 ** retried while SQLite is busy loading the schema; the statement is remembered as its copy's
 ** when several are loaded. */
@@ -202,9 +212,7 @@ static int prepare_after(struct prepare_call *call, struct lf_conn *conn,
     if (rc == SQLITE_OK && *call->ppStmt != NULL &&
         atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
         lf_stmt_owner_put(*call->ppStmt, call->c);
-    if (LF_UNLIKELY(rc == SQLITE_OK && *call->ppStmt != NULL &&
-                    *call->ppStmt == lf_busy_reset_stmt))
-        lf_busy_reset_stmt = NULL; /* a new statement where a busy one was left unreset */
+    prepare_forget_busy(call, rc);
     return rc;
 }
 
@@ -224,13 +232,15 @@ static inline int prepare_needs_after(const struct prepare_call *call, int rc)
             *call->ppStmt == lf_busy_reset_stmt);
 }
 
-/* prepare_after for a text that needs no rewrite, where it has something to do: only then is the
-** connection looked up (a disabled one gets SQLite's answer as it is). */
-__attribute__((noinline, cold)) static int prepare_plain_after(struct prepare_call *call, int rc)
+/* prepare_after for a text that needs no rewrite, where it has something to do (a disabled
+** connection gets SQLite's answer as it is). */
+__attribute__((noinline, cold)) static int prepare_plain_after(struct prepare_call *call,
+                                                               struct lf_conn *conn, int rc)
 {
-    struct lf_conn *conn = lf_conn_get(call->db, call->c);
-    if (!lf_conn_enabled(conn))
+    if (!lf_conn_enabled(conn)) {
+        prepare_forget_busy(call, rc);
         return rc;
+    }
     return prepare_after(call, conn, lf_config(), rc);
 }
 
@@ -251,17 +261,23 @@ static int prepare_common(struct prepare_call *p)
     inner_calls++;
     if (p->db == NULL || p->sql == NULL || p->ppStmt == NULL)
         return prepare_real(p);
+    /* The connection is looked up first, as for any text: a connection opened where the shim
+    ** could not see it is learned here (lf_conn_get), and its copy recorded before a second
+    ** copy may be loaded. The thread's last connection costs a compare. */
+    struct lf_conn *conn = lf_conn_get(p->db, p->c);
     if (never_edited(p->sql, p->nbyte, p->wide)) {
-        /* Most texts (python's COMMIT every transaction): nothing to do before the real prepare,
-        ** and after it only when it was busy or in the rare cases prepare_after handles. */
+        /* Most texts (python's COMMIT every transaction, every SELECT): after the real prepare
+        ** only a busy one, or the rare cases prepare_after handles, need anything more. */
         int rc = prepare_real(p);
         if (LF_UNLIKELY(prepare_needs_after(p, rc)))
-            return prepare_plain_after(p, rc);
+            return prepare_plain_after(p, conn, rc);
         return rc;
     }
-    struct lf_conn *conn = lf_conn_get(p->db, p->c);
-    if (!lf_conn_enabled(conn))
-        return prepare_real(p);
+    if (!lf_conn_enabled(conn)) {
+        int rc = prepare_real(p);
+        prepare_forget_busy(p, rc);
+        return rc;
+    }
     const struct lf_config *cfg = lf_config();
 
     struct lf_text text = {p->sql, lf_text_units(p->sql, p->nbyte, p->wide), p->wide};
@@ -366,7 +382,9 @@ static int step_writer(const struct lf_copy *c, sqlite3_stmt *stmt, sqlite3 *db)
     if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY) && c->sqlite3_stmt_busy &&
         c->sqlite3_stmt_busy(stmt)) {
         /* A thread started inside the step (by a callback of the program's): the reset is
-        ** made under the mutex from here on, as the program's own reset would have been. */
+        ** made under the mutex from here on. Between SQLite letting its own mutex go and this
+        ** one taken, that thread could run a statement of this connection: the gap the program
+        ** has without lockfix between its step and its own reset, no wider. */
         if (m == NULL && lockable && !lf_single_threaded() && (m = c->sqlite3_db_mutex(db)))
             c->sqlite3_mutex_enter(m);
         if (c->sqlite3_get_autocommit(db) && !lf_config()->dry_run &&
