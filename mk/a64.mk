@@ -21,6 +21,8 @@ A64_STRIP    = aarch64-linux-gnu-strip
 A64_SQLITE_A = /usr/lib/aarch64-linux-gnu/libsqlite3.a
 # The shim's own flags, not CFLAGS: the sanitizer builds (mk/harden.mk) pass theirs in CFLAGS.
 A64_SHIM_CFLAGS = -O2 -std=c11 -fPIC -fvisibility=hidden $(WARN) -g
+# link-time optimisation as for the native library, probed with the cross compiler itself
+A64_LTO = $(if $(SHIM_LTO),$(call lf_lto_probe,$(A64_CC)))
 A64_CFLAGS   = -std=gnu11 $(WARN) -O2 -g
 A64_SHIM     = $(A64_DIR)/liblockfix.so
 # The same shim with the far form of the debugger hook's jump forced (LF_STATIC_TEST_FAR): its
@@ -32,12 +34,12 @@ A64_FIXTURES = $(A64_DIR)/rmw-static $(A64_DIR)/dlopen_rmw $(A64_DIR)/plugin_sys
 
 $(A64_SHIM): $(SHIM_SRC) $(SHIM_HDR) shim/exports.map | patch-deps
 	@mkdir -p $(@D)
-	$(A64_CC) $(A64_SHIM_CFLAGS) $(SHIM_LDFLAGS) -o $@.tmp $(SHIM_SRC) $(LDLIBS_SHIM)
+	$(A64_CC) $(A64_SHIM_CFLAGS) $(SHIM_LDFLAGS) $(A64_LTO) -o $@.tmp $(SHIM_SRC) $(LDLIBS_SHIM)
 	mv -f $@.tmp $@
 
 $(A64_SHIM_FAR): $(SHIM_SRC) $(SHIM_HDR) shim/exports.map | patch-deps
 	@mkdir -p $(@D)
-	$(A64_CC) $(A64_SHIM_CFLAGS) -DLF_STATIC_TEST_FAR $(SHIM_LDFLAGS) -o $@.tmp $(SHIM_SRC) $(LDLIBS_SHIM)
+	$(A64_CC) $(A64_SHIM_CFLAGS) -DLF_STATIC_TEST_FAR $(SHIM_LDFLAGS) $(A64_LTO) -o $@.tmp $(SHIM_SRC) $(LDLIBS_SHIM)
 	mv -f $@.tmp $@
 
 # As mk/static.mk's rmw-static: SQLite's functions in .symtab only, debug information stripped.
