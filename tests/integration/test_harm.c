@@ -475,8 +475,8 @@ Test(harm, one_deadline_bounds_queue_busy_and_retries, .timeout = LIMIT)
     h_rmtree(dir);
 }
 
-/* A text that needs no rewrite (a SELECT, python's COMMIT) is prepared before lockfix looks
-** anything up (stmt.c, prepare_common); a prepare that meets SQLITE_BUSY must still be retried. A
+/* A text that needs no rewrite (a SELECT, python's COMMIT) goes to SQLite with only its connection
+** looked up (stmt.c, prepare_common); a prepare that meets SQLITE_BUSY must still be retried. A
 ** new connection's first SELECT reads the schema, which another process's EXCLUSIVE transaction
 ** in rollback-journal mode blocks: without lockfix the SELECT fails after python's 0.1 s, with it
 ** the prepare is retried until the holder lets go. */
