@@ -186,62 +186,45 @@ static int prepare_real(void *arg)
     return rc;
 }
 
-/* A new statement at the address of one step_writer reset and left for the program to reset
-** (finalized where the shim did not see it): the new one's reset must get its own answer. On
-** every connection, enabled or not. */
-static inline void prepare_forget_busy(const struct prepare_call *call, int rc)
+/* What follows the real prepare of `call` (the program's text or its rewrite) that returned rc,
+** when there is something to do (prepare_and_retry's test). On a connection lockfix serves: a
+** prepare SQLite found busy loading the schema is retried, and the statement is remembered as
+** its copy's when several are loaded. On every connection, enabled or not: a new statement at
+** the address of one step_writer reset and left for the program to reset (finalized where the
+** shim did not see it) clears that mark, so that its own reset gets its own answer. */
+__attribute__((noinline, cold)) static int prepare_after(struct prepare_call *call,
+                                                         struct lf_conn *conn, int rc)
 {
-    if (LF_UNLIKELY(rc == SQLITE_OK && *call->ppStmt != NULL &&
-                    *call->ppStmt == lf_busy_reset_stmt))
-        lf_busy_reset_stmt = NULL;
-}
-
-/* What follows the real prepare of `call` (the program's text or its rewrite) that returned rc:
-** retried while SQLite is busy loading the schema; the statement is remembered as its copy's
-** when several are loaded. */
-static int prepare_after(struct prepare_call *call, struct lf_conn *conn,
-                         const struct lf_config *cfg, int rc)
-{
-    if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !lf_conn_own_handler(conn)) {
-        if (!cfg->dry_run)
-            rc = retry_loop(conn, call->c, call->db, "prepare", rc, prepare_real, call,
-                            lf_busy_deadline(conn, 0));
-        else
-            lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+    if (lf_conn_enabled(conn)) {
+        const struct lf_config *cfg = lf_config();
+        if ((rc & 0xff) == SQLITE_BUSY && cfg->retry && !lf_conn_own_handler(conn)) {
+            if (!cfg->dry_run)
+                rc = retry_loop(conn, call->c, call->db, "prepare", rc, prepare_real, call,
+                                lf_busy_deadline(conn, 0));
+            else
+                lf_log("retry db=%s what=prepare attempt=1 dry_run=1", lf_conn_path(conn));
+        }
+        if (rc == SQLITE_OK && *call->ppStmt != NULL &&
+            atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
+            lf_stmt_owner_put(*call->ppStmt, call->c);
     }
-    if (rc == SQLITE_OK && *call->ppStmt != NULL &&
-        atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1)
-        lf_stmt_owner_put(*call->ppStmt, call->c);
-    prepare_forget_busy(call, rc);
+    if (rc == SQLITE_OK && *call->ppStmt != NULL && *call->ppStmt == lf_busy_reset_stmt)
+        lf_busy_reset_stmt = NULL;
     return rc;
 }
 
-static int prepare_and_retry(struct prepare_call *call, struct lf_conn *conn,
-                             const struct lf_config *cfg)
+/* The real prepare of `call`; prepare_after only when it came back busy, several copies are
+** loaded, or the statement is where step_writer left one: most prepares (python's COMMIT every
+** transaction) need nothing more. */
+static int prepare_and_retry(struct prepare_call *call, struct lf_conn *conn)
 {
-    return prepare_after(call, conn, cfg, prepare_real(call));
-}
-
-/* Whether prepare_after has anything to do after a real prepare that returned rc. */
-static inline int prepare_needs_after(const struct prepare_call *call, int rc)
-{
-    if (rc != SQLITE_OK)
-        return (rc & 0xff) == SQLITE_BUSY;
-    return *call->ppStmt != NULL &&
-           (atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1 ||
-            *call->ppStmt == lf_busy_reset_stmt);
-}
-
-/* prepare_after for a text that needs no rewrite, where it has something to do (a disabled
-** connection gets SQLite's answer as it is). */
-__attribute__((noinline, cold)) static int prepare_plain_after(struct prepare_call *call,
-                                                               struct lf_conn *conn, int rc)
-{
-    if (!lf_conn_enabled(conn)) {
-        prepare_forget_busy(call, rc);
-        return rc;
-    }
-    return prepare_after(call, conn, lf_config(), rc);
+    int rc = prepare_real(call);
+    sqlite3_stmt *made = rc == SQLITE_OK ? *call->ppStmt : NULL;
+    if (LF_UNLIKELY((rc & 0xff) == SQLITE_BUSY ||
+                    (made != NULL && (atomic_load_explicit(&lf_ncopies, memory_order_relaxed) > 1 ||
+                                      made == lf_busy_reset_stmt))))
+        return prepare_after(call, conn, rc);
+    return rc;
 }
 
 /* Whether a BEGIN of this connection becomes BEGIN IMMEDIATE. Not on a connection opened with
@@ -265,19 +248,10 @@ static int prepare_common(struct prepare_call *p)
     ** could not see it is learned here (lf_conn_get), and its copy recorded before a second
     ** copy may be loaded. The thread's last connection costs a compare. */
     struct lf_conn *conn = lf_conn_get(p->db, p->c);
-    if (never_edited(p->sql, p->nbyte, p->wide)) {
-        /* Most texts (python's COMMIT every transaction, every SELECT): after the real prepare
-        ** only a busy one, or the rare cases prepare_after handles, need anything more. */
-        int rc = prepare_real(p);
-        if (LF_UNLIKELY(prepare_needs_after(p, rc)))
-            return prepare_plain_after(p, conn, rc);
-        return rc;
-    }
-    if (!lf_conn_enabled(conn)) {
-        int rc = prepare_real(p);
-        prepare_forget_busy(p, rc);
-        return rc;
-    }
+    /* a connection lockfix leaves alone, or a text whose first character rules out an edit
+    ** (python's COMMIT every transaction, every SELECT): no configuration, no rewriter */
+    if (!lf_conn_enabled(conn) || never_edited(p->sql, p->nbyte, p->wide))
+        return prepare_and_retry(p, conn);
     const struct lf_config *cfg = lf_config();
 
     struct lf_text text = {p->sql, lf_text_units(p->sql, p->nbyte, p->wide), p->wide};
@@ -301,7 +275,7 @@ static int prepare_common(struct prepare_call *p)
         call.nbyte = (int)(rw.n * (p->wide ? 2 : 1));
         call.pzTail = &tail;
     }
-    int rc = prepare_and_retry(&call, conn, cfg);
+    int rc = prepare_and_retry(&call, conn);
     if (changed == 1) {
         /* pzTail must point into the caller's own text, where SQLite would have put it. */
         if (p->pzTail) {
