@@ -51,7 +51,7 @@ SHIM_LDFLAGS = -shared -Wl,--version-script=shim/exports.map -Wl,-z,lazy -Wl,-z,
 # the configuration, the queue). A python3 process writing 2,000 notes ran 718,332 fewer
 # instructions (~360 a note; callgrind, docs/benchmarks.md, "Issue 15, seventh round"). Should the
 # optimised link fail (a newer compiler's warnings at link time, under -Werror), the library is
-# built without it, and says so.
+# built without it, and says so. The recipe expands SHIM_LTO once (each expansion is a probe).
 lf_lto_probe = $(shell printf 'int f(void){return 0;}\n' | $(1) -x c -flto=auto -fPIC -shared \
 	-o /dev/null - >/dev/null 2>&1 && echo -flto=auto)
 ifeq ($(origin SHIM_LTO),undefined)
@@ -69,8 +69,8 @@ $(BUILD):
 	mkdir -p $(BUILD) $(BUILD)/tests
 
 $(SHIM_LIB): $(SHIM_SRC) $(SHIM_HDR) shim/exports.map | $(BUILD)
-	$(CC) $(CFLAGS) $(SHIM_LDFLAGS) $(SHIM_LTO) -o $@.tmp $(SHIM_SRC) $(LDLIBS_SHIM) || \
-	{ test -n "$(SHIM_LTO)" && echo "lockfix: the link-time optimised build failed; built without it" >&2 && \
+	lto='$(SHIM_LTO)'; $(CC) $(CFLAGS) $(SHIM_LDFLAGS) $$lto -o $@.tmp $(SHIM_SRC) $(LDLIBS_SHIM) || \
+	{ test -n "$$lto" && echo "lockfix: the link-time optimised build failed; built without it" >&2 && \
 	  $(CC) $(CFLAGS) $(SHIM_LDFLAGS) -o $@.tmp $(SHIM_SRC) $(LDLIBS_SHIM); }
 	mv -f $@.tmp $@    # a rename: a process loading the library never sees it half-written
 
